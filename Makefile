@@ -1,0 +1,60 @@
+# berth: developer and CI entry points. `make` alone lists the targets.
+# Run everything serially: cargo parallelises internally, and the engine must be up
+# before images are built.
+.NOTPARALLEL:
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+CARGO    ?= cargo
+BERTH    ?= target/debug/berth
+INSTANCE ?= demo
+EXAMPLES ?= examples/
+SCHEMA   ?= schemas/berth-v1.json
+
+.PHONY: help build images engine test demo demo-down schema fmt lint clean
+
+help: ## List the targets
+	@echo "Usage: make <target> [BERTH=$(BERTH)] [INSTANCE=$(INSTANCE)]"
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## Build the berth binary (debug)
+	$(CARGO) build
+
+engine: ## Make sure a Docker engine answers (starts dockerd as root if needed)
+	bash scripts/ensure-engine.sh
+
+images: ## Build the local test images berth-runtime:1 and :2 (no registry needed)
+	bash scripts/build-images.sh
+
+test: engine images ## fmt check, clippy -D warnings, then cargo test (needs the engine)
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) test
+
+demo: engine images build ## Apply examples/ as instance INSTANCE (default demo), show it
+	$(BERTH) validate $(EXAMPLES)
+	$(BERTH) apply --instance $(INSTANCE) --wait --timeout 60s $(EXAMPLES)
+	$(BERTH) get --instance $(INSTANCE) -o wide
+	@echo
+	@echo "Edit a file in $(EXAMPLES) and run: $(BERTH) diff --instance $(INSTANCE) $(EXAMPLES)"
+	@echo "Remove everything: make demo-down"
+
+demo-down: ## Remove everything the demo instance created
+	$(BERTH) down --instance $(INSTANCE)
+
+schema: ## Regenerate the JSON schema in schemas/berth-v1.json
+	@mkdir -p $(dir $(SCHEMA))
+	$(CARGO) run --quiet -- schema > $(SCHEMA).tmp
+	mv $(SCHEMA).tmp $(SCHEMA)
+
+fmt: ## Format the code (cargo fmt)
+	$(CARGO) fmt --all
+
+lint: ## Run clippy on all targets, warnings are errors
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean: ## Remove build output (cargo clean)
+	$(CARGO) clean
+	rm -f $(SCHEMA).tmp

@@ -1,0 +1,48 @@
+use crate::model::DesiredSet;
+use crate::plan::{self, Verb};
+use crate::reconcile;
+
+/// `berth down`: remove every container of the instance (and nothing else).
+pub async fn run(instance: &str, concurrency: usize) -> u8 {
+    let Some(engine) = super::connect().await else {
+        return 2;
+    };
+    let observed = match engine.list(instance).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let p = plan::plan(&DesiredSet::default(), &observed, plan::Options { allow_empty: true });
+    let mut actions = p.actions;
+    // Containers whose labels name no object still belong to the instance: remove them too.
+    for o in observed.iter().filter(|o| o.key.is_none()) {
+        actions.push(plan::Action {
+            key: crate::model::ObjectKey::new(crate::model::Kind::Agent, o.name.clone()),
+            verb: Verb::Remove,
+            reason: "berth down".into(),
+            target: Some(plan::Target {
+                id: o.id.clone(),
+                name: o.name.clone(),
+            }),
+            desired: None,
+            stop_grace_secs: 10,
+        });
+    }
+    for a in &mut actions {
+        a.reason = "berth down".into();
+    }
+    if actions.is_empty() {
+        println!("nothing to remove: instance {instance:?} owns no containers");
+        return 0;
+    }
+    let outcomes = reconcile::execute(&engine, instance, actions, concurrency, |o| match &o.result {
+        Ok(_) => println!("- {}: removed", o.action.key),
+        Err(e) => println!("- {}: FAILED: {e}", o.action.key),
+    })
+    .await;
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    println!("removed {} container(s), {failed} failed", outcomes.len() - failed);
+    u8::from(failed > 0)
+}

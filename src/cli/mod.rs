@@ -1,0 +1,194 @@
+//! The `berth` command line. Parsing what the user typed is kept apart from doing it; each
+//! command lives in its own file and returns an exit code.
+
+mod apply;
+mod diff;
+mod down;
+mod get;
+mod output;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::manifest::Format;
+
+/// berth keeps agent and session containers on a Docker-compatible engine exactly as YAML
+/// manifests declare them.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, long_about = None)]
+pub struct Cli {
+    /// Instance name: berth only touches containers labelled with it.
+    #[arg(long, global = true, env = "BERTH_INSTANCE", default_value = "default", value_parser = parse_instance)]
+    pub instance: String,
+
+    /// Log filter (tracing syntax), e.g. `info` or `berth=debug`.
+    #[arg(long, global = true, env = "BERTH_LOG", default_value = "warn")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests without touching the engine. Exit 0 valid, 1 invalid.
+    Validate {
+        /// Files or directories (searched recursively for *.yaml and *.yml).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// How to print diagnostics.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: Format,
+    },
+    /// Show what `apply` would change. Exit 0 no changes, 1 changes, 2 error.
+    Diff {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Allow removing everything when the manifests declare nothing.
+        #[arg(long)]
+        allow_empty: bool,
+        /// `text` or `json`.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
+    /// Converge the engine to the manifests once.
+    Apply {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Wait until every container runs (and is healthy, where it has a health check).
+        #[arg(long)]
+        wait: bool,
+        /// How long `--wait` waits, e.g. `90s`, `5m`.
+        #[arg(long, default_value = "2m", value_parser = parse_duration)]
+        timeout: Duration,
+        /// Allow removing everything when the manifests declare nothing.
+        #[arg(long)]
+        allow_empty: bool,
+        /// Engine operations in flight at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+    },
+    /// List the instance's containers: NAME KIND STATE HEALTH RESTARTS AGE IMAGE.
+    Get {
+        /// `table` (default), `wide`, `json` or `yaml`.
+        #[arg(long, short = 'o', value_enum, default_value = "table")]
+        output: GetFormat,
+    },
+    /// Remove every container the instance owns.
+    Down {
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+    },
+    /// Print the JSON Schema of a manifest document.
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GetFormat {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration (try 90s or 5m): {e}"))
+}
+
+fn parse_instance(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("an instance name is a DNS label: lower-case letters, digits and '-', at most 63".into())
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let code = match cli.command {
+        Command::Validate { paths, output } => validate::run(&paths, output),
+        Command::Schema => {
+            print!("{}", crate::manifest::schema::schema_text());
+            0
+        }
+        command => match runtime() {
+            Ok(rt) => rt.block_on(async_main(cli.instance, command)),
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                2
+            }
+        },
+    };
+    ExitCode::from(code)
+}
+
+async fn async_main(instance: String, command: Command) -> u8 {
+    match command {
+        Command::Diff {
+            paths,
+            allow_empty,
+            output,
+        } => diff::run(&instance, &paths, allow_empty, output).await,
+        Command::Apply {
+            paths,
+            wait,
+            timeout,
+            allow_empty,
+            concurrency,
+        } => {
+            let opts = apply::Options {
+                wait: wait.then_some(timeout),
+                allow_empty,
+                concurrency: usize::from(concurrency),
+            };
+            apply::run(&instance, &paths, opts).await
+        }
+        Command::Get { output } => get::run(&instance, output).await,
+        Command::Down { concurrency } => down::run(&instance, usize::from(concurrency)).await,
+        Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
+    }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},bollard=info"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,bollard=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Connects to the engine or prints why not.
+async fn connect() -> Option<crate::engine::Engine> {
+    match crate::engine::Engine::connect().await {
+        Ok(e) => Some(e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}

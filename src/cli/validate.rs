@@ -1,0 +1,23 @@
+use std::path::PathBuf;
+
+use crate::manifest::{self, diagnostic, Format};
+
+/// `berth validate`: every problem in every file, then a one-line verdict on stderr.
+pub fn run(paths: &[PathBuf], format: Format) -> u8 {
+    let loaded = manifest::load(paths);
+    print!("{}", diagnostic::render(&loaded.diagnostics, format));
+    let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+    if format == Format::Text {
+        if errors == 0 {
+            eprintln!(
+                "valid: {} file(s), {} document(s), {} container object(s)",
+                loaded.files,
+                loaded.documents,
+                loaded.desired.objects.len()
+            );
+        } else {
+            eprintln!("invalid: {errors} error(s) in {} file(s)", loaded.files);
+        }
+    }
+    u8::from(errors > 0)
+}

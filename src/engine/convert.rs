@@ -1,0 +1,179 @@
+//! bollard models ↔ the project's model.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, ContainerSummary, ContainerSummaryStateEnum, HealthConfig, HostConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+};
+
+use crate::model::{labels, DesiredContainer, Health, Kind, ObjectKey, Observed, RunState, Spec};
+
+/// Reads a listed container. Exit code and health come from the one-line status
+/// ("Exited (137) 3 seconds ago", "Up 2 minutes (healthy)"), so one list call is enough.
+pub(super) fn observed(c: ContainerSummary) -> Observed {
+    let l = c.labels.unwrap_or_default();
+    let key = match (
+        l.get(labels::KIND).and_then(|k| k.parse::<Kind>().ok()),
+        l.get(labels::NAME),
+    ) {
+        (Some(kind), Some(name)) => Some(ObjectKey::new(kind, name.clone())),
+        _ => None,
+    };
+    let status = c.status.unwrap_or_default();
+    let state = match c.state {
+        Some(ContainerSummaryStateEnum::CREATED) => RunState::Created,
+        Some(ContainerSummaryStateEnum::RUNNING) => RunState::Running,
+        Some(ContainerSummaryStateEnum::PAUSED) => RunState::Paused,
+        Some(ContainerSummaryStateEnum::RESTARTING) => RunState::Restarting,
+        Some(ContainerSummaryStateEnum::REMOVING) => RunState::Removing,
+        Some(ContainerSummaryStateEnum::DEAD) => RunState::Dead,
+        Some(ContainerSummaryStateEnum::STOPPING) => RunState::Running,
+        Some(ContainerSummaryStateEnum::EXITED) | Some(ContainerSummaryStateEnum::EMPTY) | None => {
+            RunState::Exited {
+                code: exit_code(&status),
+            }
+        }
+    };
+    Observed {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .names
+            .and_then(|n| n.into_iter().next())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default(),
+        key,
+        spec_hash: l.get(labels::SPEC_HASH).cloned(),
+        spec: l
+            .get(labels::SPEC)
+            .and_then(|s| serde_json::from_str::<Spec>(s).ok()),
+        source: l.get(labels::SOURCE).cloned(),
+        image: c.image.unwrap_or_default(),
+        state,
+        health: health(&status),
+        created: c.created.unwrap_or_default(),
+        status,
+    }
+}
+
+fn exit_code(status: &str) -> Option<i64> {
+    let rest = status.strip_prefix("Exited (")?;
+    rest.split(')').next()?.trim().parse().ok()
+}
+
+fn health(status: &str) -> Option<Health> {
+    if status.contains("(healthy)") {
+        Some(Health::Healthy)
+    } else if status.contains("(unhealthy)") {
+        Some(Health::Unhealthy)
+    } else if status.contains("(health: starting)") {
+        Some(Health::Starting)
+    } else {
+        None
+    }
+}
+
+/// The create request for `want`, with the ownership labels.
+pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerCreateBody {
+    let s = &want.spec;
+    let mut l: HashMap<String, String> = s.labels.clone().into_iter().collect();
+    l.insert(labels::INSTANCE.into(), instance.into());
+    l.insert(labels::KIND.into(), want.key.kind.as_str().into());
+    l.insert(labels::NAME.into(), want.key.name.clone());
+    l.insert(labels::SPEC_HASH.into(), want.hash.clone());
+    l.insert(
+        labels::SPEC.into(),
+        serde_json::to_string(s).expect("a spec always serializes"),
+    );
+    l.insert(labels::SOURCE.into(), want.source.clone());
+
+    let mut security_opt = Vec::new();
+    if s.no_new_privileges {
+        security_opt.push("no-new-privileges:true".to_string());
+    }
+    if let Some(p) = &s.seccomp_profile {
+        security_opt.push(format!("seccomp={p}"));
+    }
+    let ms = |ms: u64| i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+    let healthcheck = s.health.as_ref().map(|h| HealthConfig {
+        test: Some(
+            std::iter::once("CMD".to_string())
+                .chain(h.command.iter().cloned())
+                .collect(),
+        ),
+        interval: Some(ms(h.interval_ms)),
+        timeout: Some(ms(h.timeout_ms)),
+        retries: Some(i64::from(h.retries)),
+        start_period: Some(ms(h.start_period_ms)),
+        start_interval: None,
+    });
+    let port_key = |p: &crate::model::PortMapping| format!("{}/{}", p.container_port, p.protocol);
+    let mut port_bindings = HashMap::new();
+    for p in s.ports.iter().filter(|p| p.host_port.is_some()) {
+        port_bindings
+            .entry(port_key(p))
+            .or_insert_with(|| Some(Vec::new()))
+            .as_mut()
+            .expect("inserted as Some")
+            .push(PortBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: p.host_port.map(|h| h.to_string()),
+            });
+    }
+    let memory = i64::try_from(s.memory_bytes).unwrap_or(i64::MAX);
+    ContainerCreateBody {
+        image: Some(s.image.clone()),
+        entrypoint: s.command.clone(),
+        cmd: s.args.clone(),
+        env: Some(s.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        working_dir: s.working_dir.clone(),
+        user: s.user.clone(),
+        labels: Some(l),
+        healthcheck,
+        stop_timeout: Some(i64::try_from(s.stop_grace_period_secs).unwrap_or(i64::MAX)),
+        exposed_ports: (!s.ports.is_empty()).then(|| s.ports.iter().map(port_key).collect()),
+        host_config: Some(HostConfig {
+            memory: Some(memory),
+            // No swap beyond the memory limit: the limit means what it says.
+            memory_swap: Some(memory),
+            nano_cpus: s.nano_cpus,
+            pids_limit: Some(s.pids_limit),
+            readonly_rootfs: Some(s.read_only_root_filesystem),
+            security_opt: Some(security_opt),
+            cap_drop: Some(s.cap_drop.clone()),
+            cap_add: Some(s.cap_add.clone()),
+            tmpfs: (!s.tmpfs.is_empty()).then(|| {
+                s.tmpfs
+                    .iter()
+                    .map(|(path, size)| (path.clone(), format!("size={size}")))
+                    .collect()
+            }),
+            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            // berth restarts containers itself, with backoff; the engine must not race it.
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::NO),
+                maximum_retry_count: None,
+            }),
+            // A tiny init reaps zombies and forwards SIGTERM to the workload.
+            init: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_give_exit_code_and_health() {
+        assert_eq!(exit_code("Exited (137) 3 seconds ago"), Some(137));
+        assert_eq!(exit_code("Exited (0) About a minute ago"), Some(0));
+        assert_eq!(exit_code("Up 2 minutes"), None);
+        assert_eq!(health("Up 2 minutes (healthy)"), Some(Health::Healthy));
+        assert_eq!(health("Up 5 seconds (health: starting)"), Some(Health::Starting));
+        assert_eq!(health("Up 1 minute (unhealthy)"), Some(Health::Unhealthy));
+        assert_eq!(health("Up 1 minute"), None);
+    }
+}

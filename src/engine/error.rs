@@ -1,0 +1,134 @@
+use thiserror::Error;
+
+/// What went wrong talking to the engine, in the project's own terms. Every variant is an
+/// infrastructure failure except [`EngineError::ImageMissing`], which the user fixes.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The object does not exist (404).
+    #[error("{operation}: not found: {message}")]
+    NotFound { operation: String, message: String },
+    /// The image is not present on the engine; berth never pulls.
+    #[error("image {image:?} is not on the engine (berth never pulls): build, load or pull it first")]
+    ImageMissing { image: String },
+    /// A name conflict or an object in use (409).
+    #[error("{operation}: conflict: {message}")]
+    Conflict { operation: String, message: String },
+    /// Refused by the engine or by a socket proxy in front of it (403).
+    #[error("{operation} was refused (403) by the engine or a socket proxy in front of it: {message}")]
+    Forbidden { operation: String, message: String },
+    /// Nothing answered at the endpoint, or the connection broke.
+    #[error("cannot reach the engine at {endpoint} ({operation}): {message}")]
+    Unreachable {
+        operation: String,
+        endpoint: String,
+        message: String,
+    },
+    /// Any other answer from the engine (4xx, 5xx).
+    #[error("{operation}: the engine answered {status}: {message}")]
+    Engine {
+        operation: String,
+        status: u16,
+        message: String,
+    },
+}
+
+impl EngineError {
+    pub(crate) fn from_bollard(operation: &str, endpoint: &str, e: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as B;
+        let operation = operation.to_string();
+        match e {
+            B::DockerResponseServerError {
+                status_code,
+                message,
+            } => {
+                let message = short(&message);
+                match status_code {
+                    404 => EngineError::NotFound { operation, message },
+                    409 => EngineError::Conflict { operation, message },
+                    403 => EngineError::Forbidden { operation, message },
+                    status => EngineError::Engine {
+                        operation,
+                        status,
+                        message,
+                    },
+                }
+            }
+            B::JsonDataError { message, .. } => EngineError::Engine {
+                operation,
+                status: 200,
+                message: format!("unreadable answer: {message}"),
+            },
+            other => EngineError::Unreachable {
+                operation,
+                endpoint: endpoint.to_string(),
+                message: chain(&other),
+            },
+        }
+    }
+
+    /// The failure class (see docs/architecture.md).
+    pub fn class(&self) -> &'static str {
+        match self {
+            EngineError::ImageMissing { .. } => "workload",
+            _ => "infrastructure",
+        }
+    }
+}
+
+/// An HTML error page (a socket proxy's 403) becomes its title or first text line.
+fn short(message: &str) -> String {
+    let m = message.trim();
+    if m.starts_with('<') {
+        let text: String = m
+            .split('<')
+            .filter_map(|part| part.split_once('>').map(|(_, t)| t.trim()))
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        return text;
+    }
+    m.to_string()
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status_code: u16, message: &str) -> bollard::errors::Error {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn maps_status_codes_to_classes() {
+        let e = |s, m| EngineError::from_bollard("POST /containers/create", "unix:///x", server(s, m));
+        assert!(matches!(e(404, "No such container: x"), EngineError::NotFound { .. }));
+        assert!(matches!(e(409, "name in use"), EngineError::Conflict { .. }));
+        assert!(matches!(e(500, "boom"), EngineError::Engine { status: 500, .. }));
+        let forbidden = e(
+            403,
+            "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>",
+        );
+        assert_eq!(
+            forbidden.to_string(),
+            "POST /containers/create was refused (403) by the engine or a socket proxy in front of it: 403 Forbidden Request forbidden by administrative rules."
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! The engine adapter: the only module that knows bollard. It speaks the project's own
+//! types ([`crate::model`]) and maps every engine answer to an [`EngineError`].
+
+mod convert;
+mod error;
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+
+pub use error::EngineError;
+
+use crate::model::{labels, DesiredContainer, Observed};
+
+/// A connection to a Docker-compatible engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    docker: Docker,
+    endpoint: String,
+    api_version: String,
+}
+
+impl Engine {
+    /// Connects as the `docker` CLI would: `DOCKER_HOST` (`unix://`, `tcp://`) or the local
+    /// socket, then negotiates the API version with the engine.
+    pub async fn connect() -> Result<Engine, EngineError> {
+        let endpoint =
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| EngineError::from_bollard("connect", &endpoint, e))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| EngineError::from_bollard("GET /version", &endpoint, e))?;
+        let api_version = docker.client_version().to_string();
+        Ok(Engine {
+            docker,
+            endpoint,
+            api_version,
+        })
+    }
+
+    /// Where the engine answers, for messages.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The API version both sides agreed on.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    fn err(&self, operation: &str, e: bollard::errors::Error) -> EngineError {
+        EngineError::from_bollard(operation, &self.endpoint, e)
+    }
+
+    /// Every container (running or not) that carries `instance`'s ownership label. One call.
+    pub async fn list(&self, instance: &str) -> Result<Vec<Observed>, EngineError> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={instance}", labels::INSTANCE)],
+        )]);
+        let opts = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(opts))
+            .await
+            .map_err(|e| self.err("GET /containers/json", e))?;
+        Ok(list
+            .into_iter()
+            // The filter is the engine's; check again so no foreign container slips through.
+            .filter(|c| {
+                c.labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::INSTANCE))
+                    .is_some_and(|v| v == instance)
+            })
+            .map(convert::observed)
+            .collect())
+    }
+
+    /// Creates the container for `want` under its predictable name; returns its id.
+    pub async fn create(&self, instance: &str, want: &DesiredContainer) -> Result<String, EngineError> {
+        let name = want.key.container_name(instance);
+        let opts = bollard::query_parameters::CreateContainerOptionsBuilder::new()
+            .name(&name)
+            .build();
+        let body = convert::create_body(instance, want);
+        match self.docker.create_container(Some(opts), body).await {
+            Ok(r) => Ok(r.id),
+            Err(e) => Err(match self.err("POST /containers/create", e) {
+                EngineError::NotFound { message, .. } if message.contains("image") => {
+                    EngineError::ImageMissing {
+                        image: want.spec.image.clone(),
+                    }
+                }
+                other => other,
+            }),
+        }
+    }
+
+    /// Starts a container; already running is success.
+    pub async fn start(&self, id: &str) -> Result<(), EngineError> {
+        self.docker
+            .start_container(id, None)
+            .await
+            .or_else(not_modified_ok)
+            .map_err(|e| self.err("POST /containers/{id}/start", e))
+    }
+
+    /// Stops a container with `grace_secs` between SIGTERM and SIGKILL; already stopped or
+    /// gone is success.
+    pub async fn stop(&self, id: &str, grace_secs: u64) -> Result<(), EngineError> {
+        let opts = StopContainerOptionsBuilder::new()
+            .t(i32::try_from(grace_secs).unwrap_or(i32::MAX))
+            .build();
+        match self
+            .docker
+            .stop_container(id, Some(opts))
+            .await
+            .or_else(not_modified_ok)
+            .map_err(|e| self.err("POST /containers/{id}/stop", e))
+        {
+            Err(EngineError::NotFound { .. }) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Removes a container (forcing a still-running one); already gone is success.
+    pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        let opts = RemoveContainerOptionsBuilder::new().force(true).build();
+        match self
+            .docker
+            .remove_container(id, Some(opts))
+            .await
+            .map_err(|e| self.err("DELETE /containers/{id}", e))
+        {
+            Err(EngineError::NotFound { .. }) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// 304 Not Modified: the container was already in the asked state.
+fn not_modified_ok(e: bollard::errors::Error) -> Result<(), bollard::errors::Error> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        } => Ok(()),
+        other => Err(other),
+    }
+}

@@ -1,0 +1,28 @@
+//! berth — a declarative reconciler for agent and session containers.
+//!
+//! The folders follow the data flow of one reconcile:
+//!
+//! ```text
+//!  manifest files ─▶ manifest (load, validate, resolve) ─▶ model::DesiredSet ─┐
+//!                                                                            ├─▶ plan (pure) ─▶ reconcile (execute) ─▶ engine
+//!  engine (list) ─────────────────────────────────────▶ model::Observed ────┘
+//! ```
+//!
+//! - [`manifest`]: YAML files → typed documents → diagnostics → the desired set.
+//! - [`model`]: the project's own vocabulary shared by every stage (object keys, the
+//!   normalized container spec and its hash, observed containers, ownership labels).
+//! - [`plan`]: the pure planner: desired + observed → actions with readable reasons.
+//! - [`engine`]: the only module that knows bollard.
+//! - [`reconcile`]: runs a plan against the engine with bounded concurrency.
+//! - [`policy`]: security defaults (and, later, admission rules).
+//! - [`cli`]: the `berth` command line.
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+pub mod cli;
+pub mod engine;
+pub mod manifest;
+pub mod model;
+pub mod plan;
+pub mod policy;
+pub mod reconcile;

@@ -1,0 +1,263 @@
+//! Reading manifest files: discover → parse YAML → check each document against the schema →
+//! typed documents. Every problem in every file is collected; nothing stops at the first.
+
+use std::sync::Arc;
+
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use super::diagnostic::Diagnostic;
+use super::discover::{discover, SourceFile};
+use super::types::{
+    AgentSpec, DocumentKind, Envelope, Metadata, PolicySpec, SessionSpec, TemplateSpec,
+    DNS_LABEL, DURATION, QUANTITY, ABSOLUTE_PATH,
+};
+use super::yaml::{self, pointer_to_path, SpannedDoc};
+
+/// A document that passed the schema, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: Arc<SourceFile>,
+    pub doc: Arc<SpannedDoc>,
+    pub metadata: Metadata,
+    pub body: Body,
+}
+
+/// The typed `spec` of a document.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Template(TemplateSpec),
+    Agent(AgentSpec),
+    Session(SessionSpec),
+    Policy(PolicySpec),
+}
+
+impl Body {
+    pub fn kind(&self) -> DocumentKind {
+        match self {
+            Body::Template(_) => DocumentKind::Template,
+            Body::Agent(_) => DocumentKind::Agent,
+            Body::Session(_) => DocumentKind::Session,
+            Body::Policy(_) => DocumentKind::Policy,
+        }
+    }
+}
+
+impl Document {
+    /// An error at `pointer` inside this document.
+    pub fn error_at(&self, pointer: &str, message: String) -> Diagnostic {
+        Diagnostic::error(
+            &self.file.display,
+            self.doc.value_pos(pointer),
+            &pointer_to_path(pointer),
+            message,
+        )
+    }
+}
+
+/// What one file yielded.
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    pub file: Arc<SourceFile>,
+    pub documents: Vec<Document>,
+    /// (kind, name) of documents that failed the schema but still name themselves.
+    pub failed_names: Vec<(DocumentKind, String)>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl FileResult {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Everything read from a set of paths, before cross-document checks.
+#[derive(Debug, Clone, Default)]
+pub struct Read {
+    pub files: Vec<FileResult>,
+    /// Paths that could not be read at all (absolute form), with their diagnostics.
+    pub unreadable: Vec<(String, Diagnostic)>,
+}
+
+/// Reads every manifest under `paths`.
+pub fn read(paths: &[std::path::PathBuf]) -> Read {
+    let (files, unreadable) = discover(paths);
+    Read {
+        files: files.into_iter().map(|f| read_file(Arc::new(f))).collect(),
+        unreadable: unreadable
+            .into_iter()
+            .map(|u| {
+                let d = Diagnostic::error(&u.display, (1, 1), "", u.message);
+                (u.absolute, d)
+            })
+            .collect(),
+    }
+}
+
+fn read_file(file: Arc<SourceFile>) -> FileResult {
+    let mut result = FileResult {
+        file: file.clone(),
+        documents: Vec::new(),
+        failed_names: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    let text = match std::fs::read_to_string(&file.canonical) {
+        Ok(t) => t,
+        Err(e) => {
+            result
+                .diagnostics
+                .push(Diagnostic::error(&file.display, (1, 1), "", e.to_string()));
+            return result;
+        }
+    };
+    match yaml::parse(&text) {
+        Ok(docs) => {
+            for doc in docs {
+                read_document(&mut result, Arc::new(doc));
+            }
+        }
+        Err(e) => result
+            .diagnostics
+            .push(Diagnostic::error(&file.display, e.pos, &e.path, e.message)),
+    }
+    result
+}
+
+fn read_document(result: &mut FileResult, doc: Arc<SpannedDoc>) {
+    let errors = schema_errors(&result.file.display, &doc);
+    if !errors.is_empty() {
+        result.diagnostics.extend(errors);
+        let kind = doc.value.get("kind").and_then(Value::as_str).and_then(DocumentKind::parse);
+        let name = doc.value.pointer("/metadata/name").and_then(Value::as_str);
+        if let (Some(kind), Some(name)) = (kind, name) {
+            result.failed_names.push((kind, name.to_string()));
+        }
+        return;
+    }
+    // The schema passed, so these conversions only fail on a mismatch between the schema
+    // and the types, which the tests guard against; report it rather than panic.
+    let typed = serde_json::from_value::<Envelope>(doc.value.clone()).and_then(|env| {
+        let body = match env.kind {
+            DocumentKind::Template => Body::Template(serde_json::from_value(env.spec)?),
+            DocumentKind::Agent => Body::Agent(serde_json::from_value(env.spec)?),
+            DocumentKind::Session => Body::Session(serde_json::from_value(env.spec)?),
+            DocumentKind::Policy => Body::Policy(serde_json::from_value(env.spec)?),
+        };
+        Ok((env.metadata, body))
+    });
+    match typed {
+        Ok((metadata, body)) => result.documents.push(Document {
+            file: result.file.clone(),
+            doc,
+            metadata,
+            body,
+        }),
+        Err(e) => result.diagnostics.push(Diagnostic::error(
+            &result.file.display,
+            doc.start,
+            "",
+            format!("internal error reading a schema-valid document: {e}"),
+        )),
+    }
+}
+
+/// Every schema violation of one document, in document order.
+fn schema_errors(file: &str, doc: &SpannedDoc) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::new();
+    if !doc.value.is_object() {
+        out.push(Diagnostic::error(
+            file,
+            doc.start,
+            "",
+            "a manifest document must be a mapping with apiVersion, kind, metadata and spec"
+                .into(),
+        ));
+        return out;
+    }
+    for err in super::schema::validator().iter_errors(&doc.value) {
+        let pointer = err.instance_path().as_str().to_string();
+        match err.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                for field in unexpected {
+                    let child = format!("{pointer}/{}", field.replace('~', "~0").replace('/', "~1"));
+                    out.push(Diagnostic::error(
+                        file,
+                        doc.key_pos(&child),
+                        &pointer_to_path(&child),
+                        "unknown field".to_string() + &did_you_mean(field),
+                    ));
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let field = property.as_str().unwrap_or_default();
+                let child = format!("{pointer}/{field}");
+                out.push(Diagnostic::error(
+                    file,
+                    doc.value_pos(&pointer),
+                    &pointer_to_path(&child),
+                    "required field is missing".into(),
+                ));
+            }
+            kind => out.push(Diagnostic::error(
+                file,
+                doc.value_pos(&pointer),
+                &pointer_to_path(&pointer),
+                message(kind, &err.to_string()),
+            )),
+        }
+    }
+    out.sort_by_key(|d| (d.line, d.column));
+    out.dedup();
+    out
+}
+
+/// Friendlier words for the errors whose default text shows a regular expression.
+fn message(kind: &ValidationErrorKind, default: &str) -> String {
+    match kind {
+        ValidationErrorKind::Pattern { pattern } => {
+            let what = match pattern.as_str() {
+                p if p == DNS_LABEL => "must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+                p if p == DURATION => "must be a duration such as 30s, 5m, 2h or 7d",
+                p if p == QUANTITY => "must be a quantity such as 512Mi, 1Gi or 1G (Kubernetes units; 'm' would mean milli)",
+                p if p == ABSOLUTE_PATH => "must be an absolute path (starting with /)",
+                _ => return default.to_string(),
+            };
+            what.to_string()
+        }
+        ValidationErrorKind::Type { .. }
+            if default.ends_with("is not of type \"string\"") =>
+        {
+            format!("{default}: quote the value to make it a string")
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("must be {expected_value}")
+        }
+        ValidationErrorKind::Enum { options } => {
+            let opts: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(|v| v.to_string()).collect())
+                .unwrap_or_default();
+            format!("must be one of {}", opts.join(", "))
+        }
+        _ => default.to_string(),
+    }
+}
+
+/// Suggests a known field for a misspelt one.
+fn did_you_mean(field: &str) -> String {
+    const FIELDS: &[&str] = &[
+        "apiVersion", "kind", "metadata", "spec", "name", "labels", "image", "command", "args",
+        "env", "workingDir", "resources", "security", "health", "restart", "stopGracePeriod",
+        "tmpfs", "ports", "template", "ttl", "memory", "cpus", "pids",
+        "readOnlyRootFilesystem", "noNewPrivileges", "user", "capabilities", "seccompProfile",
+        "drop", "add", "exec", "interval", "timeout", "retries", "startPeriod", "onUnhealthy",
+        "policy", "backoff", "initial", "max", "mountPath", "size", "containerPort", "hostPort",
+        "protocol", "hostIP",
+    ];
+    let lower = field.to_ascii_lowercase().replace(['_', '-'], "");
+    FIELDS
+        .iter()
+        .find(|f| f.to_ascii_lowercase() == lower)
+        .map(|f| format!(" (did you mean {f:?}?)"))
+        .unwrap_or_default()
+}

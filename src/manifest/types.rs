@@ -1,0 +1,334 @@
+//! The manifest documents as users write them. The JSON Schema in `schemas/` is generated
+//! from these types; doc comments become the descriptions editors show.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit.
+pub const DNS_LABEL: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+/// A humantime duration: `30s`, `5m`, `2h`, `7d`, `1h 30m`.
+pub const DURATION: &str = r"^\s*([0-9]+\s*(nsec|ns|usec|us|msec|ms|seconds|second|sec|s|minutes|minute|min|m|hours|hour|hr|h|days|day|d|weeks|week|w|months|month|M|years|year|y)\s*)+$";
+/// A Kubernetes quantity: `512Mi`, `1Gi`, `1G`, `1.5Gi`.
+pub const QUANTITY: &str = r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
+/// An absolute path inside the container.
+pub const ABSOLUTE_PATH: &str = r"^/";
+
+/// The fields shared by every document.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metadata {
+    /// Unique per kind within an instance; a DNS label (at most 63 characters).
+    #[schemars(regex(pattern = DNS_LABEL))]
+    pub name: String,
+    /// Free-form labels for the object; they are also put on its container. Keys starting
+    /// with `berth.` are reserved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A container spec: the body of a Template and the overrides of an Agent or Session.
+///
+/// When an Agent or Session names a template, its own fields are merged over the template's:
+/// mappings (env, labels, resources, security, health, ...) merge key by key, lists and
+/// scalars replace.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerSpec {
+    /// Image reference, e.g. `berth-runtime:1` or `registry.example.com/agents/runtime:1.4`.
+    /// Required unless the template gives one. berth never pulls: the image must be present
+    /// on the engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Replaces the image's entrypoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Replaces the image's default arguments (`CMD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    /// Environment variables. Values are strings: quote numbers and booleans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+    /// Working directory inside the container (absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ABSOLUTE_PATH))]
+    pub working_dir: Option<String>,
+    /// Labels for the container. Keys starting with `berth.` are reserved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Resource limits. A memory and a pids limit always apply (see docs/manifests.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Security settings. Defaults are restrictive; relaxing them is explicit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
+    /// An engine-native health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthSpec>,
+    /// What to do when the container stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartSpec>,
+    /// How long a stop waits after SIGTERM before SIGKILL (default `10s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub stop_grace_period: Option<String>,
+    /// In-memory scratch mounts with a size limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmpfs: Option<Vec<TmpfsMount>>,
+    /// Published ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<PortSpec>>,
+}
+
+/// Resource limits.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resources {
+    /// Memory limit as a Kubernetes quantity (`512Mi`, `1Gi`). Default `512Mi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = QUANTITY))]
+    pub memory: Option<String>,
+    /// CPU limit in cores (`0.5`, `1.5`). Default: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.001, max = 1024.0))]
+    pub cpus: Option<f64>,
+    /// Maximum number of processes. Default `256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 4194304))]
+    pub pids: Option<i64>,
+}
+
+/// Security settings. Unless relaxed here: all capabilities dropped and no-new-privileges.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Security {
+    /// Mount the root filesystem read-only (default `false`; use tmpfs for scratch space).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only_root_filesystem: Option<bool>,
+    /// Forbid privilege escalation through setuid binaries (default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_new_privileges: Option<bool>,
+    /// `uid`, `uid:gid` or a user name known to the image. Default: the image's user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Linux capabilities to drop and add (default: drop `ALL`, add none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+    /// Seccomp profile: `default` (the engine's) or a path to a JSON profile on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<String>,
+}
+
+/// Capability changes. Names are case-insensitive, with or without the `CAP_` prefix.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Capabilities {
+    /// Capabilities to drop (default `[ALL]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<Vec<String>>,
+    /// Capabilities to add back (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<Vec<String>>,
+}
+
+/// An engine-native health check, run inside the container without a shell.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthSpec {
+    /// Command to run; exit code 0 means healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub exec: Option<Vec<String>>,
+    /// Time between checks (default `10s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub interval: Option<String>,
+    /// How long one check may take (default `2s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub timeout: Option<String>,
+    /// Consecutive failures before the container is unhealthy (default `3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub retries: Option<u32>,
+    /// Grace time after start during which failures do not count (default `0s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub start_period: Option<String>,
+    /// What berth does with an unhealthy container (default `restart`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_unhealthy: Option<OnUnhealthy>,
+}
+
+/// Reaction to an unhealthy container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnUnhealthy {
+    /// Restart it (under the restart backoff).
+    Restart,
+    /// Only report it.
+    Ignore,
+}
+
+/// Restart behaviour, carried out by berth (the engine's own restart policy is off).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestartSpec {
+    /// `Always` (default), `OnFailure` (non-zero exit only) or `Never`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<RestartPolicyName>,
+    /// Delay between restarts, doubling from `initial` to `max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<Backoff>,
+}
+
+/// Restart policy names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RestartPolicyName {
+    Always,
+    OnFailure,
+    Never,
+}
+
+/// Exponential restart backoff.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Backoff {
+    /// First delay (default `1s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub initial: Option<String>,
+    /// Largest delay (default `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub max: Option<String>,
+}
+
+/// An in-memory filesystem.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TmpfsMount {
+    /// Absolute path inside the container.
+    #[schemars(regex(pattern = ABSOLUTE_PATH))]
+    pub mount_path: String,
+    /// Size limit as a quantity (default `64Mi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = QUANTITY))]
+    pub size: Option<String>,
+}
+
+/// A published port.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PortSpec {
+    /// Port inside the container.
+    #[schemars(range(min = 1, max = 65535))]
+    pub container_port: u16,
+    /// Port on the host. Without it the port is only exposed, not published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub host_port: Option<u16>,
+    /// `tcp` (default) or `udp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<ProtocolName>,
+    /// Host address to bind (default: all addresses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "hostIP")]
+    pub host_ip: Option<String>,
+}
+
+/// Port protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtocolName {
+    Tcp,
+    Udp,
+}
+
+/// `spec` of a Template: a reusable container spec.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct TemplateSpec {
+    #[serde(flatten)]
+    pub container: ContainerSpec,
+}
+
+/// `spec` of an Agent: an always-on container.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct AgentSpec {
+    /// Name of a Template whose spec this one overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL))]
+    pub template: Option<String>,
+    #[serde(flatten)]
+    pub container: ContainerSpec,
+}
+
+/// `spec` of a Session: an ephemeral container with a time to live.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct SessionSpec {
+    /// Name of a Template whose spec this one overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DNS_LABEL))]
+    pub template: Option<String>,
+    /// Lifetime counted from the first start, e.g. `2h`.
+    #[schemars(regex(pattern = DURATION))]
+    pub ttl: String,
+    #[serde(flatten)]
+    pub container: ContainerSpec,
+}
+
+/// `spec` of a Policy. Parsed and kept, not enforced yet.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct PolicySpec(pub serde_json::Map<String, serde_json::Value>);
+
+/// The document kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum DocumentKind {
+    Template,
+    Agent,
+    Session,
+    Policy,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 4] = [
+        DocumentKind::Template,
+        DocumentKind::Agent,
+        DocumentKind::Session,
+        DocumentKind::Policy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Template => "Template",
+            DocumentKind::Agent => "Agent",
+            DocumentKind::Session => "Session",
+            DocumentKind::Policy => "Policy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The part of a document every kind shares; `spec` is read per kind.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub api_version: String,
+    pub kind: DocumentKind,
+    pub metadata: Metadata,
+    pub spec: serde_json::Value,
+}
+
+/// The only apiVersion this release reads.
+pub const API_VERSION: &str = "berth/v1";

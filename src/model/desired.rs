@@ -1,0 +1,91 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{ObjectKey, Spec};
+
+/// What to do when a container stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum RestartPolicy {
+    /// Start it again whatever the exit code (the default for Agents).
+    #[default]
+    Always,
+    /// Start it again only after a non-zero exit.
+    OnFailure,
+    /// Leave it stopped.
+    Never,
+}
+
+/// Berth-level restart behaviour; not part of the spec hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestartSpec {
+    pub policy: RestartPolicy,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    /// Restart the container when its health check reports it unhealthy.
+    pub on_unhealthy_restart: bool,
+}
+
+/// One container berth must keep, fully resolved (templates merged, defaults applied).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DesiredContainer {
+    pub key: ObjectKey,
+    pub spec: Spec,
+    /// `spec.hash()`, computed once.
+    pub hash: String,
+    pub restart: RestartSpec,
+    /// Sessions only: lifetime counted from the first start.
+    pub ttl: Option<Duration>,
+    /// Canonical path of the manifest file (goes into the source label).
+    pub source: String,
+}
+
+impl DesiredContainer {
+    pub fn new(
+        key: ObjectKey,
+        spec: Spec,
+        restart: RestartSpec,
+        ttl: Option<Duration>,
+        source: String,
+    ) -> Self {
+        let hash = spec.hash();
+        DesiredContainer {
+            key,
+            spec,
+            hash,
+            restart,
+            ttl,
+            source,
+        }
+    }
+}
+
+/// Everything the manifests ask for, plus what must not be touched because its manifest is
+/// in doubt (no prune on doubt).
+#[derive(Debug, Clone, Default)]
+pub struct DesiredSet {
+    pub objects: BTreeMap<ObjectKey, DesiredContainer>,
+    /// Objects named by a document that failed to load: keep what runs for them as it is.
+    pub held_keys: BTreeSet<ObjectKey>,
+    /// Canonical paths of files (or directories) that failed to load: keep every container
+    /// they declared.
+    pub held_sources: BTreeSet<String>,
+}
+
+impl DesiredSet {
+    /// Whether an observed container for `key` declared in `source` must be left alone:
+    /// its key is held, or its source file is (or lies under) a held path.
+    pub fn is_held(&self, key: Option<&ObjectKey>, source: Option<&str>) -> bool {
+        key.is_some_and(|k| self.held_keys.contains(k))
+            || source.is_some_and(|s| {
+                let s = std::path::Path::new(s);
+                self.held_sources.iter().any(|h| s.starts_with(h))
+            })
+    }
+
+    /// True when nothing at all was declared and nothing is in doubt.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty() && self.held_keys.is_empty() && self.held_sources.is_empty()
+    }
+}

@@ -1,0 +1,68 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of object that own a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    Agent,
+    Session,
+}
+
+impl Kind {
+    /// Lower-case form used in container names and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Agent => "agent",
+            Kind::Session => "session",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "agent" => Ok(Kind::Agent),
+            "session" => Ok(Kind::Session),
+            other => Err(format!("unknown kind {other:?}")),
+        }
+    }
+}
+
+/// Identifies one object of an instance: its kind and its name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectKey {
+    pub kind: Kind,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(kind: Kind, name: impl Into<String>) -> Self {
+        ObjectKey {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    /// The engine container name for this object in `instance`.
+    ///
+    /// Instance and object names are DNS labels (no `_`), so the underscore separator keeps
+    /// names unique across instances: `berth_<instance>_<kind>_<name>`.
+    pub fn container_name(&self, instance: &str) -> String {
+        format!("berth_{instance}_{}_{}", self.kind, self.name)
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)
+    }
+}

@@ -1,0 +1,17 @@
+//! Ownership labels. berth touches only engine objects that carry [`INSTANCE`] with its own
+//! instance name.
+
+/// The berth instance that owns the object.
+pub const INSTANCE: &str = "berth.instance";
+/// `agent` or `session`.
+pub const KIND: &str = "berth.kind";
+/// The object's `metadata.name`.
+pub const NAME: &str = "berth.name";
+/// sha256 of the normalized spec: equal hash, nothing to do.
+pub const SPEC_HASH: &str = "berth.spec-hash";
+/// The normalized spec as JSON, so a recreate can say which fields changed.
+pub const SPEC: &str = "berth.spec";
+/// Canonical path of the manifest file that declared the object.
+pub const SOURCE: &str = "berth.source";
+/// Every label key under this prefix is reserved for berth.
+pub const RESERVED_PREFIX: &str = "berth.";

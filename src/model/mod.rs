@@ -1,0 +1,15 @@
+//! The vocabulary every stage shares: object keys, the normalized container spec, the
+//! desired set and what the engine reports. No I/O and no engine types live here.
+
+mod desired;
+mod key;
+pub mod labels;
+mod observed;
+mod quantity;
+mod spec;
+
+pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
+pub use key::{Kind, ObjectKey};
+pub use observed::{Health, Observed, RunState};
+pub use quantity::{format_bytes, parse_quantity, QuantityError};
+pub use spec::{HealthCheck, PortMapping, Protocol, Spec};

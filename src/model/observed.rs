@@ -1,0 +1,73 @@
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{ObjectKey, Spec};
+
+/// The engine's view of a container's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum RunState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited { code: Option<i64> },
+    Dead,
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunState::Created => f.write_str("Created"),
+            RunState::Running => f.write_str("Running"),
+            RunState::Paused => f.write_str("Paused"),
+            RunState::Restarting => f.write_str("Restarting"),
+            RunState::Removing => f.write_str("Removing"),
+            RunState::Exited { code: Some(c) } => write!(f, "Exited({c})"),
+            RunState::Exited { code: None } => f.write_str("Exited"),
+            RunState::Dead => f.write_str("Dead"),
+        }
+    }
+}
+
+/// Result of the engine-native health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        })
+    }
+}
+
+/// A container that carries this instance's ownership label, as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Observed {
+    pub id: String,
+    pub name: String,
+    /// From the kind and name labels; `None` when they are missing or unreadable.
+    pub key: Option<ObjectKey>,
+    pub spec_hash: Option<String>,
+    /// Decoded from the spec label, used only to explain a recreate.
+    #[serde(skip)]
+    pub spec: Option<Spec>,
+    pub source: Option<String>,
+    pub image: String,
+    pub state: RunState,
+    pub health: Option<Health>,
+    /// Unix seconds.
+    pub created: i64,
+    /// The engine's own one-line status ("Up 3 minutes (healthy)").
+    pub status: String,
+}

@@ -1,0 +1,78 @@
+use futures_util::stream::{self, StreamExt};
+
+use crate::engine::{Engine, EngineError};
+use crate::plan::{Action, Verb};
+
+/// An action and how it ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub action: Action,
+    /// The id of the container the action left behind, if any.
+    pub result: Result<Option<String>, EngineError>,
+}
+
+/// Runs `actions` with at most `concurrency` engine operations at once. Removals run first
+/// (they may free names and ports), then everything else. A plan names each object once,
+/// except duplicate containers of one object, which are only ever removed: no object sees
+/// two actions at the same time. `report` is called as each action finishes.
+pub async fn execute(
+    engine: &Engine,
+    instance: &str,
+    actions: Vec<Action>,
+    concurrency: usize,
+    mut report: impl FnMut(&Outcome),
+) -> Vec<Outcome> {
+    let concurrency = concurrency.max(1);
+    let (removals, rest): (Vec<_>, Vec<_>) =
+        actions.into_iter().partition(|a| a.verb == Verb::Remove);
+    let mut outcomes = Vec::new();
+    for phase in [removals, rest] {
+        let mut running = stream::iter(phase)
+            .map(|action| async move {
+                let result = run(engine, instance, &action).await;
+                Outcome { action, result }
+            })
+            .buffer_unordered(concurrency);
+        while let Some(o) = running.next().await {
+            report(&o);
+            outcomes.push(o);
+        }
+    }
+    outcomes
+}
+
+async fn run(engine: &Engine, instance: &str, a: &Action) -> Result<Option<String>, EngineError> {
+    match a.verb {
+        Verb::Remove => {
+            let t = a.target.as_ref().expect("a removal names its container");
+            engine.stop(&t.id, a.stop_grace_secs).await?;
+            engine.remove(&t.id).await?;
+            Ok(None)
+        }
+        Verb::Start => {
+            let t = a.target.as_ref().expect("a start names its container");
+            engine.start(&t.id).await?;
+            Ok(Some(t.id.clone()))
+        }
+        Verb::Create => create_and_start(engine, instance, a).await,
+        Verb::Recreate => {
+            let t = a.target.as_ref().expect("a recreate names its container");
+            engine.stop(&t.id, a.stop_grace_secs).await?;
+            engine.remove(&t.id).await?;
+            create_and_start(engine, instance, a).await
+        }
+    }
+}
+
+async fn create_and_start(
+    engine: &Engine,
+    instance: &str,
+    a: &Action,
+) -> Result<Option<String>, EngineError> {
+    let want = a.desired.as_ref().expect("create and recreate carry the spec");
+    // A 409 here means a container with this name appeared since the listing: it is not
+    // touched; the next listing observes it and plans again.
+    let id = engine.create(instance, want).await?;
+    engine.start(&id).await?;
+    Ok(Some(id))
+}

@@ -1,0 +1,65 @@
+use std::time::{Duration, Instant};
+
+use crate::engine::{Engine, EngineError};
+use crate::model::{DesiredSet, Health, ObjectKey, RunState};
+
+/// An object that did not reach its desired state, and what it was doing instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotReady {
+    pub key: ObjectKey,
+    pub reason: String,
+    /// True when waiting longer cannot help (the container exited and stays down).
+    pub failed: bool,
+}
+
+/// Polls the engine until every desired object runs its current spec and, where it has a
+/// health check, is healthy. Returns what is still not ready when `timeout` passes, or as
+/// soon as one object has failed for good.
+pub async fn wait_ready(
+    engine: &Engine,
+    instance: &str,
+    desired: &DesiredSet,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<Vec<NotReady>, EngineError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let observed = engine.list(instance).await?;
+        let mut pending = Vec::new();
+        for (key, want) in &desired.objects {
+            let have = observed
+                .iter()
+                .find(|o| o.key.as_ref() == Some(key) && o.spec_hash.as_deref() == Some(&want.hash));
+            let (reason, failed) = match have {
+                None => ("no container with the current spec".to_string(), false),
+                Some(o) => match (o.state, o.health) {
+                    (RunState::Running, None | Some(Health::Healthy)) => continue,
+                    (RunState::Running, Some(Health::Starting)) => {
+                        ("running, health check starting".to_string(), false)
+                    }
+                    (RunState::Running, Some(Health::Unhealthy)) => {
+                        ("running but unhealthy".to_string(), false)
+                    }
+                    (RunState::Exited { code }, _) => (
+                        format!(
+                            "exited with code {}",
+                            code.map_or("unknown".to_string(), |c| c.to_string())
+                        ),
+                        true,
+                    ),
+                    (RunState::Dead, _) => ("dead".to_string(), true),
+                    (state, _) => (format!("{state}"), false),
+                },
+            };
+            pending.push(NotReady {
+                key: key.clone(),
+                reason,
+                failed,
+            });
+        }
+        if pending.is_empty() || pending.iter().any(|p| p.failed) || Instant::now() >= deadline {
+            return Ok(pending);
+        }
+        tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+}
