@@ -42,7 +42,14 @@ pub async fn run(instance: &str, paths: &[PathBuf], opts: Options) -> u8 {
             loaded.desired.objects.len()
         );
     }
-    let outcomes = reconcile::execute(&engine, instance, p.actions, opts.concurrency, print_outcome).await;
+    let outcomes = reconcile::execute(
+        &engine,
+        instance,
+        p.actions,
+        opts.concurrency,
+        print_outcome,
+    )
+    .await;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if !outcomes.is_empty() {
         println!("{} action(s), {failed} failed", outcomes.len());
@@ -50,12 +57,17 @@ pub async fn run(instance: &str, paths: &[PathBuf], opts: Options) -> u8 {
     let mut ok = failed == 0 && !loaded.has_errors();
 
     if let Some(timeout) = opts.wait {
-        let poll = Duration::from_millis(250);
+        let poll = Duration::from_millis(500);
         match reconcile::wait_ready(&engine, instance, &loaded.desired, timeout, poll).await {
             Ok(pending) if pending.is_empty() => println!(
                 "ready: {} object(s) running{}",
                 loaded.desired.objects.len(),
-                if loaded.desired.objects.values().any(|d| d.spec.health.is_some()) {
+                if loaded
+                    .desired
+                    .objects
+                    .values()
+                    .any(|d| d.spec.health.is_some())
+                {
                     " and healthy"
                 } else {
                     ""
@@ -98,9 +110,17 @@ fn print_outcome(o: &Outcome) {
                 Verb::Start => "started",
                 Verb::Remove => "removed",
             };
-            let id = id.as_deref().map(|i| format!(" ({})", &i[..i.len().min(12)])).unwrap_or_default();
+            let id = id
+                .as_deref()
+                .map(|i| format!(" ({})", &i[..i.len().min(12)]))
+                .unwrap_or_default();
             println!("{} {}: {a} ... {done}{id}", a.verb.symbol(), a.key);
         }
-        Err(e) => println!("{} {}: {a} ... FAILED [{}]: {e}", a.verb.symbol(), a.key, e.class()),
+        Err(e) => println!(
+            "{} {}: {a} ... FAILED [{}]: {e}",
+            a.verb.symbol(),
+            a.key,
+            e.class()
+        ),
     }
 }

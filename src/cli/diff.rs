@@ -41,7 +41,10 @@ pub async fn run(instance: &str, paths: &[PathBuf], allow_empty: bool, format: P
         PlanFormat::Text => {
             print!("{}", render(&p));
             if p.is_empty() {
-                eprintln!("no changes ({} object(s) up to date)", loaded.desired.objects.len());
+                eprintln!(
+                    "no changes ({} object(s) up to date)",
+                    loaded.desired.objects.len()
+                );
             } else {
                 eprintln!("{} change(s)", p.actions.len());
             }

@@ -14,7 +14,11 @@ pub async fn run(instance: &str, concurrency: usize) -> u8 {
             return 2;
         }
     };
-    let p = plan::plan(&DesiredSet::default(), &observed, plan::Options { allow_empty: true });
+    let p = plan::plan(
+        &DesiredSet::default(),
+        &observed,
+        plan::Options { allow_empty: true },
+    );
     let mut actions = p.actions;
     // Containers whose labels name no object still belong to the instance: remove them too.
     for o in observed.iter().filter(|o| o.key.is_none()) {
@@ -37,12 +41,17 @@ pub async fn run(instance: &str, concurrency: usize) -> u8 {
         println!("nothing to remove: instance {instance:?} owns no containers");
         return 0;
     }
-    let outcomes = reconcile::execute(&engine, instance, actions, concurrency, |o| match &o.result {
-        Ok(_) => println!("- {}: removed", o.action.key),
-        Err(e) => println!("- {}: FAILED: {e}", o.action.key),
+    let outcomes = reconcile::execute(&engine, instance, actions, concurrency, |o| {
+        match &o.result {
+            Ok(_) => println!("- {}: removed", o.action.key),
+            Err(e) => println!("- {}: FAILED: {e}", o.action.key),
+        }
     })
     .await;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
-    println!("removed {} container(s), {failed} failed", outcomes.len() - failed);
+    println!(
+        "removed {} container(s), {failed} failed",
+        outcomes.len() - failed
+    );
     u8::from(failed > 0)
 }

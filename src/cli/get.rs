@@ -70,7 +70,10 @@ pub async fn run(instance: &str, format: GetFormat) -> u8 {
         })
         .collect();
     match format {
-        GetFormat::Json => println!("{}", serde_json::to_string_pretty(&rows).expect("rows serialize")),
+        GetFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("rows serialize")
+        ),
         GetFormat::Yaml => match serde_saphyr::to_string(&rows) {
             Ok(s) => print!("{s}"),
             Err(e) => {
@@ -84,7 +87,9 @@ pub async fn run(instance: &str, format: GetFormat) -> u8 {
                 return 0;
             }
             let wide = format == GetFormat::Wide;
-            let mut header = vec!["NAME", "KIND", "STATE", "HEALTH", "RESTARTS", "AGE", "IMAGE"];
+            let mut header = vec![
+                "NAME", "KIND", "STATE", "HEALTH", "RESTARTS", "AGE", "IMAGE",
+            ];
             if wide {
                 header.extend(["CONTAINER", "ID", "STATUS"]);
             }

@@ -43,7 +43,10 @@ mod tests {
 
     #[test]
     fn table_aligns_columns() {
-        let t = table(&["NAME", "STATE"], &[vec!["a-long-name".into(), "Running".into()]]);
+        let t = table(
+            &["NAME", "STATE"],
+            &[vec!["a-long-name".into(), "Running".into()]],
+        );
         assert_eq!(t, "NAME          STATE\na-long-name   Running\n");
     }
 

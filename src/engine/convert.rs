@@ -172,7 +172,10 @@ mod tests {
         assert_eq!(exit_code("Exited (0) About a minute ago"), Some(0));
         assert_eq!(exit_code("Up 2 minutes"), None);
         assert_eq!(health("Up 2 minutes (healthy)"), Some(Health::Healthy));
-        assert_eq!(health("Up 5 seconds (health: starting)"), Some(Health::Starting));
+        assert_eq!(
+            health("Up 5 seconds (health: starting)"),
+            Some(Health::Starting)
+        );
         assert_eq!(health("Up 1 minute (unhealthy)"), Some(Health::Unhealthy));
         assert_eq!(health("Up 1 minute"), None);
     }

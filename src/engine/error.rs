@@ -9,13 +9,17 @@ pub enum EngineError {
     #[error("{operation}: not found: {message}")]
     NotFound { operation: String, message: String },
     /// The image is not present on the engine; berth never pulls.
-    #[error("image {image:?} is not on the engine (berth never pulls): build, load or pull it first")]
+    #[error(
+        "image {image:?} is not on the engine (berth never pulls): build, load or pull it first"
+    )]
     ImageMissing { image: String },
     /// A name conflict or an object in use (409).
     #[error("{operation}: conflict: {message}")]
     Conflict { operation: String, message: String },
     /// Refused by the engine or by a socket proxy in front of it (403).
-    #[error("{operation} was refused (403) by the engine or a socket proxy in front of it: {message}")]
+    #[error(
+        "{operation} was refused (403) by the engine or a socket proxy in front of it: {message}"
+    )]
     Forbidden { operation: String, message: String },
     /// Nothing answered at the endpoint, or the connection broke.
     #[error("cannot reach the engine at {endpoint} ({operation}): {message}")]
@@ -118,10 +122,20 @@ mod tests {
 
     #[test]
     fn maps_status_codes_to_classes() {
-        let e = |s, m| EngineError::from_bollard("POST /containers/create", "unix:///x", server(s, m));
-        assert!(matches!(e(404, "No such container: x"), EngineError::NotFound { .. }));
-        assert!(matches!(e(409, "name in use"), EngineError::Conflict { .. }));
-        assert!(matches!(e(500, "boom"), EngineError::Engine { status: 500, .. }));
+        let e =
+            |s, m| EngineError::from_bollard("POST /containers/create", "unix:///x", server(s, m));
+        assert!(matches!(
+            e(404, "No such container: x"),
+            EngineError::NotFound { .. }
+        ));
+        assert!(matches!(
+            e(409, "name in use"),
+            EngineError::Conflict { .. }
+        ));
+        assert!(matches!(
+            e(500, "boom"),
+            EngineError::Engine { status: 500, .. }
+        ));
         let forbidden = e(
             403,
             "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>",

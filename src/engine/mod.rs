@@ -86,7 +86,11 @@ impl Engine {
     }
 
     /// Creates the container for `want` under its predictable name; returns its id.
-    pub async fn create(&self, instance: &str, want: &DesiredContainer) -> Result<String, EngineError> {
+    pub async fn create(
+        &self,
+        instance: &str,
+        want: &DesiredContainer,
+    ) -> Result<String, EngineError> {
         let name = want.key.container_name(instance);
         let opts = bollard::query_parameters::CreateContainerOptionsBuilder::new()
             .name(&name)

@@ -130,12 +130,7 @@ mod tests {
 
     #[test]
     fn text_format_is_file_line_col_path_message() {
-        let d = Diagnostic::error(
-            "m/a.yaml",
-            (3, 5),
-            "spec.resources.memory",
-            "bad".into(),
-        );
+        let d = Diagnostic::error("m/a.yaml", (3, 5), "spec.resources.memory", "bad".into());
         assert_eq!(d.to_string(), "m/a.yaml:3:5: spec.resources.memory: bad");
         let w = Diagnostic::warning("m/a.yaml", (1, 1), "kind", "later".into());
         assert_eq!(w.to_string(), "m/a.yaml:1:1: kind: warning: later");

@@ -136,7 +136,12 @@ mod tests {
         assert!(errors.is_empty());
         let names: Vec<_> = files
             .iter()
-            .map(|f| f.display.strip_prefix(&*root.display().to_string()).unwrap().to_string())
+            .map(|f| {
+                f.display
+                    .strip_prefix(&*root.display().to_string())
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(names, ["/a.yaml", "/b.yml", "/notes.txt", "/sub/g.yaml"]);
     }

@@ -10,7 +10,7 @@ use super::diagnostic::Diagnostic;
 use super::discover::{discover, SourceFile};
 use super::types::{
     AgentSpec, DocumentKind, Envelope, Metadata, PolicySpec, SessionSpec, TemplateSpec,
-    DNS_LABEL, DURATION, QUANTITY, ABSOLUTE_PATH,
+    ABSOLUTE_PATH, DNS_LABEL, DURATION, QUANTITY,
 };
 use super::yaml::{self, pointer_to_path, SpannedDoc};
 
@@ -116,9 +116,11 @@ fn read_file(file: Arc<SourceFile>) -> FileResult {
                 read_document(&mut result, Arc::new(doc));
             }
         }
-        Err(e) => result
-            .diagnostics
-            .push(Diagnostic::error(&file.display, e.pos, &e.path, e.message)),
+        Err(e) => {
+            result
+                .diagnostics
+                .push(Diagnostic::error(&file.display, e.pos, &e.path, e.message))
+        }
     }
     result
 }
@@ -127,7 +129,11 @@ fn read_document(result: &mut FileResult, doc: Arc<SpannedDoc>) {
     let errors = schema_errors(&result.file.display, &doc);
     if !errors.is_empty() {
         result.diagnostics.extend(errors);
-        let kind = doc.value.get("kind").and_then(Value::as_str).and_then(DocumentKind::parse);
+        let kind = doc
+            .value
+            .get("kind")
+            .and_then(Value::as_str)
+            .and_then(DocumentKind::parse);
         let name = doc.value.pointer("/metadata/name").and_then(Value::as_str);
         if let (Some(kind), Some(name)) = (kind, name) {
             result.failed_names.push((kind, name.to_string()));
@@ -169,8 +175,7 @@ fn schema_errors(file: &str, doc: &SpannedDoc) -> Vec<Diagnostic> {
             file,
             doc.start,
             "",
-            "a manifest document must be a mapping with apiVersion, kind, metadata and spec"
-                .into(),
+            "a manifest document must be a mapping with apiVersion, kind, metadata and spec".into(),
         ));
         return out;
     }
@@ -179,7 +184,8 @@ fn schema_errors(file: &str, doc: &SpannedDoc) -> Vec<Diagnostic> {
         match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 for field in unexpected {
-                    let child = format!("{pointer}/{}", field.replace('~', "~0").replace('/', "~1"));
+                    let child =
+                        format!("{pointer}/{}", field.replace('~', "~0").replace('/', "~1"));
                     out.push(Diagnostic::error(
                         file,
                         doc.key_pos(&child),
@@ -224,9 +230,7 @@ fn message(kind: &ValidationErrorKind, default: &str) -> String {
             };
             what.to_string()
         }
-        ValidationErrorKind::Type { .. }
-            if default.ends_with("is not of type \"string\"") =>
-        {
+        ValidationErrorKind::Type { .. } if default.ends_with("is not of type \"string\"") => {
             format!("{default}: quote the value to make it a string")
         }
         ValidationErrorKind::Constant { expected_value } => {
@@ -246,13 +250,52 @@ fn message(kind: &ValidationErrorKind, default: &str) -> String {
 /// Suggests a known field for a misspelt one.
 fn did_you_mean(field: &str) -> String {
     const FIELDS: &[&str] = &[
-        "apiVersion", "kind", "metadata", "spec", "name", "labels", "image", "command", "args",
-        "env", "workingDir", "resources", "security", "health", "restart", "stopGracePeriod",
-        "tmpfs", "ports", "template", "ttl", "memory", "cpus", "pids",
-        "readOnlyRootFilesystem", "noNewPrivileges", "user", "capabilities", "seccompProfile",
-        "drop", "add", "exec", "interval", "timeout", "retries", "startPeriod", "onUnhealthy",
-        "policy", "backoff", "initial", "max", "mountPath", "size", "containerPort", "hostPort",
-        "protocol", "hostIP",
+        "apiVersion",
+        "kind",
+        "metadata",
+        "spec",
+        "name",
+        "labels",
+        "image",
+        "command",
+        "args",
+        "env",
+        "workingDir",
+        "resources",
+        "security",
+        "health",
+        "restart",
+        "stopGracePeriod",
+        "tmpfs",
+        "ports",
+        "template",
+        "ttl",
+        "memory",
+        "cpus",
+        "pids",
+        "readOnlyRootFilesystem",
+        "noNewPrivileges",
+        "user",
+        "capabilities",
+        "seccompProfile",
+        "drop",
+        "add",
+        "exec",
+        "interval",
+        "timeout",
+        "retries",
+        "startPeriod",
+        "onUnhealthy",
+        "policy",
+        "backoff",
+        "initial",
+        "max",
+        "mountPath",
+        "size",
+        "containerPort",
+        "hostPort",
+        "protocol",
+        "hostIP",
     ];
     let lower = field.to_ascii_lowercase().replace(['_', '-'], "");
     FIELDS

@@ -9,9 +9,7 @@ use serde_json::Value;
 
 use super::diagnostic::Diagnostic;
 use super::load::{Body, Document, Read};
-use super::types::{
-    ContainerSpec, DocumentKind, OnUnhealthy, ProtocolName, RestartPolicyName,
-};
+use super::types::{ContainerSpec, DocumentKind, OnUnhealthy, ProtocolName, RestartPolicyName};
 use crate::model::{
     labels, parse_quantity, DesiredContainer, DesiredSet, HealthCheck, Kind, ObjectKey,
     PortMapping, Protocol, RestartPolicy, RestartSpec, Spec,
@@ -41,6 +39,7 @@ pub fn resolve(read: Read) -> Loaded {
     };
     for (absolute, diag) in read.unreadable {
         loaded.desired.held_sources.insert(absolute);
+        loaded.desired.incomplete = true;
         loaded.diagnostics.push(diag);
     }
 
@@ -83,8 +82,11 @@ pub fn resolve(read: Read) -> Loaded {
     }
 
     // Template references, to a fixpoint: a file with errors offers no templates, which may
-    // put errors in the files that use them.
-    let mut failed: BTreeSet<usize> = (0..files.len()).filter(|&i| files[i].has_errors()).collect();
+    // put errors in the files that use them. Each reference is reported once.
+    let mut failed: BTreeSet<usize> = (0..files.len())
+        .filter(|&i| files[i].has_errors())
+        .collect();
+    let mut reported: BTreeSet<(usize, usize)> = BTreeSet::new();
     loop {
         let templates: HashMap<&str, (usize, &Document)> = files
             .iter()
@@ -95,20 +97,19 @@ pub fn resolve(read: Read) -> Loaded {
             .collect();
         let mut new_errors = Vec::new();
         for (fi, f) in files.iter().enumerate() {
-            if failed.contains(&fi) {
-                continue;
-            }
-            for d in &f.documents {
+            for (di, d) in f.documents.iter().enumerate() {
                 let Some(name) = template_of(d) else { continue };
                 let msg = match templates.get(name) {
                     None => format!("template {name:?} is not defined in any manifest"),
-                    Some((ti, t)) if failed.contains(ti) => format!(
+                    Some((ti, t)) if failed.contains(ti) && *ti != fi => format!(
                         "template {name:?} is defined in {}, which has errors",
                         t.file.display
                     ),
                     Some(_) => continue,
                 };
-                new_errors.push((fi, d.error_at("/spec/template", msg)));
+                if reported.insert((fi, di)) {
+                    new_errors.push((fi, d.error_at("/spec/template", msg)));
+                }
             }
         }
         if new_errors.is_empty() {
@@ -120,22 +121,21 @@ pub fn resolve(read: Read) -> Loaded {
         }
     }
 
-    // Resolve the objects of valid files.
+    // Resolve every object whose template is at hand, so that all problems are reported in
+    // one run; only objects of valid files join the desired set.
     let templates: HashMap<String, Value> = files
         .iter()
-        .enumerate()
-        .filter(|(i, _)| !failed.contains(i))
-        .flat_map(|(_, f)| f.documents.iter())
+        .flat_map(|f| f.documents.iter())
         .filter(|d| d.body.kind() == DocumentKind::Template)
         .map(|d| (d.metadata.name.clone(), d.doc.value["spec"].clone()))
         .collect();
     let mut objects = BTreeMap::new();
     for (fi, f) in files.iter_mut().enumerate() {
-        if failed.contains(&fi) {
-            continue;
-        }
         let mut resolved = Vec::new();
         for d in &f.documents {
+            if template_of(d).is_some_and(|t| !templates.contains_key(t)) {
+                continue; // already reported
+            }
             match resolve_object(d, &templates) {
                 Ok(Some(obj)) => resolved.push(obj),
                 Ok(None) => {}
@@ -144,7 +144,7 @@ pub fn resolve(read: Read) -> Loaded {
         }
         if f.has_errors() {
             failed.insert(fi);
-        } else {
+        } else if !failed.contains(&fi) {
             for obj in resolved {
                 objects.insert(obj.key.clone(), obj);
             }
@@ -170,7 +170,8 @@ pub fn resolve(read: Read) -> Loaded {
         objects.remove(k);
     }
     loaded.desired.objects = objects;
-    for f in files {
+    for mut f in files {
+        f.diagnostics.sort_by_key(|d| (d.line, d.column));
         loaded.diagnostics.extend(f.diagnostics);
     }
     loaded
@@ -209,7 +210,10 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
         if key.starts_with(labels::RESERVED_PREFIX) {
             out.push(d.error_at(
                 &format!("/metadata/labels/{}", esc(key)),
-                format!("label keys starting with {:?} are reserved for berth", labels::RESERVED_PREFIX),
+                format!(
+                    "label keys starting with {:?} are reserved for berth",
+                    labels::RESERVED_PREFIX
+                ),
             ));
         }
     }
@@ -239,7 +243,10 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
         if key.starts_with(labels::RESERVED_PREFIX) {
             out.push(d.error_at(
                 &format!("/spec/labels/{}", esc(key)),
-                format!("label keys starting with {:?} are reserved for berth", labels::RESERVED_PREFIX),
+                format!(
+                    "label keys starting with {:?} are reserved for berth",
+                    labels::RESERVED_PREFIX
+                ),
             ));
         }
     }
@@ -261,11 +268,13 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
         }
         if let Some(p) = &s.seccomp_profile {
             if p != "default" && p != "unconfined" && !p.starts_with('/') {
-                out.push(d.error_at(
-                    "/spec/security/seccompProfile",
-                    "must be \"default\", \"unconfined\" or an absolute path to a JSON profile"
-                        .into(),
-                ));
+                out.push(
+                    d.error_at(
+                        "/spec/security/seccompProfile",
+                        "must be \"default\", \"unconfined\" or an absolute path to a JSON profile"
+                            .into(),
+                    ),
+                );
             } else if p.starts_with('/') {
                 if let Err(e) = read_seccomp(p) {
                     out.push(d.error_at("/spec/security/seccompProfile", e));
@@ -284,20 +293,43 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
     if let Some(h) = &c.health {
         duration(&mut out, d, "/spec/health/interval", h.interval.as_deref());
         duration(&mut out, d, "/spec/health/timeout", h.timeout.as_deref());
-        duration(&mut out, d, "/spec/health/startPeriod", h.start_period.as_deref());
+        duration(
+            &mut out,
+            d,
+            "/spec/health/startPeriod",
+            h.start_period.as_deref(),
+        );
     }
     if let Some(b) = c.restart.as_ref().and_then(|r| r.backoff.as_ref()) {
-        duration(&mut out, d, "/spec/restart/backoff/initial", b.initial.as_deref());
+        duration(
+            &mut out,
+            d,
+            "/spec/restart/backoff/initial",
+            b.initial.as_deref(),
+        );
         duration(&mut out, d, "/spec/restart/backoff/max", b.max.as_deref());
     }
-    duration(&mut out, d, "/spec/stopGracePeriod", c.stop_grace_period.as_deref());
+    duration(
+        &mut out,
+        d,
+        "/spec/stopGracePeriod",
+        c.stop_grace_period.as_deref(),
+    );
     let mut mounts = HashMap::new();
     for (i, t) in c.tmpfs.iter().flatten().enumerate() {
-        quantity(&mut out, d, &format!("/spec/tmpfs/{i}/size"), t.size.as_deref());
+        quantity(
+            &mut out,
+            d,
+            &format!("/spec/tmpfs/{i}/size"),
+            t.size.as_deref(),
+        );
         if let Some(prev) = mounts.insert(t.mount_path.as_str(), i) {
             out.push(d.error_at(
                 &format!("/spec/tmpfs/{i}/mountPath"),
-                format!("{:?} is already mounted by spec.tmpfs[{prev}]", t.mount_path),
+                format!(
+                    "{:?} is already mounted by spec.tmpfs[{prev}]",
+                    t.mount_path
+                ),
             ));
         }
     }
@@ -308,7 +340,10 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
         if let Some(prev) = seen.insert((p.container_port, proto), i) {
             out.push(d.error_at(
                 &format!("/spec/ports/{i}/containerPort"),
-                format!("port {} is already listed at spec.ports[{prev}]", p.container_port),
+                format!(
+                    "port {} is already listed at spec.ports[{prev}]",
+                    p.container_port
+                ),
             ));
         }
         if let Some(h) = p.host_port {
@@ -454,7 +489,10 @@ fn normalize(
     let caps = s.capabilities.clone().unwrap_or_default();
     let norm_caps = |list: Option<Vec<String>>, default: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = match list {
-            Some(l) => l.iter().filter_map(|c| capabilities::normalize(c)).collect(),
+            Some(l) => l
+                .iter()
+                .filter_map(|c| capabilities::normalize(c))
+                .collect(),
             None => default.iter().map(|s| s.to_string()).collect(),
         };
         v.sort();
@@ -469,19 +507,38 @@ fn normalize(
     let health = match &c.health {
         Some(h) => {
             let Some(command) = h.exec.clone() else {
-                return Err(("/spec/health/exec", "a health check needs an exec command".into()));
+                return Err((
+                    "/spec/health/exec",
+                    "a health check needs an exec command".into(),
+                ));
             };
             Some(HealthCheck {
                 command,
-                interval_ms: millis(dur(h.interval.as_deref(), restricted::HEALTH_INTERVAL, "/spec/health/interval")?),
-                timeout_ms: millis(dur(h.timeout.as_deref(), restricted::HEALTH_TIMEOUT, "/spec/health/timeout")?),
+                interval_ms: millis(dur(
+                    h.interval.as_deref(),
+                    restricted::HEALTH_INTERVAL,
+                    "/spec/health/interval",
+                )?),
+                timeout_ms: millis(dur(
+                    h.timeout.as_deref(),
+                    restricted::HEALTH_TIMEOUT,
+                    "/spec/health/timeout",
+                )?),
                 retries: h.retries.unwrap_or(restricted::HEALTH_RETRIES),
-                start_period_ms: millis(dur(h.start_period.as_deref(), restricted::HEALTH_START_PERIOD, "/spec/health/startPeriod")?),
+                start_period_ms: millis(dur(
+                    h.start_period.as_deref(),
+                    restricted::HEALTH_START_PERIOD,
+                    "/spec/health/startPeriod",
+                )?),
             })
         }
         None => None,
     };
-    let grace = dur(c.stop_grace_period.as_deref(), restricted::STOP_GRACE, "/spec/stopGracePeriod")?;
+    let grace = dur(
+        c.stop_grace_period.as_deref(),
+        restricted::STOP_GRACE,
+        "/spec/stopGracePeriod",
+    )?;
     let mut tmpfs = BTreeMap::new();
     for t in c.tmpfs.iter().flatten() {
         let size = match &t.size {
@@ -533,8 +590,16 @@ fn normalize(
 fn restart_of(c: &ContainerSpec) -> Result<RestartSpec, FieldError> {
     let r = c.restart.clone().unwrap_or_default();
     let b = r.backoff.unwrap_or_default();
-    let initial = dur(b.initial.as_deref(), restricted::BACKOFF_INITIAL, "/spec/restart/backoff/initial")?;
-    let max = dur(b.max.as_deref(), restricted::BACKOFF_MAX.max(initial), "/spec/restart/backoff/max")?;
+    let initial = dur(
+        b.initial.as_deref(),
+        restricted::BACKOFF_INITIAL,
+        "/spec/restart/backoff/initial",
+    )?;
+    let max = dur(
+        b.max.as_deref(),
+        restricted::BACKOFF_MAX.max(initial),
+        "/spec/restart/backoff/max",
+    )?;
     if max < initial {
         return Err((
             "/spec/restart/backoff/max",

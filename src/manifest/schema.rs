@@ -36,11 +36,7 @@ pub fn schema() -> Value {
         generator.subschema_for::<PolicySpec>().to_value(),
     );
     let metadata = generator.subschema_for::<Metadata>().to_value();
-    let defs: Map<String, Value> = generator
-        .take_definitions(true)
-        .into_iter()
-        .map(|(k, v)| (k, v))
-        .collect();
+    let defs: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
 
     let kinds: Vec<&str> = DocumentKind::ALL.iter().map(|k| k.as_str()).collect();
     let per_kind: Vec<Value> = DocumentKind::ALL

@@ -290,7 +290,9 @@ pub struct SessionSpec {
 pub struct PolicySpec(pub serde_json::Map<String, serde_json::Value>);
 
 /// The document kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum DocumentKind {
     Template,
     Agent,

@@ -86,7 +86,11 @@ fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-fn convert(node: &MarkedYaml<'_>, pointer: String, doc: &mut SpannedDoc) -> Result<Value, YamlError> {
+fn convert(
+    node: &MarkedYaml<'_>,
+    pointer: String,
+    doc: &mut SpannedDoc,
+) -> Result<Value, YamlError> {
     doc.values.insert(pointer.clone(), pos(node));
     let err = |message: String| YamlError {
         pos: pos(node),
@@ -174,10 +178,16 @@ mod tests {
     fn positions_of_keys_and_values() {
         let docs = parse("a: 1\nb:\n  c: [x, y]\n---\n# only a comment\n---\nd: true\n").unwrap();
         assert_eq!(docs.len(), 2, "the comment-only document is skipped");
-        assert_eq!(docs[0].value, serde_json::json!({"a": 1, "b": {"c": ["x", "y"]}}));
+        assert_eq!(
+            docs[0].value,
+            serde_json::json!({"a": 1, "b": {"c": ["x", "y"]}})
+        );
         assert_eq!(docs[0].value_pos("/b/c/1"), (3, 10));
         assert_eq!(docs[0].key_pos("/b/c"), (3, 3));
-        assert_eq!(docs[0].value_pos("/b/missing/deeper"), docs[0].value_pos("/b"));
+        assert_eq!(
+            docs[0].value_pos("/b/missing/deeper"),
+            docs[0].value_pos("/b")
+        );
         assert_eq!(docs[1].value, serde_json::json!({"d": true}));
         assert_eq!(docs[1].key_pos("/d"), (7, 1));
     }
@@ -202,7 +212,10 @@ mod tests {
 
     #[test]
     fn pointers_become_field_paths() {
-        assert_eq!(pointer_to_path("/spec/ports/0/containerPort"), "spec.ports[0].containerPort");
+        assert_eq!(
+            pointer_to_path("/spec/ports/0/containerPort"),
+            "spec.ports[0].containerPort"
+        );
         assert_eq!(pointer_to_path("/spec/env/A~1B"), "spec.env.A/B");
         assert_eq!(pointer_to_path(""), "");
     }

@@ -71,6 +71,8 @@ pub struct DesiredSet {
     /// Canonical paths of files (or directories) that failed to load: keep every container
     /// they declared.
     pub held_sources: BTreeSet<String>,
+    /// A path the user named could not be read: nothing may be removed, whatever the flags.
+    pub incomplete: bool,
 }
 
 impl DesiredSet {
@@ -86,6 +88,9 @@ impl DesiredSet {
 
     /// True when nothing at all was declared and nothing is in doubt.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty() && self.held_keys.is_empty() && self.held_sources.is_empty()
+        self.objects.is_empty()
+            && self.held_keys.is_empty()
+            && self.held_sources.is_empty()
+            && !self.incomplete
     }
 }

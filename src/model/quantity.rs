@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn rejects_milli_and_garbage() {
-        assert!(matches!(parse_quantity("512m"), Err(QuantityError::Milli(_))));
+        assert!(matches!(
+            parse_quantity("512m"),
+            Err(QuantityError::Milli(_))
+        ));
         for bad in ["", "Mi", "12XB", "1.2.3Mi", "-5Mi", "1e3", "ten"] {
             assert!(
                 matches!(parse_quantity(bad), Err(QuantityError::Syntax(_))),

@@ -175,12 +175,25 @@ impl Spec {
         );
         scalar(
             "ports",
-            list(&old.ports.iter().map(ToString::to_string).collect::<Vec<_>>()),
-            list(&self.ports.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            list(
+                &old.ports
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            ),
+            list(
+                &self
+                    .ports
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            ),
         );
         map_changes(&mut out, "env", &old.env, &self.env, |v| v.clone());
         map_changes(&mut out, "labels", &old.labels, &self.labels, |v| v.clone());
-        map_changes(&mut out, "tmpfs", &old.tmpfs, &self.tmpfs, |v| format_bytes(*v));
+        map_changes(&mut out, "tmpfs", &old.tmpfs, &self.tmpfs, |v| {
+            format_bytes(*v)
+        });
         out
     }
 }

@@ -128,6 +128,7 @@ pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Pl
 
     let refuse_empty = desired.is_empty() && !options.allow_empty;
     let mut refused = 0usize;
+    let mut unreadable = 0usize;
 
     for (key, want) in &desired.objects {
         let mut have = by_key.remove(key).unwrap_or_default();
@@ -151,7 +152,12 @@ pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Pl
             )
         });
         for extra in &have[1..] {
-            plan.actions.push(remove(key, extra, "duplicate container for this object".into(), grace_of(extra)));
+            plan.actions.push(remove(
+                key,
+                extra,
+                "duplicate container for this object".into(),
+                grace_of(extra),
+            ));
         }
         if let Some(a) = converge_one(want, have[0]) {
             plan.actions.push(a);
@@ -165,12 +171,24 @@ pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Pl
                     subject: key.to_string(),
                     message: "kept: its manifest has errors".into(),
                 });
+            } else if desired.incomplete {
+                unreadable += 1;
             } else if refuse_empty {
                 refused += 1;
             } else {
-                plan.actions.push(remove(key, o, "manifest gone".into(), grace_of(o)));
+                plan.actions
+                    .push(remove(key, o, "manifest gone".into(), grace_of(o)));
             }
         }
+    }
+    if unreadable > 0 {
+        plan.notes.push(Note {
+            subject: "instance".into(),
+            message: format!(
+                "some manifest paths could not be read: refusing to remove {unreadable} \
+                 container(s) whose manifests may still exist"
+            ),
+        });
     }
     if refused > 0 {
         plan.notes.push(Note {
@@ -181,7 +199,13 @@ pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Pl
             ),
         });
     }
-    let order = |a: &Action| (a.verb, a.key.clone(), a.target.as_ref().map(|t| t.id.clone()));
+    let order = |a: &Action| {
+        (
+            a.verb,
+            a.key.clone(),
+            a.target.as_ref().map(|t| t.id.clone()),
+        )
+    };
     plan.actions.sort_by_key(order);
     plan
 }
@@ -238,7 +262,10 @@ fn converge_one(want: &DesiredContainer, have: &Observed) -> Option<Action> {
     match have.state {
         RunState::Running | RunState::Restarting | RunState::Removing | RunState::Paused => None,
         RunState::Created => act(Verb::Start, "created but never started".into()),
-        RunState::Dead => act(Verb::Recreate, "the engine reports the container dead".into()),
+        RunState::Dead => act(
+            Verb::Recreate,
+            "the engine reports the container dead".into(),
+        ),
         RunState::Exited { code } => {
             let code_text = code.map_or("an unknown code".to_string(), |c| c.to_string());
             let start = match want.restart.policy {

@@ -72,13 +72,23 @@ fn render(p: &Plan) -> Vec<String> {
     p.actions
         .iter()
         .map(|a| format!("{} {} {a}", a.verb.symbol(), a.key))
-        .chain(p.notes.iter().map(|n| format!("= {} {}", n.subject, n.message)))
+        .chain(
+            p.notes
+                .iter()
+                .map(|n| format!("= {} {}", n.subject, n.message)),
+        )
         .collect()
 }
 
 fn check(desired: DesiredSet, observed: Vec<Observed>, options: Options, expected: &[&str]) {
     let got = render(&plan(&desired, &observed, options));
-    assert_eq!(got, expected, "\nexpected:\n{}\ngot:\n{}\n", expected.join("\n"), got.join("\n"));
+    assert_eq!(
+        got,
+        expected,
+        "\nexpected:\n{}\ngot:\n{}\n",
+        expected.join("\n"),
+        got.join("\n")
+    );
 }
 
 const NONE: Options = Options { allow_empty: false };
@@ -91,7 +101,12 @@ fn nothing_wanted_nothing_there() {
 
 #[test]
 fn missing_container_is_created() {
-    check(set(vec![want("a", 256, ALWAYS)]), vec![], NONE, &["+ agent/a create: not on the engine"]);
+    check(
+        set(vec![want("a", 256, ALWAYS)]),
+        vec![],
+        NONE,
+        &["+ agent/a create: not on the engine"],
+    );
 }
 
 #[test]
@@ -108,7 +123,10 @@ fn running_container_with_same_hash_needs_nothing() {
 fn changed_spec_is_recreated_with_the_changed_fields() {
     check(
         set(vec![want("a", 512, ALWAYS), want("b", 256, ALWAYS)]),
-        vec![seen("a", 256, RunState::Running), seen("b", 256, RunState::Running)],
+        vec![
+            seen("a", 256, RunState::Running),
+            seen("b", 256, RunState::Running),
+        ],
         NONE,
         &["~ agent/a recreate: memory 256Mi → 512Mi"],
     );
@@ -135,7 +153,10 @@ fn missing_or_unreadable_spec_labels_still_recreate() {
 fn container_without_manifest_is_removed() {
     check(
         set(vec![want("a", 256, ALWAYS)]),
-        vec![seen("a", 256, RunState::Running), seen("gone", 256, RunState::Running)],
+        vec![
+            seen("a", 256, RunState::Running),
+            seen("gone", 256, RunState::Running),
+        ],
         NONE,
         &["- agent/gone remove: manifest gone"],
     );
@@ -144,13 +165,19 @@ fn container_without_manifest_is_removed() {
 #[test]
 fn held_objects_and_sources_are_never_removed() {
     let mut desired = set(vec![want("a", 256, ALWAYS)]);
-    desired.held_keys.insert(ObjectKey::new(Kind::Agent, "broken"));
+    desired
+        .held_keys
+        .insert(ObjectKey::new(Kind::Agent, "broken"));
     desired.held_sources.insert("/m/other.yaml".into());
     let mut from_bad_file = seen("c", 256, RunState::Running);
     from_bad_file.source = Some("/m/other.yaml".into());
     check(
         desired,
-        vec![seen("a", 256, RunState::Running), seen("broken", 256, RunState::Running), from_bad_file],
+        vec![
+            seen("a", 256, RunState::Running),
+            seen("broken", 256, RunState::Running),
+            from_bad_file,
+        ],
         NONE,
         &[
             "= agent/broken kept: its manifest has errors",
@@ -173,7 +200,10 @@ fn held_directory_protects_everything_below_it() {
 
 #[test]
 fn empty_desired_set_removes_nothing_without_the_flag() {
-    let observed = vec![seen("a", 256, RunState::Running), seen("b", 256, RunState::Exited { code: Some(0) })];
+    let observed = vec![
+        seen("a", 256, RunState::Running),
+        seen("b", 256, RunState::Exited { code: Some(0) }),
+    ];
     check(
         set(vec![]),
         observed.clone(),
@@ -184,7 +214,10 @@ fn empty_desired_set_removes_nothing_without_the_flag() {
         set(vec![]),
         observed,
         Options { allow_empty: true },
-        &["- agent/a remove: manifest gone", "- agent/b remove: manifest gone"],
+        &[
+            "- agent/a remove: manifest gone",
+            "- agent/b remove: manifest gone",
+        ],
     );
 }
 
@@ -196,10 +229,24 @@ fn duplicates_keep_the_matching_running_one() {
     let mut stopped_twin = seen("a", 256, RunState::Exited { code: Some(0) });
     stopped_twin.id = "id-twin".into();
     stopped_twin.created = 400;
-    let p = plan(&set(vec![want("a", 256, ALWAYS)]), &[old, good, stopped_twin], NONE);
-    let removed: Vec<_> = p.actions.iter().map(|a| (a.verb, a.target.as_ref().unwrap().id.as_str())).collect();
-    assert_eq!(removed, [(Verb::Remove, "id-a-128"), (Verb::Remove, "id-twin")]);
-    assert!(p.actions.iter().all(|a| a.reason == "duplicate container for this object"));
+    let p = plan(
+        &set(vec![want("a", 256, ALWAYS)]),
+        &[old, good, stopped_twin],
+        NONE,
+    );
+    let removed: Vec<_> = p
+        .actions
+        .iter()
+        .map(|a| (a.verb, a.target.as_ref().unwrap().id.as_str()))
+        .collect();
+    assert_eq!(
+        removed,
+        [(Verb::Remove, "id-a-128"), (Verb::Remove, "id-twin")]
+    );
+    assert!(p
+        .actions
+        .iter()
+        .all(|a| a.reason == "duplicate container for this object"));
 }
 
 #[test]
@@ -215,11 +262,27 @@ fn created_but_not_started_is_started() {
 #[test]
 fn exited_containers_follow_the_restart_policy() {
     let cases: &[(RestartPolicy, Option<i64>, &[&str])] = &[
-        (RestartPolicy::Always, Some(0), &["> agent/a start: exited with code 0 (restart policy Always)"]),
-        (RestartPolicy::Always, Some(137), &["> agent/a start: exited with code 137 (restart policy Always)"]),
+        (
+            RestartPolicy::Always,
+            Some(0),
+            &["> agent/a start: exited with code 0 (restart policy Always)"],
+        ),
+        (
+            RestartPolicy::Always,
+            Some(137),
+            &["> agent/a start: exited with code 137 (restart policy Always)"],
+        ),
         (RestartPolicy::OnFailure, Some(0), &[]),
-        (RestartPolicy::OnFailure, Some(1), &["> agent/a start: exited with code 1 (restart policy OnFailure)"]),
-        (RestartPolicy::OnFailure, None, &["> agent/a start: exited with code an unknown code (restart policy OnFailure)"]),
+        (
+            RestartPolicy::OnFailure,
+            Some(1),
+            &["> agent/a start: exited with code 1 (restart policy OnFailure)"],
+        ),
+        (
+            RestartPolicy::OnFailure,
+            None,
+            &["> agent/a start: exited with code an unknown code (restart policy OnFailure)"],
+        ),
         (RestartPolicy::Never, Some(1), &[]),
     ];
     for (policy, code, expected) in cases {
@@ -235,7 +298,12 @@ fn exited_containers_follow_the_restart_policy() {
 #[test]
 fn transient_states_are_left_alone_and_dead_is_recreated() {
     for state in [RunState::Restarting, RunState::Removing, RunState::Paused] {
-        check(set(vec![want("a", 256, ALWAYS)]), vec![seen("a", 256, state)], NONE, &[]);
+        check(
+            set(vec![want("a", 256, ALWAYS)]),
+            vec![seen("a", 256, state)],
+            NONE,
+            &[],
+        );
     }
     check(
         set(vec![want("a", 256, ALWAYS)]),
@@ -260,7 +328,11 @@ fn unlabelled_container_of_this_instance_is_kept() {
 #[test]
 fn removals_come_first_then_by_verb_and_name() {
     check(
-        set(vec![want("c", 256, ALWAYS), want("b", 512, ALWAYS), want("a", 256, ALWAYS)]),
+        set(vec![
+            want("c", 256, ALWAYS),
+            want("b", 512, ALWAYS),
+            want("a", 256, ALWAYS),
+        ]),
         vec![
             seen("z", 256, RunState::Running),
             seen("b", 256, RunState::Running),
@@ -280,7 +352,12 @@ fn removals_come_first_then_by_verb_and_name() {
 fn restart_behaviour_changes_do_not_recreate() {
     let mut w = want("a", 256, RestartPolicy::Never);
     w.restart.backoff_max = Duration::from_secs(1);
-    check(set(vec![w]), vec![seen("a", 256, RunState::Running)], NONE, &[]);
+    check(
+        set(vec![w]),
+        vec![seen("a", 256, RunState::Running)],
+        NONE,
+        &[],
+    );
 }
 
 #[test]
@@ -292,5 +369,17 @@ fn sessions_and_agents_with_one_name_are_distinct() {
         vec![seen("x", 256, RunState::Running)],
         NONE,
         &["+ session/x create: not on the engine"],
+    );
+}
+
+#[test]
+fn an_unreadable_path_blocks_every_removal_even_with_allow_empty() {
+    let mut desired = set(vec![want("a", 256, ALWAYS)]);
+    desired.incomplete = true;
+    check(
+        desired,
+        vec![seen("a", 256, RunState::Running), seen("b", 256, RunState::Running)],
+        Options { allow_empty: true },
+        &["= instance some manifest paths could not be read: refusing to remove 1 container(s) whose manifests may still exist"],
     );
 }

@@ -58,7 +58,10 @@ mod tests {
     fn normalizes_spellings() {
         assert_eq!(super::normalize("cap_net_raw").as_deref(), Some("NET_RAW"));
         assert_eq!(super::normalize("ALL").as_deref(), Some("ALL"));
-        assert_eq!(super::normalize("NET_BIND_SERVICE").as_deref(), Some("NET_BIND_SERVICE"));
+        assert_eq!(
+            super::normalize("NET_BIND_SERVICE").as_deref(),
+            Some("NET_BIND_SERVICE")
+        );
         assert_eq!(super::normalize("SYS_ADMINN"), None);
     }
 }

@@ -69,7 +69,10 @@ async fn create_and_start(
     instance: &str,
     a: &Action,
 ) -> Result<Option<String>, EngineError> {
-    let want = a.desired.as_ref().expect("create and recreate carry the spec");
+    let want = a
+        .desired
+        .as_ref()
+        .expect("create and recreate carry the spec");
     // A 409 here means a container with this name appeared since the listing: it is not
     // touched; the next listing observes it and plans again.
     let id = engine.create(instance, want).await?;

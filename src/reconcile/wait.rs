@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, EngineError};
@@ -13,8 +14,10 @@ pub struct NotReady {
 }
 
 /// Polls the engine until every desired object runs its current spec and, where it has a
-/// health check, is healthy. Returns what is still not ready when `timeout` passes, or as
-/// soon as one object has failed for good.
+/// health check, is healthy. A container is ready only when two polls in a row see the same
+/// container ready, so one that crashes right after its start is not taken for running.
+/// Returns what is still not ready when `timeout` passes, or as soon as one object has
+/// failed for good.
 pub async fn wait_ready(
     engine: &Engine,
     instance: &str,
@@ -23,17 +26,25 @@ pub async fn wait_ready(
     poll: Duration,
 ) -> Result<Vec<NotReady>, EngineError> {
     let deadline = Instant::now() + timeout;
+    let mut ready_before: HashSet<String> = HashSet::new();
     loop {
+        let mut ready_now = HashSet::new();
         let observed = engine.list(instance).await?;
         let mut pending = Vec::new();
         for (key, want) in &desired.objects {
-            let have = observed
-                .iter()
-                .find(|o| o.key.as_ref() == Some(key) && o.spec_hash.as_deref() == Some(&want.hash));
+            let have = observed.iter().find(|o| {
+                o.key.as_ref() == Some(key) && o.spec_hash.as_deref() == Some(&want.hash)
+            });
             let (reason, failed) = match have {
                 None => ("no container with the current spec".to_string(), false),
                 Some(o) => match (o.state, o.health) {
-                    (RunState::Running, None | Some(Health::Healthy)) => continue,
+                    (RunState::Running, None | Some(Health::Healthy)) => {
+                        ready_now.insert(o.id.clone());
+                        if ready_before.contains(&o.id) {
+                            continue;
+                        }
+                        ("running, confirming".to_string(), false)
+                    }
                     (RunState::Running, Some(Health::Starting)) => {
                         ("running, health check starting".to_string(), false)
                     }
@@ -60,6 +71,7 @@ pub async fn wait_ready(
         if pending.is_empty() || pending.iter().any(|p| p.failed) || Instant::now() >= deadline {
             return Ok(pending);
         }
+        ready_before = ready_now;
         tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
 }

@@ -1,0 +1,13 @@
+//! All integration tests compile into this one binary (as ripgrep does).
+//!
+//! Engine-backed tests talk to the real engine (`DOCKER_HOST` or /var/run/docker.sock), use
+//! their own berth instance name and remove what they created, pass or fail. They fail —
+//! never skip — when the engine or the test images are missing: run `make test`, which
+//! prepares both.
+
+mod util;
+
+mod apply;
+mod safety;
+mod schema;
+mod validate;

@@ -1,0 +1,254 @@
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// The image every engine test uses (built by `make images`).
+pub const IMAGE: &str = "berth-runtime:1";
+
+/// Runs the berth binary.
+pub fn berth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .env_remove("BERTH_INSTANCE")
+        .output()
+        .expect("run berth")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Shows both streams when an exit code is not what a test expects.
+pub fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit code\n--- stdout\n{}--- stderr\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run the docker CLI")
+}
+
+/// Fails loudly (never skips) when the engine or the test image is missing.
+pub fn require_engine() {
+    static CHECK: Once = Once::new();
+    CHECK.call_once(|| {
+        let info = docker(&["version", "--format", "{{.Server.Version}}"]);
+        assert!(
+            info.status.success(),
+            "no Docker engine answers (DOCKER_HOST or /var/run/docker.sock): run `make engine` \
+             or `.ci/run`\n{}",
+            stderr(&info)
+        );
+        let img = docker(&["image", "inspect", IMAGE]);
+        assert!(
+            img.status.success(),
+            "test image {IMAGE} is missing: run `make images`"
+        );
+    });
+}
+
+/// A berth instance owned by one test, with its own manifest directory. Dropping it removes
+/// every container labelled with its instance name (and only those), pass or fail.
+pub struct Instance {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+    /// Extra containers the test created outside berth (foreign ones) to remove at the end.
+    pub foreign: Vec<String>,
+}
+
+impl Instance {
+    pub fn new(test: &str) -> Instance {
+        require_engine();
+        let name = format!("it-{test}-{}", std::process::id());
+        assert!(name.len() <= 63, "instance name too long: {name}");
+        Instance {
+            name,
+            dir: tempfile::tempdir().expect("temp dir"),
+            foreign: Vec::new(),
+        }
+    }
+
+    pub fn path_str(&self) -> String {
+        self.dir.path().display().to_string()
+    }
+
+    pub fn write(&self, file: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(file);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn remove(&self, file: &str) {
+        std::fs::remove_file(self.dir.path().join(file)).unwrap();
+    }
+
+    /// `berth <cmd> --instance <name> <args...>`.
+    pub fn berth(&self, cmd: &str, args: &[&str]) -> Output {
+        let mut all = vec![cmd, "--instance", &self.name];
+        all.extend_from_slice(args);
+        berth(&all)
+    }
+
+    /// `berth <cmd> --instance <name> [flags...] <dir>`.
+    pub fn run(&self, cmd: &str, flags: &[&str]) -> Output {
+        let dir = self.path_str();
+        let mut args: Vec<&str> = flags.to_vec();
+        args.push(&dir);
+        self.berth(cmd, &args)
+    }
+
+    /// The instance's containers as the engine reports them, by berth object name.
+    pub fn containers(&self) -> Vec<Container> {
+        containers_with_label(&format!("berth.instance={}", self.name))
+    }
+
+    pub fn container(&self, name: &str) -> Container {
+        let all = self.containers();
+        let found: Vec<_> = all.iter().filter(|c| c.object == name).cloned().collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one container for {name}, got {all:#?}"
+        );
+        found.into_iter().next().unwrap()
+    }
+
+    /// Polls until `cond` holds, failing with `what` after a generous deadline. This is a
+    /// wait-until helper, not a timing assertion.
+    pub fn wait_until(&self, what: &str, mut cond: impl FnMut(&[Container]) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let cs = self.containers();
+            if cond(&cs) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gave up waiting for: {what}\n{cs:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        remove_by_label(&format!("berth.instance={}", self.name));
+        for id in &self.foreign {
+            let _ = docker(&["rm", "-f", id]);
+        }
+    }
+}
+
+/// One container, read with `docker inspect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    /// The berth.name label.
+    pub object: String,
+    pub created: String,
+    pub running: bool,
+    pub exit_code: i64,
+    pub env: Vec<String>,
+    pub memory: i64,
+}
+
+pub fn containers_with_label(label: &str) -> Vec<Container> {
+    let ids = docker(&[
+        "ps",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        &format!("label={label}"),
+    ]);
+    let ids: Vec<String> = stdout(&ids).split_whitespace().map(String::from).collect();
+    ids.iter().filter_map(|id| inspect(id)).collect()
+}
+
+pub fn inspect(id: &str) -> Option<Container> {
+    let o = docker(&["inspect", id]);
+    if !o.status.success() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+    let c = &v[0];
+    Some(Container {
+        id: c["Id"].as_str()?.to_string(),
+        name: c["Name"].as_str()?.trim_start_matches('/').to_string(),
+        object: c["Config"]["Labels"]["berth.name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+        created: c["Created"].as_str()?.to_string(),
+        running: c["State"]["Running"].as_bool()?,
+        exit_code: c["State"]["ExitCode"].as_i64()?,
+        env: c["Config"]["Env"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        memory: c["HostConfig"]["Memory"].as_i64()?,
+    })
+}
+
+pub fn remove_by_label(label: &str) {
+    let ids = docker(&["ps", "-aq", "--filter", &format!("label={label}")]);
+    for id in stdout(&ids).split_whitespace() {
+        let _ = docker(&["rm", "-f", id]);
+    }
+}
+
+/// A file's path relative to the repository (cargo runs tests from the package root).
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// An Agent running `sleep`, with a short grace period so removals are quick.
+pub fn agent(name: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: {name} }}\nspec:\n  image: {IMAGE}\n  command: [sleep, \"3600\"]\n  stopGracePeriod: 1s\n{extra}"
+    )
+}
+
+/// Engine events for the instance between two instants (Unix seconds, fractional).
+pub fn events_between(instance: &str, since: f64, until: f64) -> Vec<String> {
+    let o = docker(&[
+        "events",
+        "--since",
+        &format!("{since:.3}"),
+        "--until",
+        &format!("{until:.3}"),
+        "--filter",
+        "type=container",
+        "--filter",
+        &format!("label=berth.instance={instance}"),
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    stdout(&o).lines().map(String::from).collect()
+}
+
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}

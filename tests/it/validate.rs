@@ -1,0 +1,76 @@
+//! `berth validate`: diagnostics are golden files (expected vs got), all errors at once.
+
+use crate::util::{assert_exit, berth, repo, stderr, stdout};
+
+/// Regenerate with: `target/debug/berth validate tests/fixtures/invalid > tests/golden/validate.txt`
+/// after checking every line by eye.
+#[test]
+fn every_error_in_every_file_is_reported_with_position_and_path() {
+    let o = berth(&["validate", "tests/fixtures/invalid"]);
+    assert_exit(&o, 1);
+    let expected = std::fs::read_to_string(repo("tests/golden/validate.txt")).unwrap();
+    let got = stdout(&o);
+    assert!(
+        got == expected,
+        "golden mismatch\n--- expected\n{expected}--- got\n{got}"
+    );
+    assert_eq!(stderr(&o), "invalid: 19 error(s) in 4 file(s)\n");
+}
+
+#[test]
+fn json_output_carries_the_same_diagnostics_as_data() {
+    let o = berth(&[
+        "validate",
+        "--output",
+        "json",
+        "tests/fixtures/invalid/c-syntax.yaml",
+    ]);
+    assert_exit(&o, 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{
+            "file": "tests/fixtures/invalid/c-syntax.yaml",
+            "line": 4,
+            "column": 5,
+            "path": "",
+            "severity": "error",
+            "class": "manifest",
+            "message": "invalid YAML: while parsing a flow mapping, did not find expected ',' or '}'"
+        }])
+    );
+}
+
+#[test]
+fn github_output_annotates_files() {
+    let o = berth(&[
+        "validate",
+        "-o",
+        "github",
+        "tests/fixtures/invalid/d-policy.yaml",
+    ]);
+    assert_exit(&o, 1);
+    assert_eq!(
+        stdout(&o),
+        "::warning file=tests/fixtures/invalid/d-policy.yaml,line=2,col=7::kind: Policy is parsed but not enforced yet; the built-in restricted defaults apply\n\
+         ::error file=tests/fixtures/invalid/d-policy.yaml,line=9,col=76::spec.tmpfs[1].mountPath: \"/tmp\" is already mounted by spec.tmpfs[0]\n"
+    );
+}
+
+#[test]
+fn valid_examples_pass() {
+    let o = berth(&["validate", &repo("examples").display().to_string()]);
+    assert_exit(&o, 0);
+    assert_eq!(stdout(&o), "");
+    assert!(stderr(&o).starts_with("valid: 3 file(s), 4 document(s), 3 container object(s)"));
+}
+
+#[test]
+fn a_missing_path_is_an_error_not_an_empty_set() {
+    let o = berth(&["validate", "tests/fixtures/does-not-exist"]);
+    assert_exit(&o, 1);
+    assert_eq!(
+        stdout(&o),
+        "tests/fixtures/does-not-exist:1:1: no such file or directory\n"
+    );
+}
