@@ -15,6 +15,9 @@
 //! - [`engine`]: the only module that knows bollard.
 //! - [`reconcile`]: runs a plan against the engine with bounded concurrency.
 //! - [`policy`]: security defaults (and, later, admission rules).
+//! - [`source`]: watches manifest paths and signals changes.
+//! - [`state`]: the atomically written state file (clocks that labels cannot hold).
+//! - [`status`]: phases, `/status`, `/metrics` and the HTTP endpoints of `berth run`.
 //! - [`cli`]: the `berth` command line.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
@@ -26,3 +29,6 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod source;
+pub mod state;
+pub mod status;

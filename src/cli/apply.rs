@@ -29,6 +29,8 @@ pub async fn run(instance: &str, paths: &[PathBuf], opts: Options) -> u8 {
     let p = plan::plan(
         &loaded.desired,
         &observed,
+        &Default::default(),
+        std::time::SystemTime::now(),
         plan::Options {
             allow_empty: opts.allow_empty,
         },
@@ -109,6 +111,8 @@ fn print_outcome(o: &Outcome) {
                 Verb::Recreate => "recreated",
                 Verb::Start => "started",
                 Verb::Remove => "removed",
+                Verb::Stop => "stopped",
+                Verb::Restart => "restarted",
             };
             let id = id
                 .as_deref()

@@ -36,7 +36,13 @@ pub async fn run(instance: &str, paths: &[PathBuf], allow_empty: bool, format: P
             return 2;
         }
     };
-    let p = plan::plan(&loaded.desired, &observed, plan::Options { allow_empty });
+    let p = plan::plan(
+        &loaded.desired,
+        &observed,
+        &Default::default(),
+        std::time::SystemTime::now(),
+        plan::Options { allow_empty },
+    );
     match format {
         PlanFormat::Text => {
             print!("{}", render(&p));

@@ -17,6 +17,8 @@ pub async fn run(instance: &str, concurrency: usize) -> u8 {
     let p = plan::plan(
         &DesiredSet::default(),
         &observed,
+        &Default::default(),
+        std::time::SystemTime::now(),
         plan::Options { allow_empty: true },
     );
     let mut actions = p.actions;
@@ -25,6 +27,7 @@ pub async fn run(instance: &str, concurrency: usize) -> u8 {
         actions.push(plan::Action {
             key: crate::model::ObjectKey::new(crate::model::Kind::Agent, o.name.clone()),
             verb: Verb::Remove,
+            cause: plan::Cause::Gone,
             reason: "berth down".into(),
             target: Some(plan::Target {
                 id: o.id.clone(),

@@ -1,3 +1,4 @@
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -5,6 +6,7 @@ use serde::Serialize;
 use super::output::{age, table};
 use super::GetFormat;
 use crate::model::{Health, Observed, RunState};
+use crate::state::Store;
 
 /// One row of `berth get`.
 #[derive(Debug, Serialize)]
@@ -36,8 +38,22 @@ pub(crate) fn state_of(o: &Observed) -> String {
     }
 }
 
-/// `berth get`.
-pub async fn run(instance: &str, format: GetFormat) -> u8 {
+/// The engine's state, unless berth run's last word is one the engine cannot show.
+fn merged_phase(o: &Observed, recorded: Option<&str>) -> String {
+    let live = state_of(o);
+    match recorded {
+        Some("CrashLoopBackOff") if live == "Failed" || live == "Stopped" => {
+            "CrashLoopBackOff".into()
+        }
+        Some(p @ ("Expired" | "Invalid")) => p.into(),
+        _ => live,
+    }
+}
+
+/// `berth get`. The engine says what runs; the state file of `berth run` (when there is
+/// one) adds restart counts and the phases the engine cannot show (CrashLoopBackOff,
+/// Expired, Invalid), and lists expired sessions that no longer have a container.
+pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) -> u8 {
     let Some(engine) = super::connect().await else {
         return 2;
     };
@@ -52,14 +68,23 @@ pub async fn run(instance: &str, format: GetFormat) -> u8 {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let rows: Vec<Row> = observed
+    let dir = state_dir.unwrap_or_else(Store::default_dir);
+    let state = match Store::new(&dir, instance).load() {
+        Ok((s, _)) => s,
+        Err(e) => {
+            eprintln!("warning: {e}");
+            Default::default()
+        }
+    };
+    let entry = |o: &Observed| o.key.as_ref().and_then(|k| state.entry(k));
+    let mut rows: Vec<Row> = observed
         .iter()
         .map(|o| Row {
             name: o.key.as_ref().map_or(o.name.clone(), |k| k.name.clone()),
             kind: o.key.as_ref().map_or("?".into(), |k| k.kind.to_string()),
-            state: state_of(o),
+            state: merged_phase(o, entry(o).map(|e| e.phase.as_str())),
             health: o.health.map_or("-".into(), |h| h.to_string()),
-            restarts: 0,
+            restarts: entry(o).map_or(0, |e| e.runtime.restarts),
             age_seconds: (now - o.created).max(0),
             image: o.image.clone(),
             container: o.name.clone(),
@@ -69,6 +94,32 @@ pub async fn run(instance: &str, format: GetFormat) -> u8 {
             source: o.source.clone().unwrap_or_default(),
         })
         .collect();
+    for (key, e) in &state.objects {
+        let listed = rows
+            .iter()
+            .any(|r| format!("{}/{}", r.kind, r.name) == *key);
+        if e.runtime.expired && !listed {
+            let (kind, name) = key.split_once('/').unwrap_or(("?", key));
+            rows.push(Row {
+                name: name.into(),
+                kind: kind.into(),
+                state: "Expired".into(),
+                health: "-".into(),
+                restarts: e.runtime.restarts,
+                age_seconds: e
+                    .runtime
+                    .first_started
+                    .and_then(|t| t.elapsed().ok())
+                    .map_or(0, |d| d.as_secs() as i64),
+                image: "-".into(),
+                container: "-".into(),
+                id: "-".into(),
+                status: "session ttl expired; container removed".into(),
+                spec_hash: String::new(),
+                source: String::new(),
+            });
+        }
+    }
     match format {
         GetFormat::Json => println!(
             "{}",

@@ -6,6 +6,7 @@ mod diff;
 mod down;
 mod get;
 mod output;
+mod run;
 mod validate;
 
 use std::path::PathBuf;
@@ -25,9 +26,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "BERTH_INSTANCE", default_value = "default", value_parser = parse_instance)]
     pub instance: String,
 
-    /// Log filter (tracing syntax), e.g. `info` or `berth=debug`.
-    #[arg(long, global = true, env = "BERTH_LOG", default_value = "warn")]
-    pub log: String,
+    /// Log filter (tracing syntax), e.g. `info` or `berth=debug`. Default: `info` for
+    /// `run`, `warn` otherwise.
+    #[arg(long, global = true, env = "BERTH_LOG")]
+    pub log: Option<String>,
+
+    /// Log lines as `text` or `json` (one object per line).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,
@@ -72,11 +78,18 @@ pub enum Command {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
     },
-    /// List the instance's containers: NAME KIND STATE HEALTH RESTARTS AGE IMAGE.
+    /// Keep the engine converged to the manifests: watch files and engine events, restart
+    /// with backoff, reap sessions at their TTL. Stops on SIGTERM or SIGINT; containers keep
+    /// running.
+    Run(run::Args),
+    /// List the instance's objects: NAME KIND STATE HEALTH RESTARTS AGE IMAGE.
     Get {
         /// `table` (default), `wide`, `json` or `yaml`.
         #[arg(long, short = 'o', value_enum, default_value = "table")]
         output: GetFormat,
+        /// Where `berth run` keeps its state (restart counts, phases); see `berth run --help`.
+        #[arg(long, env = "BERTH_STATE_DIR")]
+        state_dir: Option<PathBuf>,
     },
     /// Remove every container the instance owns.
     Down {
@@ -85,6 +98,12 @@ pub enum Command {
     },
     /// Print the JSON Schema of a manifest document.
     Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -126,7 +145,12 @@ fn parse_instance(s: &str) -> Result<String, String> {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log);
+    let default_log = if matches!(cli.command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log.as_deref().unwrap_or(default_log), cli.log_format);
     let code = match cli.command {
         Command::Validate { paths, output } => validate::run(&paths, output),
         Command::Schema => {
@@ -165,7 +189,8 @@ async fn async_main(instance: String, command: Command) -> u8 {
             };
             apply::run(&instance, &paths, opts).await
         }
-        Command::Get { output } => get::run(&instance, output).await,
+        Command::Get { output, state_dir } => get::run(&instance, output, state_dir).await,
+        Command::Run(args) => run::run(&instance, args).await,
         Command::Down { concurrency } => down::run(&instance, usize::from(concurrency)).await,
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }
@@ -178,13 +203,18 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, format: LogFormat) {
+    // bollard logs whole response bodies at debug: keep it at info whatever the filter says.
     let filter = tracing_subscriber::EnvFilter::try_new(format!("{filter},bollard=info"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,bollard=info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 /// Connects to the engine or prints why not.

@@ -95,18 +95,28 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
         security_opt.push(format!("seccomp={p}"));
     }
     let ms = |ms: u64| i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
-    let healthcheck = s.health.as_ref().map(|h| HealthConfig {
-        test: Some(
-            std::iter::once("CMD".to_string())
-                .chain(h.command.iter().cloned())
-                .collect(),
-        ),
-        interval: Some(ms(h.interval_ms)),
-        timeout: Some(ms(h.timeout_ms)),
-        retries: Some(i64::from(h.retries)),
-        start_period: Some(ms(h.start_period_ms)),
-        start_interval: None,
-    });
+    // Without a health check in the manifest, the image's own HEALTHCHECK is switched off:
+    // the container runs as declared, not as the image's author preferred.
+    let healthcheck = Some(s.health.as_ref().map_or_else(
+        || HealthConfig {
+            test: Some(vec!["NONE".to_string()]),
+            ..Default::default()
+        },
+        |h| {
+            HealthConfig {
+                test: Some(
+                    std::iter::once("CMD".to_string())
+                        .chain(h.command.iter().cloned())
+                        .collect(),
+                ),
+                interval: Some(ms(h.interval_ms)),
+                timeout: Some(ms(h.timeout_ms)),
+                retries: Some(i64::from(h.retries)),
+                start_period: Some(ms(h.start_period_ms)),
+                start_interval: None,
+            }
+        },
+    ));
     let port_key = |p: &crate::model::PortMapping| format!("{}/{}", p.container_port, p.protocol);
     let mut port_bindings = HashMap::new();
     for p in s.ports.iter().filter(|p| p.host_port.is_some()) {

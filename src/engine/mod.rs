@@ -3,6 +3,7 @@
 
 mod convert;
 mod error;
+mod events;
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 
 pub use error::EngineError;
+pub use events::EngineEvent;
 
 use crate::model::{labels, DesiredContainer, Observed};
 

@@ -190,7 +190,7 @@ fn schema_errors(file: &str, doc: &SpannedDoc) -> Vec<Diagnostic> {
                         file,
                         doc.key_pos(&child),
                         &pointer_to_path(&child),
-                        "unknown field".to_string() + &did_you_mean(field),
+                        unknown_field(&pointer, field),
                     ));
                 }
             }
@@ -247,6 +247,13 @@ fn message(kind: &ValidationErrorKind, default: &str) -> String {
     }
 }
 
+fn unknown_field(pointer: &str, field: &str) -> String {
+    if pointer == "/spec" && field == "template" {
+        return "unknown field: a Template cannot name another template".into();
+    }
+    "unknown field".to_string() + &did_you_mean(field)
+}
+
 /// Suggests a known field for a misspelt one.
 fn did_you_mean(field: &str) -> String {
     const FIELDS: &[&str] = &[
@@ -300,7 +307,7 @@ fn did_you_mean(field: &str) -> String {
     let lower = field.to_ascii_lowercase().replace(['_', '-'], "");
     FIELDS
         .iter()
-        .find(|f| f.to_ascii_lowercase() == lower)
+        .find(|f| **f != field && f.to_ascii_lowercase() == lower)
         .map(|f| format!(" (did you mean {f:?}?)"))
         .unwrap_or_default()
 }

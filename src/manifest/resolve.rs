@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use super::diagnostic::Diagnostic;
 use super::load::{Body, Document, Read};
-use super::types::{ContainerSpec, DocumentKind, OnUnhealthy, ProtocolName, RestartPolicyName};
+use super::types::{
+    AgentState, ContainerSpec, DocumentKind, OnUnhealthy, ProtocolName, RestartPolicyName,
+};
 use crate::model::{
     labels, parse_quantity, DesiredContainer, DesiredSet, HealthCheck, Kind, ObjectKey,
     PortMapping, Protocol, RestartPolicy, RestartSpec, Spec,
@@ -87,6 +89,15 @@ pub fn resolve(read: Read) -> Loaded {
         .filter(|&i| files[i].has_errors())
         .collect();
     let mut reported: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let broken_templates: HashMap<String, String> = files
+        .iter()
+        .flat_map(|f| {
+            f.failed_names
+                .iter()
+                .filter(|(k, _)| *k == DocumentKind::Template)
+                .map(move |(_, n)| (n.clone(), f.file.display.clone()))
+        })
+        .collect();
     loop {
         let templates: HashMap<&str, (usize, &Document)> = files
             .iter()
@@ -100,7 +111,12 @@ pub fn resolve(read: Read) -> Loaded {
             for (di, d) in f.documents.iter().enumerate() {
                 let Some(name) = template_of(d) else { continue };
                 let msg = match templates.get(name) {
-                    None => format!("template {name:?} is not defined in any manifest"),
+                    None => match broken_templates.get(name) {
+                        Some(file) => {
+                            format!("template {name:?} is defined in {file}, which has errors")
+                        }
+                        None => format!("template {name:?} is not defined in any manifest"),
+                    },
                     Some((ti, t)) if failed.contains(ti) && *ti != fi => format!(
                         "template {name:?} is defined in {}, which has errors",
                         t.file.display
@@ -251,7 +267,13 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
         }
     }
     if let Some(r) = &c.resources {
-        quantity(&mut out, d, "/spec/resources/memory", r.memory.as_deref());
+        quantity_min(
+            &mut out,
+            d,
+            "/spec/resources/memory",
+            r.memory.as_deref(),
+            MIN_MEMORY,
+        );
     }
     if let Some(s) = &c.security {
         if let Some(caps) = &s.capabilities {
@@ -308,6 +330,12 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
             b.initial.as_deref(),
         );
         duration(&mut out, d, "/spec/restart/backoff/max", b.max.as_deref());
+        duration(
+            &mut out,
+            d,
+            "/spec/restart/backoff/resetAfter",
+            b.reset_after.as_deref(),
+        );
     }
     duration(
         &mut out,
@@ -317,11 +345,12 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
     );
     let mut mounts = HashMap::new();
     for (i, t) in c.tmpfs.iter().flatten().enumerate() {
-        quantity(
+        quantity_min(
             &mut out,
             d,
             &format!("/spec/tmpfs/{i}/size"),
             t.size.as_deref(),
+            1,
         );
         if let Some(prev) = mounts.insert(t.mount_path.as_str(), i) {
             out.push(d.error_at(
@@ -378,10 +407,21 @@ fn duration(out: &mut Vec<Diagnostic>, d: &Document, pointer: &str, v: Option<&s
     }
 }
 
-fn quantity(out: &mut Vec<Diagnostic>, d: &Document, pointer: &str, v: Option<&str>) {
+/// The engine refuses memory limits under 6 MiB; 0 would mean "no limit".
+const MIN_MEMORY: u64 = 6 << 20;
+
+fn quantity_min(out: &mut Vec<Diagnostic>, d: &Document, pointer: &str, v: Option<&str>, min: u64) {
     if let Some(v) = v {
-        if let Err(e) = parse_quantity(v) {
-            out.push(d.error_at(pointer, e.to_string()));
+        match parse_quantity(v) {
+            Err(e) => out.push(d.error_at(pointer, e.to_string())),
+            Ok(n) if n < min => out.push(d.error_at(
+                pointer,
+                format!(
+                    "{v:?} is too small: the minimum is {} (a limit cannot be switched off)",
+                    crate::model::format_bytes(min)
+                ),
+            )),
+            Ok(_) => {}
         }
     }
 }
@@ -416,15 +456,26 @@ fn resolve_object(
     d: &Document,
     templates: &HashMap<String, Value>,
 ) -> Result<Option<DesiredContainer>, Diagnostic> {
-    let (kind, template, ttl) = match &d.body {
-        Body::Agent(a) => (Kind::Agent, a.template.as_deref(), None),
-        Body::Session(s) => (Kind::Session, s.template.as_deref(), Some(s.ttl.as_str())),
+    let (kind, template, ttl, stopped) = match &d.body {
+        Body::Agent(a) => (
+            Kind::Agent,
+            a.template.as_deref(),
+            None,
+            a.state == Some(AgentState::Stopped),
+        ),
+        Body::Session(s) => (
+            Kind::Session,
+            s.template.as_deref(),
+            Some(s.ttl.as_str()),
+            false,
+        ),
         _ => return Ok(None),
     };
     let mut own = d.doc.value["spec"].clone();
     if let Value::Object(m) = &mut own {
         m.remove("template");
         m.remove("ttl");
+        m.remove("state");
     }
     let merged = match template {
         Some(name) => {
@@ -452,13 +503,15 @@ fn resolve_object(
         .map(humantime::parse_duration)
         .transpose()
         .map_err(|e| d.error_at("/spec/ttl", e.to_string()))?;
-    Ok(Some(DesiredContainer::new(
+    let mut obj = DesiredContainer::new(
         ObjectKey::new(kind, d.metadata.name.clone()),
         normalized,
         restart,
         ttl,
         d.file.canonical.clone(),
-    )))
+    );
+    obj.stopped = stopped;
+    Ok(Some(obj))
 }
 
 type FieldError = (&'static str, String);
@@ -590,6 +643,7 @@ fn normalize(
 fn restart_of(c: &ContainerSpec) -> Result<RestartSpec, FieldError> {
     let r = c.restart.clone().unwrap_or_default();
     let b = r.backoff.unwrap_or_default();
+    let health = c.health.as_ref();
     let initial = dur(
         b.initial.as_deref(),
         restricted::BACKOFF_INITIAL,
@@ -618,10 +672,21 @@ fn restart_of(c: &ContainerSpec) -> Result<RestartSpec, FieldError> {
         },
         backoff_initial: initial,
         backoff_max: max,
-        on_unhealthy_restart: c
-            .health
-            .as_ref()
+        reset_after: dur(
+            b.reset_after.as_deref(),
+            restricted::BACKOFF_RESET_AFTER,
+            "/spec/restart/backoff/resetAfter",
+        )?,
+        on_unhealthy_restart: health
             .and_then(|h| h.on_unhealthy)
             .is_none_or(|o| o == OnUnhealthy::Restart),
+        unhealthy_max_restarts: health
+            .and_then(|h| h.max_restarts)
+            .unwrap_or(restricted::UNHEALTHY_MAX_RESTARTS),
+        unhealthy_window: dur(
+            health.and_then(|h| h.restart_window.as_deref()),
+            restricted::UNHEALTHY_WINDOW,
+            "/spec/health/restartWindow",
+        )?,
     })
 }

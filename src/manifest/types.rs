@@ -159,6 +159,15 @@ pub struct HealthSpec {
     /// What berth does with an unhealthy container (default `restart`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_unhealthy: Option<OnUnhealthy>,
+    /// At most this many unhealthy restarts within `restartWindow` (default `5`); after
+    /// that the container is only reported, so a flapping check cannot cause a storm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_restarts: Option<u32>,
+    /// The window for `maxRestarts` (default `10m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub restart_window: Option<String>,
 }
 
 /// Reaction to an unhealthy container.
@@ -203,6 +212,10 @@ pub struct Backoff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = DURATION))]
     pub max: Option<String>,
+    /// Running this long without a restart resets the delay to `initial` (default `10m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub reset_after: Option<String>,
 }
 
 /// An in-memory filesystem.
@@ -264,8 +277,19 @@ pub struct AgentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = DNS_LABEL))]
     pub template: Option<String>,
+    /// `Running` (default) or `Stopped`: flipping it stops or starts the container without
+    /// recreating it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<AgentState>,
     #[serde(flatten)]
     pub container: ContainerSpec,
+}
+
+/// The state an Agent should be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AgentState {
+    Running,
+    Stopped,
 }
 
 /// `spec` of a Session: an ephemeral container with a time to live.

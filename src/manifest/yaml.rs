@@ -132,9 +132,12 @@ fn convert(
             }
             Value::Object(map)
         }
+        // The loader expands aliases within a document; one it could not resolve ends here.
         YamlData::Alias(_) => {
             return Err(err(
-                "YAML aliases are not supported: use a Template to share settings".into(),
+                "unresolved YAML alias: anchors work within one document only; use a Template \
+                 to share settings between objects"
+                    .into(),
             ))
         }
         YamlData::BadValue => return Err(err("unreadable YAML value".into())),

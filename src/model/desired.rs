@@ -23,8 +23,14 @@ pub struct RestartSpec {
     pub policy: RestartPolicy,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
+    /// A stable run this long resets the backoff to `backoff_initial`.
+    pub reset_after: Duration,
     /// Restart the container when its health check reports it unhealthy.
     pub on_unhealthy_restart: bool,
+    /// At most this many unhealthy restarts within `unhealthy_window`; then berth only
+    /// reports the container as unhealthy.
+    pub unhealthy_max_restarts: u32,
+    pub unhealthy_window: Duration,
 }
 
 /// One container berth must keep, fully resolved (templates merged, defaults applied).
@@ -37,6 +43,8 @@ pub struct DesiredContainer {
     pub restart: RestartSpec,
     /// Sessions only: lifetime counted from the first start.
     pub ttl: Option<Duration>,
+    /// Agents only: `state: Stopped` keeps the container but stopped.
+    pub stopped: bool,
     /// Canonical path of the manifest file (goes into the source label).
     pub source: String,
 }
@@ -56,6 +64,7 @@ impl DesiredContainer {
             hash,
             restart,
             ttl,
+            stopped: false,
             source,
         }
     }

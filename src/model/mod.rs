@@ -6,10 +6,12 @@ mod key;
 pub mod labels;
 mod observed;
 mod quantity;
+mod runtime;
 mod spec;
 
 pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
 pub use key::{Kind, ObjectKey};
 pub use observed::{Health, Observed, RunState};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
+pub use runtime::{time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRuntime, Runtime};
 pub use spec::{HealthCheck, PortMapping, Protocol, Spec};

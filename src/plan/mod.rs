@@ -1,38 +1,57 @@
-//! The planner: a pure function from the desired set and the observed containers to the
-//! actions that converge them, each with a reason a person can read. No I/O, no engine
-//! types, no clock reads: everything it needs is an argument.
+//! The planner: a pure function from the desired set, the observed containers, berth's
+//! memory of each object and the current time to the actions that converge them, each with
+//! a reason a person can read. No I/O, no engine types, no clock reads: everything it needs
+//! is an argument.
+//!
+//! - [`plan()`] decides what to do now, and what to wait for (backoff, TTL, retry after an
+//!   error).
+//! - [`runtime`] keeps the per-object memory up to date from observations
+//!   ([`runtime::observe`]) and from action results ([`runtime::record`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::model::{DesiredContainer, DesiredSet, ObjectKey, Observed, RestartPolicy, RunState};
+use crate::model::{
+    DesiredContainer, DesiredSet, Health, ObjectKey, ObjectRuntime, Observed, RestartPolicy,
+    RunState, Runtime,
+};
 
+pub mod runtime;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_runtime;
 
 /// What to do to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verb {
     /// Stop (with the grace period) and remove a container nobody wants.
     Remove,
+    /// Stop a container whose object should be stopped.
+    Stop,
     /// Replace a container whose spec changed.
     Recreate,
-    /// Create and start a missing container.
+    /// Create (and start) a missing container.
     Create,
     /// Start an existing, stopped container.
     Start,
+    /// Stop and start a running container (unhealthy).
+    Restart,
 }
 
 impl Verb {
     pub fn as_str(self) -> &'static str {
         match self {
             Verb::Remove => "remove",
+            Verb::Stop => "stop",
             Verb::Recreate => "recreate",
             Verb::Create => "create",
             Verb::Start => "start",
+            Verb::Restart => "restart",
         }
     }
 
@@ -40,11 +59,43 @@ impl Verb {
     pub fn symbol(self) -> char {
         match self {
             Verb::Remove => '-',
+            Verb::Stop => '.',
             Verb::Recreate => '~',
             Verb::Create => '+',
             Verb::Start => '>',
+            Verb::Restart => '^',
         }
     }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an action is needed, as data (for metrics and runtime bookkeeping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Cause {
+    /// Not on the engine yet.
+    Missing,
+    /// The spec changed.
+    SpecChanged,
+    /// The container exited and its restart policy wants it back.
+    Crashed,
+    /// The health check failed.
+    Unhealthy,
+    /// A session's TTL passed.
+    Expired,
+    /// Its manifest is gone.
+    Gone,
+    /// A second container for one object.
+    Duplicate,
+    /// The object's declared state (`Running`/`Stopped`) differs from the container's.
+    StateChanged,
+    /// Created but never started, or dead.
+    Broken,
 }
 
 /// The existing container an action works on.
@@ -57,14 +108,14 @@ pub struct Target {
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Action {
-    /// The object; `None` only for a container whose labels no longer name one.
     pub key: ObjectKey,
     pub verb: Verb,
+    pub cause: Cause,
     pub reason: String,
-    /// The container acted on (remove, recreate, start).
+    /// The container acted on (all but create).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
-    /// What to create (create, recreate); also carries the stop grace period for removes.
+    /// What to create (create, recreate).
     #[serde(skip)]
     pub desired: Option<DesiredContainer>,
     /// Grace period for stopping `target`, in seconds.
@@ -86,16 +137,52 @@ pub struct Note {
     pub message: String,
 }
 
-/// The actions, in the order they should run (removals first), and the notes.
+/// Why an object is waiting instead of being acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WaitKind {
+    /// Crash-loop backoff before the next start.
+    Backoff,
+    /// Unhealthy, restart delayed by the backoff.
+    UnhealthyBackoff,
+    /// Unhealthy, restart limit for the window reached: report only.
+    RestartLimit,
+    /// A session's TTL runs out at `until`.
+    Ttl,
+    /// A previous action failed; retry at `until`.
+    Retry,
+}
+
+/// An object the planner must look at again at `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Wait {
+    pub key: ObjectKey,
+    pub kind: WaitKind,
+    #[serde(serialize_with = "ser_time")]
+    pub until: SystemTime,
+    pub reason: String,
+}
+
+fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(crate::model::unix_ms(t))
+}
+
+/// The actions, in the order they should run (removals first), the notes and the waits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
     pub actions: Vec<Action>,
     pub notes: Vec<Note>,
+    pub waits: Vec<Wait>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+
+    /// The earliest time something waits for: when to plan again at the latest.
+    pub fn wake_at(&self) -> Option<SystemTime> {
+        self.waits.iter().map(|w| w.until).min()
     }
 }
 
@@ -106,12 +193,19 @@ pub struct Options {
     pub allow_empty: bool,
 }
 
-/// Computes the actions that take `observed` to `desired`.
+/// Computes the actions that take `observed` to `desired` at time `now`.
 ///
 /// Invariants: only containers in `observed` (already filtered to this instance) are ever
 /// named; held objects and sources are never touched; an empty desired set removes nothing
-/// unless `options.allow_empty`.
-pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Plan {
+/// unless `options.allow_empty`; an unreadable source removes nothing at all. Objects without
+/// an entry in `runtime` (as in a one-shot `apply`) are acted on without backoff.
+pub fn plan(
+    desired: &DesiredSet,
+    observed: &[Observed],
+    runtime: &Runtime,
+    now: SystemTime,
+    options: Options,
+) -> Plan {
     let mut plan = Plan::default();
     let mut by_key: BTreeMap<&ObjectKey, Vec<&Observed>> = BTreeMap::new();
     for o in observed {
@@ -132,10 +226,43 @@ pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Pl
 
     for (key, want) in &desired.objects {
         let mut have = by_key.remove(key).unwrap_or_default();
+        let rt = runtime.get(key);
+        if let Some(until) = rt.and_then(|r| r.not_before).filter(|t| *t > now) {
+            let last = rt
+                .and_then(|r| r.last_error.as_ref())
+                .map_or(String::new(), |e| format!(": {}", e.message));
+            plan.waits.push(Wait {
+                key: key.clone(),
+                kind: WaitKind::Retry,
+                until,
+                reason: format!("retrying after a failed action{last}"),
+            });
+            continue;
+        }
+        if rt.is_some_and(|r| r.expired) {
+            for o in &have {
+                plan.actions.push(remove(
+                    key,
+                    o,
+                    Cause::Expired,
+                    format!("ttl {} expired", human(want.ttl.unwrap_or_default())),
+                ));
+            }
+            continue;
+        }
+        if let (Some(ttl), Some(start)) = (want.ttl, rt.and_then(|r| r.first_started)) {
+            plan.waits.push(Wait {
+                key: key.clone(),
+                kind: WaitKind::Ttl,
+                until: start + ttl,
+                reason: format!("ttl {} runs out", human(ttl)),
+            });
+        }
         if have.is_empty() {
             plan.actions.push(Action {
                 key: key.clone(),
                 verb: Verb::Create,
+                cause: Cause::Missing,
                 reason: "not on the engine".into(),
                 target: None,
                 desired: Some(want.clone()),
@@ -149,19 +276,18 @@ pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Pl
                 o.spec_hash.as_deref() != Some(want.hash.as_str()),
                 o.state != RunState::Running,
                 std::cmp::Reverse(o.created),
+                o.id.clone(),
             )
         });
         for extra in &have[1..] {
             plan.actions.push(remove(
                 key,
                 extra,
+                Cause::Duplicate,
                 "duplicate container for this object".into(),
-                grace_of(extra),
             ));
         }
-        if let Some(a) = converge_one(want, have[0]) {
-            plan.actions.push(a);
-        }
+        converge_one(&mut plan, want, have[0], rt, now);
     }
 
     for (key, have) in by_key {
@@ -177,7 +303,7 @@ pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Pl
                 refused += 1;
             } else {
                 plan.actions
-                    .push(remove(key, o, "manifest gone".into(), grace_of(o)));
+                    .push(remove(key, o, Cause::Gone, "manifest gone".into()));
             }
         }
     }
@@ -207,21 +333,28 @@ pub fn plan(desired: &DesiredSet, observed: &[Observed], options: Options) -> Pl
         )
     };
     plan.actions.sort_by_key(order);
+    plan.waits
+        .sort_by(|a, b| (a.until, &a.key).cmp(&(b.until, &b.key)));
     plan
+}
+
+fn human(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
 }
 
 fn grace_of(o: &Observed) -> u64 {
     o.spec.as_ref().map_or(10, |s| s.stop_grace_period_secs)
 }
 
-fn remove(key: &ObjectKey, o: &Observed, reason: String, grace: u64) -> Action {
+fn remove(key: &ObjectKey, o: &Observed, cause: Cause, reason: String) -> Action {
     Action {
         key: key.clone(),
         verb: Verb::Remove,
+        cause,
         reason,
         target: Some(target(o)),
         desired: None,
-        stop_grace_secs: grace,
+        stop_grace_secs: grace_of(o),
     }
 }
 
@@ -232,17 +365,22 @@ fn target(o: &Observed) -> Target {
     }
 }
 
-/// The action for one object that exists on the engine, if any.
-fn converge_one(want: &DesiredContainer, have: &Observed) -> Option<Action> {
-    let act = |verb: Verb, reason: String| {
-        Some(Action {
-            key: want.key.clone(),
-            verb,
-            reason,
-            target: Some(target(have)),
-            desired: Some(want.clone()),
-            stop_grace_secs: grace_of(have),
-        })
+/// Decides for one object that has a container on the engine.
+fn converge_one(
+    plan: &mut Plan,
+    want: &DesiredContainer,
+    have: &Observed,
+    rt: Option<&ObjectRuntime>,
+    now: SystemTime,
+) {
+    let act = |verb: Verb, cause: Cause, reason: String| Action {
+        key: want.key.clone(),
+        verb,
+        cause,
+        reason,
+        target: Some(target(have)),
+        desired: Some(want.clone()),
+        stop_grace_secs: grace_of(have),
     };
     if have.spec_hash.as_deref() != Some(want.hash.as_str()) {
         let reason = match (&have.spec, &have.spec_hash) {
@@ -257,31 +395,123 @@ fn converge_one(want: &DesiredContainer, have: &Observed) -> Option<Action> {
             }
             (None, Some(_)) => "spec hash changed".to_string(),
         };
-        return act(Verb::Recreate, reason);
+        plan.actions
+            .push(act(Verb::Recreate, Cause::SpecChanged, reason));
+        return;
     }
-    match have.state {
-        RunState::Running | RunState::Restarting | RunState::Removing | RunState::Paused => None,
-        RunState::Created => act(Verb::Start, "created but never started".into()),
-        RunState::Dead => act(
+    if want.stopped {
+        if matches!(
+            have.state,
+            RunState::Running | RunState::Restarting | RunState::Paused
+        ) {
+            plan.actions.push(act(
+                Verb::Stop,
+                Cause::StateChanged,
+                "state: Stopped".into(),
+            ));
+        }
+        return;
+    }
+    // The delay before the next restart, from when the container went down.
+    let gate = |plan: &mut Plan, kind: WaitKind, what: String| -> Option<String> {
+        let Some(rt) = rt else {
+            return Some(String::new()); // one-shot apply: no backoff
+        };
+        let delay = rt.backoff.unwrap_or(want.restart.backoff_initial);
+        let since = rt.down_since.unwrap_or(now);
+        let at = since + delay;
+        if at > now {
+            plan.waits.push(Wait {
+                key: want.key.clone(),
+                kind,
+                until: at,
+                reason: format!("{what}; next start in {} (backoff)", human_ms(at, now)),
+            });
+            None
+        } else {
+            Some(format!(
+                "; restart {} after {} backoff",
+                rt.restarts + 1,
+                human(delay)
+            ))
+        }
+    };
+    match (have.state, have.health) {
+        (RunState::Running, Some(Health::Unhealthy)) if want.restart.on_unhealthy_restart => {
+            let window_start = now.checked_sub(want.restart.unhealthy_window);
+            let recent: Vec<SystemTime> = rt
+                .map(|r| {
+                    r.unhealthy_restarts
+                        .iter()
+                        .copied()
+                        .filter(|t| window_start.is_none_or(|w| *t > w))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if recent.len() as u32 >= want.restart.unhealthy_max_restarts {
+                let oldest = recent.iter().min().copied().unwrap_or(now);
+                plan.waits.push(Wait {
+                    key: want.key.clone(),
+                    kind: WaitKind::RestartLimit,
+                    until: oldest + want.restart.unhealthy_window,
+                    reason: format!(
+                        "unhealthy; restart limit reached ({} in {}), reporting only",
+                        recent.len(),
+                        human(want.restart.unhealthy_window)
+                    ),
+                });
+                return;
+            }
+            let what = "unhealthy".to_string();
+            if let Some(suffix) = gate(plan, WaitKind::UnhealthyBackoff, what) {
+                plan.actions.push(act(
+                    Verb::Restart,
+                    Cause::Unhealthy,
+                    format!("health check failing{suffix}"),
+                ));
+            }
+        }
+        (RunState::Running | RunState::Restarting | RunState::Removing | RunState::Paused, _) => {}
+        (RunState::Created, _) => plan.actions.push(act(
+            Verb::Start,
+            Cause::Broken,
+            "created but never started".into(),
+        )),
+        (RunState::Dead, _) => plan.actions.push(act(
             Verb::Recreate,
+            Cause::Broken,
             "the engine reports the container dead".into(),
-        ),
-        RunState::Exited { code } => {
+        )),
+        (RunState::Exited { .. }, _) if rt.is_some_and(|r| r.stopped_by_berth) => {
+            plan.actions.push(act(
+                Verb::Start,
+                Cause::StateChanged,
+                "state: Running".into(),
+            ));
+        }
+        (RunState::Exited { code }, _) => {
             let code_text = code.map_or("an unknown code".to_string(), |c| c.to_string());
             let start = match want.restart.policy {
                 RestartPolicy::Always => true,
                 RestartPolicy::OnFailure => code != Some(0),
                 RestartPolicy::Never => false,
             };
-            start.then(|| {
-                act(
+            if !start {
+                return;
+            }
+            let what = format!("exited with code {code_text}");
+            if let Some(suffix) = gate(plan, WaitKind::Backoff, what.clone()) {
+                plan.actions.push(act(
                     Verb::Start,
-                    format!(
-                        "exited with code {code_text} (restart policy {:?})",
-                        want.restart.policy
-                    ),
-                )
-            })?
+                    Cause::Crashed,
+                    format!("{what} (restart policy {:?}){suffix}", want.restart.policy),
+                ));
+            }
         }
     }
+}
+
+fn human_ms(at: SystemTime, now: SystemTime) -> String {
+    let d = at.duration_since(now).unwrap_or_default();
+    human(Duration::from_millis(d.as_millis() as u64))
 }

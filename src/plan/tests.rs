@@ -1,9 +1,9 @@
 //! Table tests: (desired, observed) → the plan, rendered as the lines `berth diff` prints.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::model::{Kind, RestartSpec, Spec};
+use crate::model::{Kind, RestartSpec, Runtime, Spec};
 
 fn spec(memory_mi: u64) -> Spec {
     Spec {
@@ -37,7 +37,10 @@ fn want(name: &str, memory_mi: u64, policy: RestartPolicy) -> DesiredContainer {
             policy,
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
+            reset_after: Duration::from_secs(600),
             on_unhealthy_restart: true,
+            unhealthy_max_restarts: 2,
+            unhealthy_window: Duration::from_secs(600),
         },
         None,
         format!("/m/{name}.yaml"),
@@ -80,8 +83,12 @@ fn render(p: &Plan) -> Vec<String> {
         .collect()
 }
 
+fn at(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+}
+
 fn check(desired: DesiredSet, observed: Vec<Observed>, options: Options, expected: &[&str]) {
-    let got = render(&plan(&desired, &observed, options));
+    let got = render(&plan(&desired, &observed, &Runtime::new(), at(0), options));
     assert_eq!(
         got,
         expected,
@@ -232,6 +239,8 @@ fn duplicates_keep_the_matching_running_one() {
     let p = plan(
         &set(vec![want("a", 256, ALWAYS)]),
         &[old, good, stopped_twin],
+        &Runtime::new(),
+        at(0),
         NONE,
     );
     let removed: Vec<_> = p

@@ -25,3 +25,7 @@ pub const HEALTH_START_PERIOD: Duration = Duration::ZERO;
 /// Restart backoff defaults (see docs/manifests.md for the reasoning).
 pub const BACKOFF_INITIAL: Duration = Duration::from_secs(1);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+pub const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(600);
+/// Unhealthy restarts allowed per window before berth only reports.
+pub const UNHEALTHY_MAX_RESTARTS: u32 = 5;
+pub const UNHEALTHY_WINDOW: Duration = Duration::from_secs(600);

@@ -28,10 +28,7 @@ pub async fn execute(
     let mut outcomes = Vec::new();
     for phase in [removals, rest] {
         let mut running = stream::iter(phase)
-            .map(|action| async move {
-                let result = run(engine, instance, &action).await;
-                Outcome { action, result }
-            })
+            .map(|action| run_action(engine, instance, action))
             .buffer_unordered(concurrency);
         while let Some(o) = running.next().await {
             report(&o);
@@ -41,24 +38,37 @@ pub async fn execute(
     outcomes
 }
 
+/// Carries out one action against the engine.
+pub async fn run_action(engine: &Engine, instance: &str, action: Action) -> Outcome {
+    let result = run(engine, instance, &action).await;
+    Outcome { action, result }
+}
+
 async fn run(engine: &Engine, instance: &str, a: &Action) -> Result<Option<String>, EngineError> {
+    let target = || a.target.as_ref().expect("this verb names its container");
     match a.verb {
         Verb::Remove => {
-            let t = a.target.as_ref().expect("a removal names its container");
-            engine.stop(&t.id, a.stop_grace_secs).await?;
-            engine.remove(&t.id).await?;
+            engine.stop(&target().id, a.stop_grace_secs).await?;
+            engine.remove(&target().id).await?;
             Ok(None)
         }
+        Verb::Stop => {
+            engine.stop(&target().id, a.stop_grace_secs).await?;
+            Ok(Some(target().id.clone()))
+        }
         Verb::Start => {
-            let t = a.target.as_ref().expect("a start names its container");
-            engine.start(&t.id).await?;
-            Ok(Some(t.id.clone()))
+            engine.start(&target().id).await?;
+            Ok(Some(target().id.clone()))
+        }
+        Verb::Restart => {
+            engine.stop(&target().id, a.stop_grace_secs).await?;
+            engine.start(&target().id).await?;
+            Ok(Some(target().id.clone()))
         }
         Verb::Create => create_and_start(engine, instance, a).await,
         Verb::Recreate => {
-            let t = a.target.as_ref().expect("a recreate names its container");
-            engine.stop(&t.id, a.stop_grace_secs).await?;
-            engine.remove(&t.id).await?;
+            engine.stop(&target().id, a.stop_grace_secs).await?;
+            engine.remove(&target().id).await?;
             create_and_start(engine, instance, a).await
         }
     }
@@ -76,6 +86,8 @@ async fn create_and_start(
     // A 409 here means a container with this name appeared since the listing: it is not
     // touched; the next listing observes it and plans again.
     let id = engine.create(instance, want).await?;
-    engine.start(&id).await?;
+    if !want.stopped {
+        engine.start(&id).await?;
+    }
     Ok(Some(id))
 }

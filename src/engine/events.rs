@@ -1,0 +1,143 @@
+//! The engine's event stream, reduced to what the controller needs: "this object's
+//! container changed". The stream ends when the connection drops; the caller reconnects
+//! with `since` set to the last event's time.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::EventsOptionsBuilder;
+use futures_util::{Stream, StreamExt};
+
+use super::{Engine, EngineError};
+use crate::model::{labels, Health, Kind, ObjectKey};
+
+/// Container actions that can change what the planner decides.
+pub const ACTIONS: &[&str] = &[
+    "create",
+    "start",
+    "die",
+    "oom",
+    "kill",
+    "stop",
+    "destroy",
+    "pause",
+    "unpause",
+    "health_status",
+];
+
+/// One container event of this instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineEvent {
+    /// `die`, `start`, `health_status`, ... (the part before any `:`).
+    pub action: String,
+    pub key: Option<ObjectKey>,
+    pub container_id: String,
+    /// Nanoseconds since the Unix epoch, as the engine stamped it.
+    pub time_nano: i64,
+    /// `die`: the exit code.
+    pub exit_code: Option<i64>,
+    /// `health_status`: the new status.
+    pub health: Option<Health>,
+}
+
+impl EngineEvent {
+    /// The `since` value that resumes the stream right after this event.
+    pub fn resume_since(&self) -> String {
+        format!(
+            "{}.{:09}",
+            self.time_nano / 1_000_000_000,
+            self.time_nano % 1_000_000_000
+        )
+    }
+}
+
+impl Engine {
+    /// Container events for `instance` from `since` (a Unix time with optional fraction)
+    /// on. The stream yields an error and ends when the connection drops or is refused.
+    pub fn events(
+        &self,
+        instance: &str,
+        since: Option<String>,
+    ) -> impl Stream<Item = Result<EngineEvent, EngineError>> + Send + 'static {
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            (
+                "label".to_string(),
+                vec![format!("{}={instance}", labels::INSTANCE)],
+            ),
+            (
+                "event".to_string(),
+                ACTIONS.iter().map(|a| a.to_string()).collect(),
+            ),
+        ]);
+        let mut opts = EventsOptionsBuilder::new().filters(&filters);
+        if let Some(s) = &since {
+            opts = opts.since(s);
+        }
+        let endpoint = self.endpoint.clone();
+        let instance = instance.to_string();
+        self.docker
+            .events(Some(opts.build()))
+            .filter_map(move |item| {
+                let out = match item {
+                    Err(e) => Some(Err(EngineError::from_bollard("GET /events", &endpoint, e))),
+                    Ok(msg) => {
+                        let full = msg.action.unwrap_or_default();
+                        let (action, detail) = match full.split_once(':') {
+                            Some((a, d)) => (a.trim().to_string(), d.trim().to_string()),
+                            None => (full.trim().to_string(), String::new()),
+                        };
+                        let health = match detail.as_str() {
+                            "healthy" => Some(Health::Healthy),
+                            "unhealthy" => Some(Health::Unhealthy),
+                            "starting" => Some(Health::Starting),
+                            _ => None,
+                        };
+                        let actor = msg.actor.unwrap_or_default();
+                        let attrs = actor.attributes.unwrap_or_default();
+                        let ours = attrs.get(labels::INSTANCE) == Some(&instance);
+                        (ours && ACTIONS.contains(&action.as_str())).then(|| {
+                            let key = match (
+                                attrs.get(labels::KIND).and_then(|k| k.parse::<Kind>().ok()),
+                                attrs.get(labels::NAME),
+                            ) {
+                                (Some(kind), Some(name)) => {
+                                    Some(ObjectKey::new(kind, name.clone()))
+                                }
+                                _ => None,
+                            };
+                            Ok(EngineEvent {
+                                action,
+                                key,
+                                container_id: actor.id.unwrap_or_default(),
+                                time_nano: msg
+                                    .time_nano
+                                    .or(msg.time.map(|t| t * 1_000_000_000))
+                                    .unwrap_or_default(),
+                                exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+                                health,
+                            })
+                        })
+                    }
+                };
+                std::future::ready(out)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_point_keeps_nanoseconds() {
+        let e = EngineEvent {
+            action: "die".into(),
+            key: None,
+            container_id: String::new(),
+            time_nano: 1_700_000_000_000_000_042,
+            exit_code: None,
+            health: None,
+        };
+        assert_eq!(e.resume_since(), "1700000000.000000042");
+    }
+}

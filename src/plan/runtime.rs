@@ -1,0 +1,154 @@
+//! Keeping berth's per-object memory current. Both functions are pure: they take the time
+//! as an argument and touch nothing but the map they are given.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{Action, Cause, Verb};
+use crate::model::{
+    DesiredSet, FailureClass, Health, LastError, ObjectRuntime, Observed, RunState, Runtime,
+};
+
+/// Updates `runtime` from what the engine shows at `now`: when containers went down or came
+/// up, when sessions first started and whether they expired, and the backoff reset after a
+/// stable run. Forgets objects whose manifest is gone (unless held).
+pub fn observe(
+    runtime: &mut Runtime,
+    desired: &DesiredSet,
+    observed: &[Observed],
+    now: SystemTime,
+) {
+    runtime.retain(|k, _| desired.objects.contains_key(k) || desired.held_keys.contains(k));
+    for (key, want) in &desired.objects {
+        let rt = runtime.entry(key.clone()).or_default();
+        let initial = want.restart.backoff_initial;
+        let backoff = *rt.backoff.get_or_insert(initial);
+        let window = want.restart.unhealthy_window;
+        rt.unhealthy_restarts
+            .retain(|t| now.duration_since(*t).is_ok_and(|age| age < window));
+
+        let current = observed
+            .iter()
+            .filter(|o| o.key.as_ref() == Some(key))
+            .find(|o| o.spec_hash.as_deref() == Some(want.hash.as_str()));
+        match current.map(|o| (o.state, o.health, o.created)) {
+            Some((RunState::Running, health, created)) => {
+                if want.ttl.is_some() && rt.first_started.is_none() {
+                    // Without a state file, the creation time is the best lower bound.
+                    let created = UNIX_EPOCH + Duration::from_secs(created.max(0) as u64);
+                    rt.first_started = Some(created.min(now));
+                }
+                match health {
+                    Some(Health::Unhealthy) => {
+                        rt.running_since = None;
+                        rt.down_since.get_or_insert(now);
+                    }
+                    Some(Health::Starting) => {
+                        rt.down_since = None;
+                    }
+                    None | Some(Health::Healthy) => {
+                        rt.down_since = None;
+                        rt.stopped_by_berth = false;
+                        let since = *rt.running_since.get_or_insert(now);
+                        let stable = now.duration_since(since).unwrap_or_default();
+                        if stable >= want.restart.reset_after && backoff != initial {
+                            rt.backoff = Some(initial);
+                        }
+                    }
+                }
+            }
+            Some((RunState::Exited { .. } | RunState::Dead, _, _)) => {
+                rt.running_since = None;
+                if !rt.stopped_by_berth {
+                    rt.down_since.get_or_insert(now);
+                }
+            }
+            Some(_) | None => {
+                rt.running_since = None;
+            }
+        }
+        if let (Some(ttl), Some(start)) = (want.ttl, rt.first_started) {
+            if start + ttl <= now {
+                rt.expired = true;
+            }
+        }
+    }
+}
+
+/// Records how an action ended. Success moves the backoff on (restarts) or resets it (new
+/// spec); failure delays the next attempt on this object, doubling per consecutive failure.
+pub fn record(
+    runtime: &mut Runtime,
+    action: &Action,
+    result: Result<(), (FailureClass, String)>,
+    now: SystemTime,
+) {
+    let Some(rt) = runtime.get_mut(&action.key) else {
+        return; // the object is gone (a removal of something no longer declared)
+    };
+    let (initial, max) = action
+        .desired
+        .as_ref()
+        .map_or((Duration::from_secs(1), Duration::from_secs(300)), |d| {
+            (d.restart.backoff_initial, d.restart.backoff_max)
+        });
+    match result {
+        Ok(()) => {
+            rt.failures = 0;
+            rt.not_before = None;
+            rt.last_error = None;
+            match (action.verb, action.cause) {
+                (Verb::Start, Cause::Crashed) | (Verb::Restart, Cause::Unhealthy) => {
+                    rt.restarts += 1;
+                    let next = rt.backoff.unwrap_or(initial).saturating_mul(2).min(max);
+                    rt.backoff = Some(next.max(initial));
+                    rt.down_since = None;
+                    rt.running_since = None;
+                    if action.cause == Cause::Unhealthy {
+                        rt.unhealthy_restarts.push(now);
+                    }
+                }
+                (Verb::Recreate, Cause::SpecChanged) | (Verb::Create, Cause::Missing) => {
+                    rt.restarts = 0;
+                    rt.backoff = Some(initial);
+                    rt.down_since = None;
+                    rt.running_since = None;
+                    rt.unhealthy_restarts.clear();
+                    rt.stopped_by_berth = false;
+                }
+                (Verb::Stop, _) => {
+                    rt.stopped_by_berth = true;
+                    rt.down_since = None;
+                    rt.running_since = None;
+                }
+                (Verb::Start, Cause::StateChanged) => {
+                    rt.stopped_by_berth = false;
+                }
+                _ => {
+                    rt.down_since = None;
+                }
+            }
+        }
+        Err((class, message)) => {
+            rt.failures = rt.failures.saturating_add(1);
+            let exp = rt.failures.saturating_sub(1).min(16);
+            let delay = initial.saturating_mul(1 << exp).min(max);
+            rt.not_before = Some(now + delay);
+            rt.last_error = Some(LastError {
+                class,
+                message,
+                at: now,
+            });
+        }
+    }
+}
+
+/// Marks a workload failure seen on the engine (exit, OOM, unhealthy) as the last error.
+pub fn note_workload(rt: &mut ObjectRuntime, message: String, now: SystemTime) {
+    if rt.last_error.as_ref().is_none_or(|e| e.message != message) {
+        rt.last_error = Some(LastError {
+            class: FailureClass::Workload,
+            message,
+            at: now,
+        });
+    }
+}

@@ -1,0 +1,575 @@
+//! The control loop of `berth run`: level-triggered, keyed, crash-safe.
+//!
+//! Every trigger (a manifest change, an engine event, a due backoff or TTL, a finished
+//! action, the periodic resync) leads to one pass: list the instance's containers (one
+//! call), update berth's memory, plan, and dispatch the actions. Triggers that arrive during
+//! a pass fold into the next one. Actions run as tasks under a semaphore (bounded
+//! concurrency) and never two on one object: an object with an action in flight is skipped
+//! until that action reports back. Nothing here deletes on an error: a failed listing means
+//! no plan at all.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, Semaphore};
+use tracing::{error, info, warn};
+
+use super::execute::{run_action, Outcome};
+use crate::engine::{Engine, EngineError, EngineEvent};
+use crate::manifest::{self, Loaded};
+use crate::model::{unix_ms, DesiredSet, FailureClass, ObjectKey, Observed, RunState, Runtime};
+use crate::plan::{self, runtime as memory, Cause, Plan, Verb};
+use crate::source;
+use crate::state::{self, Store};
+use crate::status::http::Shared;
+use crate::status::{self, LastAction, Phase, Report};
+
+/// Settings of `berth run`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub instance: String,
+    pub paths: Vec<PathBuf>,
+    pub state_dir: PathBuf,
+    /// Full re-read of the manifests and relisting, as the safety net for missed events.
+    pub resync: Duration,
+    pub allow_empty: bool,
+    pub concurrency: usize,
+    /// How long the watcher gathers file events into one batch.
+    pub debounce: Duration,
+    /// How often to poll when the engine refuses the event stream.
+    pub poll_interval: Duration,
+}
+
+/// Why `berth run` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Watch(#[from] source::WatchError),
+    #[error(transparent)]
+    State(#[from] state::StateError),
+}
+
+enum Trigger {
+    Files,
+    Event(Option<EngineEvent>),
+    Done(Box<Outcome>),
+    Timer,
+    Shutdown,
+}
+
+/// Runs the loop until `shutdown` resolves; then finishes the actions in flight, saves the
+/// state and returns. Containers keep running.
+pub async fn run(
+    engine: Engine,
+    config: Config,
+    shared: Arc<Shared>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), RunError> {
+    let store = Store::new(&config.state_dir, &config.instance);
+    let _lock = store.lock()?;
+    let (file, warning) = store.load()?;
+    if let Some(w) = warning {
+        warn!("{w}");
+    }
+    let mut ctl = Controller {
+        runtime: file.runtime(),
+        store,
+        shared,
+        engine,
+        desired: Loaded::default(),
+        in_flight: HashSet::new(),
+        last_actions: BTreeMap::new(),
+        last_saved: None,
+        last_diagnostics: Vec::new(),
+        overlay: Overlay::default(),
+        semaphore: Arc::new(Semaphore::new(config.concurrency.max(1))),
+        config,
+    };
+
+    let (file_tx, mut file_rx) = mpsc::channel(1);
+    let _watcher = source::watch(&ctl.config.paths, ctl.config.debounce, file_tx)?;
+    let (event_tx, mut event_rx) = mpsc::unbounded_channel();
+    let events = tokio::spawn(watch_events(
+        ctl.engine.clone(),
+        ctl.config.instance.clone(),
+        ctl.config.poll_interval,
+        event_tx,
+        ctl.shared.clone(),
+    ));
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Outcome>();
+
+    tokio::pin!(shutdown);
+    let mut files_dirty = true;
+    let mut next_resync = Instant::now() + ctl.config.resync;
+    let mut wake: Option<Instant> = None;
+    let mut shutting_down = false;
+    loop {
+        if !shutting_down {
+            if files_dirty {
+                ctl.load();
+                files_dirty = false;
+            }
+            wake = ctl.pass(&done_tx).await;
+        }
+        if shutting_down && ctl.in_flight.is_empty() {
+            break;
+        }
+        let deadline = match wake {
+            Some(w) if !shutting_down => w.min(next_resync),
+            _ => next_resync,
+        };
+        let trigger = tokio::select! {
+            _ = &mut shutdown, if !shutting_down => Trigger::Shutdown,
+            Some(()) = file_rx.recv() => Trigger::Files,
+            Some(ev) = event_rx.recv() => Trigger::Event(ev),
+            Some(o) = done_rx.recv() => Trigger::Done(Box::new(o)),
+            _ = tokio::time::sleep_until(deadline.into()) => Trigger::Timer,
+        };
+        match trigger {
+            Trigger::Shutdown => {
+                info!(
+                    in_flight = ctl.in_flight.len(),
+                    "shutting down: finishing actions in flight"
+                );
+                shutting_down = true;
+            }
+            Trigger::Files => files_dirty = true,
+            Trigger::Event(ev) => ctl.overlay.note(ev),
+            Trigger::Done(o) => ctl.finish(*o),
+            Trigger::Timer => {
+                if Instant::now() >= next_resync {
+                    files_dirty = true;
+                    next_resync = Instant::now() + ctl.config.resync;
+                }
+            }
+        }
+        // Fold whatever else is already waiting into this round.
+        while let Ok(o) = done_rx.try_recv() {
+            ctl.finish(o);
+        }
+        if file_rx.try_recv().is_ok() {
+            files_dirty = true;
+        }
+        while let Ok(ev) = event_rx.try_recv() {
+            ctl.overlay.note(ev);
+        }
+    }
+    events.abort();
+    ctl.save(true);
+    info!("stopped; containers keep running");
+    Ok(())
+}
+
+struct Controller {
+    config: Config,
+    engine: Engine,
+    store: Store,
+    shared: Arc<Shared>,
+    desired: Loaded,
+    runtime: Runtime,
+    in_flight: HashSet<ObjectKey>,
+    last_actions: BTreeMap<ObjectKey, LastAction>,
+    last_saved: Option<state::StateFile>,
+    last_diagnostics: Vec<String>,
+    overlay: Overlay,
+    semaphore: Arc<Semaphore>,
+}
+
+/// What engine events said about containers that a listing taken right after them may not
+/// show yet (the engine emits `die` before its list view is updated). Applied on top of
+/// each listing until the listing agrees or a later event replaces it.
+#[derive(Debug, Default)]
+struct Overlay {
+    by_id: std::collections::HashMap<String, (Option<RunState>, Option<crate::model::Health>)>,
+}
+
+impl Overlay {
+    fn note(&mut self, ev: Option<EngineEvent>) {
+        let Some(ev) = ev else { return };
+        match ev.action.as_str() {
+            "die" => {
+                self.by_id.entry(ev.container_id).or_default().0 =
+                    Some(RunState::Exited { code: ev.exit_code });
+            }
+            "start" => {
+                if let Some(e) = self.by_id.get_mut(&ev.container_id) {
+                    e.0 = None;
+                }
+            }
+            "destroy" => {
+                self.by_id.remove(&ev.container_id);
+            }
+            "health_status" => {
+                if let Some(h) = ev.health {
+                    self.by_id.entry(ev.container_id).or_default().1 = Some(h);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply(&mut self, observed: &mut [Observed]) {
+        let listed: HashSet<&str> = observed.iter().map(|o| o.id.as_str()).collect();
+        self.by_id.retain(|id, _| listed.contains(id.as_str()));
+        for o in observed.iter_mut() {
+            let Some((state, health)) = self.by_id.get_mut(&o.id) else {
+                continue;
+            };
+            if let Some(s) = *state {
+                if o.state == RunState::Running {
+                    o.state = s; // the listing lags behind the event
+                } else {
+                    *state = None; // the listing caught up
+                }
+            }
+            if let Some(h) = *health {
+                if o.state == RunState::Running && o.health != Some(h) {
+                    o.health = Some(h);
+                } else {
+                    *health = None;
+                }
+            }
+        }
+        self.by_id.retain(|_, (s, h)| s.is_some() || h.is_some());
+    }
+}
+
+impl Controller {
+    /// Re-reads the manifests. Diagnostics are logged when they change, not on every resync.
+    fn load(&mut self) {
+        let loaded = manifest::load(&self.config.paths);
+        let diags: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+        if diags != self.last_diagnostics {
+            for d in &loaded.diagnostics {
+                if d.is_error() {
+                    self.shared.metrics.error(FailureClass::Manifest.as_str());
+                    warn!(class = "manifest", file = %d.file, line = d.line, column = d.column, path = %d.path, "{}", d.message);
+                } else {
+                    warn!(file = %d.file, line = d.line, column = d.column, path = %d.path, "{}", d.message);
+                }
+            }
+            if diags.is_empty() && !self.last_diagnostics.is_empty() {
+                info!("manifests are valid again");
+            }
+            self.last_diagnostics = diags;
+        }
+        self.desired = loaded;
+    }
+
+    /// One reconcile pass. Returns when the planner next wants to look.
+    async fn pass(&mut self, done: &mpsc::UnboundedSender<Outcome>) -> Option<Instant> {
+        let started = Instant::now();
+        self.shared.metrics.request("list");
+        let mut observed = match self.engine.list(&self.config.instance).await {
+            Ok(o) => o,
+            Err(e) => {
+                self.shared
+                    .metrics
+                    .error(FailureClass::Infrastructure.as_str());
+                error!(class = "infrastructure", error = %e, "cannot list containers; nothing is changed until the engine answers");
+                self.shared
+                    .report
+                    .write()
+                    .expect("not poisoned")
+                    .engine_error = Some(e.to_string());
+                return Some(
+                    Instant::now() + self.config.poll_interval.max(Duration::from_secs(1)),
+                );
+            }
+        };
+        self.overlay.apply(&mut observed);
+        let now = SystemTime::now();
+        memory::observe(&mut self.runtime, &self.desired.desired, &observed, now);
+        self.note_workload_failures(&observed, now);
+        let p = plan::plan(
+            &self.desired.desired,
+            &observed,
+            &self.runtime,
+            now,
+            plan::Options {
+                allow_empty: self.config.allow_empty,
+            },
+        );
+        for n in &p.notes {
+            tracing::debug!(object = %n.subject, "{}", n.message);
+        }
+        for action in p.actions.clone() {
+            if !self.in_flight.insert(action.key.clone()) {
+                continue; // never two actions at once on one object
+            }
+            let engine = self.engine.clone();
+            let instance = self.config.instance.clone();
+            let permit = self.semaphore.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                let _permit = permit
+                    .acquire_owned()
+                    .await
+                    .expect("the semaphore is never closed");
+                let outcome = run_action(&engine, &instance, action).await;
+                let _ = done.send(outcome);
+            });
+        }
+        self.shared.metrics.reconciles.inc();
+        self.shared
+            .metrics
+            .reconcile_duration
+            .observe(started.elapsed().as_secs_f64());
+        self.publish(&observed, &p, now);
+        self.shared.ready.store(true, Ordering::Release);
+        p.wake_at().map(|t| {
+            let d = t.duration_since(SystemTime::now()).unwrap_or_default();
+            // A little slack so the planner sees the deadline as passed.
+            Instant::now() + d + Duration::from_millis(5)
+        })
+    }
+
+    /// Exits and failing health checks become the object's last (workload) error.
+    fn note_workload_failures(&mut self, observed: &[Observed], now: SystemTime) {
+        for o in observed {
+            let Some(key) = &o.key else { continue };
+            let current = self
+                .desired
+                .desired
+                .objects
+                .get(key)
+                .is_some_and(|w| o.spec_hash.as_deref() == Some(w.hash.as_str()));
+            if !current || self.in_flight.contains(key) {
+                continue;
+            }
+            let Some(rt) = self.runtime.get_mut(key) else {
+                continue;
+            };
+            let msg = match (o.state, o.health) {
+                (RunState::Exited { code: Some(c) }, _) if c != 0 && !rt.stopped_by_berth => {
+                    if c == 137 {
+                        format!("exited with code {c} (killed: SIGKILL or out of memory)")
+                    } else {
+                        format!("exited with code {c}")
+                    }
+                }
+                (RunState::Running, Some(crate::model::Health::Unhealthy)) => {
+                    "health check failing".to_string()
+                }
+                _ => continue,
+            };
+            if rt.last_error.as_ref().is_none_or(|e| e.message != msg) {
+                self.shared.metrics.error(FailureClass::Workload.as_str());
+                warn!(object = %key, class = "workload", "{msg}");
+            }
+            memory::note_workload(rt, msg, now);
+        }
+    }
+
+    /// An action finished: log it, count it, remember it.
+    fn finish(&mut self, o: Outcome) {
+        let a = &o.action;
+        self.in_flight.remove(&a.key);
+        let now = SystemTime::now();
+        let (result, res_for_memory) = match &o.result {
+            Ok(_) => ("ok".to_string(), Ok(())),
+            Err(e) => {
+                let class = classify(e);
+                (format!("failed: {e}"), Err((class, e.to_string())))
+            }
+        };
+        match &o.result {
+            Ok(id) => info!(
+                object = %a.key,
+                action = %a.verb,
+                reason = %a.reason,
+                result = "ok",
+                container = %id.as_deref().map(|i| &i[..i.len().min(12)]).unwrap_or(""),
+                "{} {}", a.verb, a.key
+            ),
+            Err(e) => {
+                let class = classify(e);
+                self.shared.metrics.error(class.as_str());
+                warn!(
+                    object = %a.key,
+                    action = %a.verb,
+                    reason = %a.reason,
+                    result = "failed",
+                    class = class.as_str(),
+                    error = %e,
+                    "{} {} failed", a.verb, a.key
+                );
+            }
+        }
+        self.shared.metrics.action(
+            a.verb.as_str(),
+            if o.result.is_ok() { "ok" } else { "error" },
+        );
+        if o.result.is_ok() {
+            match (a.verb, a.cause) {
+                (Verb::Start, Cause::Crashed) => self.restart_metric("crash"),
+                (Verb::Restart, Cause::Unhealthy) => self.restart_metric("unhealthy"),
+                _ => {}
+            }
+        }
+        memory::record(&mut self.runtime, a, res_for_memory, now);
+        self.last_actions.insert(
+            a.key.clone(),
+            LastAction {
+                action: a.verb.to_string(),
+                reason: a.reason.clone(),
+                result,
+                at_ms: unix_ms(&now),
+            },
+        );
+    }
+
+    fn restart_metric(&self, cause: &str) {
+        self.shared
+            .metrics
+            .restarts
+            .get_or_create(&crate::status::metrics::CauseLabels {
+                cause: cause.into(),
+            })
+            .inc();
+    }
+
+    /// Updates `/status`, the phase gauges and the state file.
+    fn publish(&mut self, observed: &[Observed], p: &Plan, now: SystemTime) {
+        let desired: &DesiredSet = &self.desired.desired;
+        let mut keys: Vec<ObjectKey> = desired.objects.keys().cloned().collect();
+        keys.extend(desired.held_keys.iter().cloned());
+        keys.extend(observed.iter().filter_map(|o| o.key.clone()));
+        keys.sort();
+        keys.dedup();
+        let mut objects = Vec::new();
+        let mut phases = BTreeMap::new();
+        let mut counts: BTreeMap<Phase, i64> = Phase::ALL.iter().map(|p| (*p, 0)).collect();
+        for key in &keys {
+            let want = desired.objects.get(key);
+            let have = observed
+                .iter()
+                .filter(|o| o.key.as_ref() == Some(key))
+                .max_by_key(|o| {
+                    (
+                        want.is_some_and(|w| o.spec_hash.as_deref() == Some(w.hash.as_str())),
+                        o.created,
+                    )
+                });
+            let held = want.is_none()
+                && desired.is_held(Some(key), have.and_then(|h| h.source.as_deref()));
+            let waits: Vec<_> = p.waits.iter().filter(|w| &w.key == key).collect();
+            let rt = self.runtime.get(key);
+            let s = status::object_status(
+                key,
+                want,
+                held,
+                have,
+                rt,
+                &waits,
+                self.last_actions.get(key),
+            );
+            *counts.entry(s.phase).or_default() += 1;
+            phases.insert(key.clone(), (s.phase.to_string(), s.next_retry_ms));
+            objects.push(s);
+        }
+        for (phase, n) in counts {
+            self.shared
+                .metrics
+                .objects
+                .get_or_create(&crate::status::metrics::PhaseLabels {
+                    phase: phase.to_string(),
+                })
+                .set(n);
+        }
+        {
+            let mut r = self.shared.report.write().expect("not poisoned");
+            *r = Report {
+                instance: self.config.instance.clone(),
+                ready: true,
+                last_reconcile_ms: Some(unix_ms(&now)),
+                engine_error: None,
+                diagnostics: self.last_diagnostics.clone(),
+                objects,
+            };
+        }
+        let snapshot = state::snapshot(&self.config.instance, &self.runtime, &phases);
+        if self.last_saved.as_ref() != Some(&snapshot) {
+            self.last_saved = Some(snapshot);
+            self.save(false);
+        }
+    }
+
+    fn save(&mut self, final_save: bool) {
+        let snapshot = match (&self.last_saved, final_save) {
+            (Some(s), _) => s.clone(),
+            (None, _) => state::snapshot(&self.config.instance, &self.runtime, &BTreeMap::new()),
+        };
+        if let Err(e) = self.store.save(&snapshot) {
+            error!(error = %e, "cannot save the state file; session clocks may be lost on restart");
+        }
+    }
+}
+
+/// Engine errors are infrastructure failures except a missing image (the workload's).
+fn classify(e: &EngineError) -> FailureClass {
+    match e {
+        EngineError::ImageMissing { .. } => FailureClass::Workload,
+        _ => FailureClass::Infrastructure,
+    }
+}
+
+/// Follows the engine's event stream and signals the loop on every event of this instance.
+/// Reconnects with `since` after a drop; falls back to polling when the stream is refused,
+/// and says so once.
+async fn watch_events(
+    engine: Engine,
+    instance: String,
+    poll: Duration,
+    tx: mpsc::UnboundedSender<Option<EngineEvent>>,
+    shared: Arc<Shared>,
+) {
+    let mut since: Option<String> = None;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let mut stream = Box::pin(engine.events(&instance, since.clone()));
+        let mut got_any = false;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(ev) => {
+                    got_any = true;
+                    shared.metrics.events.inc();
+                    since = Some(ev.resume_since());
+                    tracing::debug!(action = %ev.action, object = ?ev.key, "engine event");
+                    let _ = tx.send(Some(ev));
+                }
+                Err(EngineError::Forbidden { .. }) | Err(EngineError::NotFound { .. }) => {
+                    // Said once: from here on the loop only polls.
+                    warn!(
+                        "the engine refused the event stream (GET /events); polling every {} instead (a socket proxy needs EVENTS=1)",
+                        humantime::format_duration(poll)
+                    );
+                    loop {
+                        tokio::time::sleep(poll).await;
+                        let _ = tx.send(None);
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "engine event stream broken; reconnecting");
+                    break;
+                }
+            }
+        }
+        if since.is_none() {
+            // Resume from now rather than replaying history after a first failure.
+            since = Some(format!("{}", unix_ms(&SystemTime::now()) / 1000));
+        }
+        // Something may have happened while disconnected: look again.
+        let _ = tx.send(None);
+        delay = if got_any {
+            Duration::from_millis(250)
+        } else {
+            (delay * 2).min(Duration::from_secs(10))
+        };
+        tokio::time::sleep(delay).await;
+    }
+}

@@ -1,0 +1,119 @@
+//! Sources only signal "something changed"; the loader re-reads the paths. A debouncer folds
+//! a burst of file events (a `git checkout` swapping hundreds of files) into one signal, and
+//! the controller's periodic resync covers the events inotify can miss.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
+use thiserror::Error;
+use tokio::sync::mpsc;
+
+use crate::manifest::discover::is_ignored;
+
+/// Why a path cannot be watched.
+#[derive(Debug, Error)]
+#[error("cannot watch {path}: {message}")]
+pub struct WatchError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Watches manifest paths; dropping it stops the watch.
+pub struct Watcher {
+    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+}
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watcher")
+    }
+}
+
+/// Watches `paths` (directories recursively; for a file, its directory) and sends `()` on
+/// `changed` after each debounced batch that touches a relevant file. A path that does not
+/// exist yet is watched through its nearest existing parent.
+pub fn watch(
+    paths: &[PathBuf],
+    debounce: Duration,
+    changed: mpsc::Sender<()>,
+) -> Result<Watcher, WatchError> {
+    let mut debouncer = new_debouncer(debounce, None, move |res: DebounceEventResult| {
+        let relevant = match res {
+            Ok(events) => events
+                .iter()
+                .any(|e| !e.kind.is_access() && e.paths.iter().any(|p| relevant_path(p))),
+            // An overflowed queue or a watch error: let the loader look.
+            Err(_) => true,
+        };
+        if relevant {
+            // A full channel already holds a pending signal: this one can be dropped.
+            let _ = changed.try_send(());
+        }
+    })
+    .map_err(|e| WatchError {
+        path: String::new(),
+        message: e.to_string(),
+    })?;
+    for p in paths {
+        let target = watch_target(p);
+        debouncer
+            .watch(&target, RecursiveMode::Recursive)
+            .map_err(|e| WatchError {
+                path: target.display().to_string(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(Watcher {
+        _debouncer: debouncer,
+    })
+}
+
+/// A directory is watched as is; a file through its directory (editors replace files by
+/// renaming, which a watch on the file itself would lose); a missing path through its
+/// nearest existing ancestor, so its creation is seen.
+fn watch_target(p: &Path) -> PathBuf {
+    let mut cur = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if cur.is_file() {
+        cur.pop();
+        return cur;
+    }
+    while !cur.exists() {
+        if !cur.pop() {
+            return PathBuf::from("/");
+        }
+    }
+    cur
+}
+
+/// Events under hidden directories (`.git/`) and for editor leftovers are noise.
+fn relevant_path(p: &Path) -> bool {
+    !p.components().any(|c| match c {
+        std::path::Component::Normal(name) => is_ignored(&name.to_string_lossy()),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_internals_and_editor_files_are_noise() {
+        assert!(relevant_path(Path::new("/srv/m/agents.yaml")));
+        assert!(!relevant_path(Path::new("/srv/m/.git/index.lock")));
+        assert!(!relevant_path(Path::new("/srv/m/.agents.yaml.swp")));
+        assert!(!relevant_path(Path::new("/srv/m/agents.yaml~")));
+    }
+
+    #[test]
+    fn missing_paths_are_watched_through_an_existing_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("not/yet/there");
+        assert_eq!(watch_target(&missing), dir.path());
+        let file = dir.path().join("a.yaml");
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(watch_target(&file), dir.path());
+    }
+}

@@ -1,0 +1,270 @@
+//! The state file: berth's memory of each object (session start times and expiry, restart
+//! counts and backoff, last errors and phases) for what engine labels cannot hold. Written
+//! atomically (temporary file, fsync, rename, fsync of the directory), so a kill -9 at any
+//! moment leaves either the old or the new file. A missing file is an empty state; an
+//! unreadable one is kept aside and reported, never silently overwritten.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::model::{ObjectKey, ObjectRuntime, Runtime};
+
+/// The format version written into the file.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Error)]
+pub enum StateError {
+    #[error("cannot read the state file {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("cannot write the state file {path}: {message}")]
+    Write { path: String, message: String },
+    #[error("another berth run holds {path}: one daemon per instance and state directory")]
+    Locked { path: String },
+}
+
+/// One object's entry: its runtime memory and the status last reported.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    #[serde(flatten)]
+    pub runtime: ObjectRuntime,
+    /// The phase last reported (`Running`, `CrashLoopBackOff`, `Expired`, ...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phase: String,
+    /// When the next action is due (backoff, retry), Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_retry_ms: Option<u64>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StateFile {
+    pub version: u32,
+    pub instance: String,
+    /// `kind/name` → entry.
+    pub objects: BTreeMap<String, Entry>,
+}
+
+impl StateFile {
+    pub fn runtime(&self) -> Runtime {
+        self.objects
+            .iter()
+            .filter_map(|(k, e)| parse_key(k).map(|key| (key, e.runtime.clone())))
+            .collect()
+    }
+
+    pub fn entry(&self, key: &ObjectKey) -> Option<&Entry> {
+        self.objects.get(&key.to_string())
+    }
+}
+
+fn parse_key(s: &str) -> Option<ObjectKey> {
+    let (kind, name) = s.split_once('/')?;
+    Some(ObjectKey::new(kind.parse().ok()?, name))
+}
+
+/// Where an instance keeps its state file.
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+}
+
+impl Store {
+    /// `<dir>/<instance>.json`.
+    pub fn new(dir: &Path, instance: &str) -> Store {
+        Store {
+            path: dir.join(format!("{instance}.json")),
+        }
+    }
+
+    /// The default directory: `$BERTH_STATE_DIR`, else `/var/lib/berth` for root, else
+    /// `$XDG_STATE_HOME/berth` or `~/.local/state/berth`.
+    pub fn default_dir() -> PathBuf {
+        if let Some(d) = std::env::var_os("BERTH_STATE_DIR") {
+            return PathBuf::from(d);
+        }
+        let is_root = std::env::var("USER").is_ok_and(|u| u == "root")
+            || std::env::var_os("HOME").is_some_and(|h| h == "/root");
+        if is_root {
+            return PathBuf::from("/var/lib/berth");
+        }
+        if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
+            return PathBuf::from(x).join("berth");
+        }
+        std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".local/state/berth"))
+            .unwrap_or_else(|| PathBuf::from("/tmp/berth-state"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Takes the instance lock (`<instance>.lock` beside the state file) for as long as the
+    /// returned file lives, so two daemons never drive one instance.
+    pub fn lock(&self) -> Result<fs::File, StateError> {
+        let path = self.path.with_extension("lock");
+        let err = |e: std::io::Error| StateError::Write {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(err)?;
+        }
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(err)?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(fs::TryLockError::WouldBlock) => Err(StateError::Locked {
+                path: path.display().to_string(),
+            }),
+            Err(fs::TryLockError::Error(e)) => Err(err(e)),
+        }
+    }
+
+    /// Reads the file; a missing file is an empty state. A file that cannot be parsed is
+    /// renamed to `<name>.corrupt-<unix seconds>` and reported, and berth starts empty:
+    /// the engine's labels still say what runs.
+    pub fn load(&self) -> Result<(StateFile, Option<String>), StateError> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((StateFile::default(), None))
+            }
+            Err(e) => {
+                return Err(StateError::Read {
+                    path: self.path.display().to_string(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        match serde_json::from_str::<StateFile>(&text) {
+            Ok(s) => Ok((s, None)),
+            Err(e) => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let aside = self.path.with_extension(format!("json.corrupt-{secs}"));
+                let _ = fs::rename(&self.path, &aside);
+                Ok((
+                    StateFile::default(),
+                    Some(format!(
+                        "state file {} was unreadable ({e}); moved to {} and starting empty",
+                        self.path.display(),
+                        aside.display()
+                    )),
+                ))
+            }
+        }
+    }
+
+    /// Writes atomically: a crash leaves the old file or the new one, never a mix.
+    pub fn save(&self, state: &StateFile) -> Result<(), StateError> {
+        let err = |e: std::io::Error| StateError::Write {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(err)?;
+        let tmp = self
+            .path
+            .with_extension(format!("json.tmp-{}", std::process::id()));
+        {
+            let mut f = fs::File::create(&tmp).map_err(err)?;
+            let mut body = serde_json::to_vec_pretty(state).expect("state serializes");
+            body.push(b'\n');
+            f.write_all(&body).map_err(err)?;
+            f.sync_all().map_err(err)?;
+        }
+        fs::rename(&tmp, &self.path).map_err(err)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Builds the file content for `instance` from the runtime and per-object phases.
+pub fn snapshot(
+    instance: &str,
+    runtime: &Runtime,
+    phases: &BTreeMap<ObjectKey, (String, Option<u64>)>,
+) -> StateFile {
+    let mut objects = BTreeMap::new();
+    for (key, rt) in runtime {
+        let (phase, next) = phases.get(key).cloned().unwrap_or_default();
+        objects.insert(
+            key.to_string(),
+            Entry {
+                runtime: rt.clone(),
+                phase,
+                next_retry_ms: next,
+            },
+        );
+    }
+    StateFile {
+        version: VERSION,
+        instance: instance.to_string(),
+        objects,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::model::Kind;
+
+    #[test]
+    fn round_trips_and_survives_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), "t");
+        assert_eq!(store.load().unwrap().0, StateFile::default());
+
+        let key = ObjectKey::new(Kind::Session, "s1");
+        let rt: Runtime = [(
+            key.clone(),
+            ObjectRuntime {
+                restarts: 3,
+                first_started: Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
+                expired: true,
+                ..Default::default()
+            },
+        )]
+        .into();
+        let phases = [(key.clone(), ("Expired".to_string(), None))].into();
+        let file = snapshot("t", &rt, &phases);
+        store.save(&file).unwrap();
+        let (back, warning) = store.load().unwrap();
+        assert!(warning.is_none());
+        assert_eq!(back, file);
+        assert_eq!(back.runtime(), rt);
+        assert_eq!(back.entry(&key).unwrap().phase, "Expired");
+
+        fs::write(store.path(), "{ not json").unwrap();
+        let (empty, warning) = store.load().unwrap();
+        assert_eq!(empty, StateFile::default());
+        assert!(warning.unwrap().contains("moved to"));
+        assert!(!store.path().exists());
+    }
+
+    #[test]
+    fn one_lock_holder_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), "t");
+        let held = store.lock().unwrap();
+        assert!(matches!(store.lock(), Err(StateError::Locked { .. })));
+        drop(held);
+        store.lock().unwrap();
+    }
+}

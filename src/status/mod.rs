@@ -1,0 +1,280 @@
+//! What berth reports: the phase of each object (the STATE column of `berth get`), the
+//! `/status` document, the metrics, and the HTTP endpoints of `berth run`.
+
+pub mod http;
+pub mod metrics;
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::model::{
+    unix_ms, DesiredContainer, Health, LastError, ObjectKey, ObjectRuntime, Observed,
+    RestartPolicy, RunState,
+};
+use crate::plan::{Wait, WaitKind};
+
+/// The state of an object as a person reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Phase {
+    /// Declared; no container yet (being created).
+    Pending,
+    /// Running, health check not yet passed.
+    Starting,
+    Running,
+    /// Running, health check failing.
+    Unhealthy,
+    /// Exited; waiting for the backoff before the next start.
+    CrashLoopBackOff,
+    /// Declared `Stopped`, or exited cleanly with a policy that does not restart it.
+    Stopped,
+    /// A session past its TTL.
+    Expired,
+    /// Exited with an error and not restarted, or an action on it keeps failing.
+    Failed,
+    /// Its manifest has errors: whatever runs is left as it is.
+    Invalid,
+    /// No longer declared; being removed.
+    Terminating,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 10] = [
+        Phase::Pending,
+        Phase::Starting,
+        Phase::Running,
+        Phase::Unhealthy,
+        Phase::CrashLoopBackOff,
+        Phase::Stopped,
+        Phase::Expired,
+        Phase::Failed,
+        Phase::Invalid,
+        Phase::Terminating,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "Pending",
+            Phase::Starting => "Starting",
+            Phase::Running => "Running",
+            Phase::Unhealthy => "Unhealthy",
+            Phase::CrashLoopBackOff => "CrashLoopBackOff",
+            Phase::Stopped => "Stopped",
+            Phase::Expired => "Expired",
+            Phase::Failed => "Failed",
+            Phase::Invalid => "Invalid",
+            Phase::Terminating => "Terminating",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The phase of one object. Pure.
+pub fn phase(
+    want: Option<&DesiredContainer>,
+    held: bool,
+    have: Option<&Observed>,
+    rt: Option<&ObjectRuntime>,
+    waits: &[&Wait],
+) -> Phase {
+    if held {
+        return Phase::Invalid;
+    }
+    let Some(want) = want else {
+        return Phase::Terminating;
+    };
+    if rt.is_some_and(|r| r.expired) {
+        return Phase::Expired;
+    }
+    let retrying = waits.iter().any(|w| w.kind == WaitKind::Retry);
+    let Some(have) = have else {
+        return if retrying {
+            Phase::Failed
+        } else if want.stopped {
+            Phase::Stopped
+        } else {
+            Phase::Pending
+        };
+    };
+    match (have.state, have.health) {
+        (RunState::Running, Some(Health::Starting)) => Phase::Starting,
+        (RunState::Running, Some(Health::Unhealthy)) => Phase::Unhealthy,
+        (RunState::Running | RunState::Paused | RunState::Restarting, _) => Phase::Running,
+        (RunState::Created, _) if want.stopped => Phase::Stopped,
+        (RunState::Created, _) => Phase::Pending,
+        (RunState::Removing, _) => Phase::Terminating,
+        (RunState::Dead, _) => Phase::Failed,
+        (RunState::Exited { .. }, _) if want.stopped => Phase::Stopped,
+        (RunState::Exited { code }, _) => {
+            if waits.iter().any(|w| w.kind == WaitKind::Backoff) {
+                return Phase::CrashLoopBackOff;
+            }
+            let restarts = match want.restart.policy {
+                RestartPolicy::Always => true,
+                RestartPolicy::OnFailure => code != Some(0),
+                RestartPolicy::Never => false,
+            };
+            match (restarts, code) {
+                (true, _) => Phase::Pending, // a start is on its way
+                (false, Some(0)) => Phase::Stopped,
+                (false, _) => Phase::Failed,
+            }
+        }
+    }
+}
+
+/// The last action on an object and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastAction {
+    pub action: String,
+    pub reason: String,
+    pub result: String,
+    pub at_ms: u64,
+}
+
+/// One object in `/status`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectStatus {
+    pub kind: String,
+    pub name: String,
+    pub phase: Phase,
+    pub desired: Option<DesiredSummary>,
+    pub observed: Option<ObservedSummary>,
+    pub restarts: u32,
+    /// Current restart delay, milliseconds.
+    pub backoff_ms: Option<u64>,
+    /// When the next action is due (backoff, retry, TTL), Unix milliseconds.
+    pub next_retry_ms: Option<u64>,
+    /// Why the object waits, if it does.
+    pub waiting: Option<String>,
+    /// Sessions: when the TTL runs out, Unix milliseconds.
+    pub expires_at_ms: Option<u64>,
+    pub last_action: Option<LastAction>,
+    pub last_error: Option<ErrorSummary>,
+}
+
+/// The declared side of an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredSummary {
+    pub image: String,
+    pub spec_hash: String,
+    pub state: String,
+    pub ttl: Option<String>,
+    pub source: String,
+}
+
+/// The engine's side of an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedSummary {
+    pub container: String,
+    pub id: String,
+    pub state: String,
+    pub health: Option<String>,
+    pub status: String,
+    pub spec_hash: Option<String>,
+}
+
+/// An error with its class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorSummary {
+    pub class: String,
+    pub message: String,
+    pub at_ms: u64,
+}
+
+impl From<&LastError> for ErrorSummary {
+    fn from(e: &LastError) -> Self {
+        ErrorSummary {
+            class: e.class.as_str().to_string(),
+            message: e.message.clone(),
+            at_ms: unix_ms(&e.at),
+        }
+    }
+}
+
+/// The whole `/status` document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub instance: String,
+    pub ready: bool,
+    /// When the last reconcile finished, Unix milliseconds.
+    pub last_reconcile_ms: Option<u64>,
+    /// An infrastructure error that stopped the last reconcile, if any.
+    pub engine_error: Option<String>,
+    /// Manifest diagnostics from the last load, as `file:line:col: path: message`.
+    pub diagnostics: Vec<String>,
+    pub objects: Vec<ObjectStatus>,
+}
+
+/// Builds one object's status. Pure apart from formatting.
+#[allow(clippy::too_many_arguments)]
+pub fn object_status(
+    key: &ObjectKey,
+    want: Option<&DesiredContainer>,
+    held: bool,
+    have: Option<&Observed>,
+    rt: Option<&ObjectRuntime>,
+    waits: &[&Wait],
+    last_action: Option<&LastAction>,
+) -> ObjectStatus {
+    let next = waits
+        .iter()
+        .filter(|w| w.kind != WaitKind::Ttl)
+        .map(|w| w.until)
+        .min();
+    let waiting = waits
+        .iter()
+        .filter(|w| w.kind != WaitKind::Ttl)
+        .map(|w| w.reason.clone())
+        .next();
+    let expires = match (want.and_then(|w| w.ttl), rt.and_then(|r| r.first_started)) {
+        (Some(ttl), Some(start)) => Some(unix_ms(&(start + ttl))),
+        _ => None,
+    };
+    ObjectStatus {
+        kind: key.kind.to_string(),
+        name: key.name.clone(),
+        phase: phase(want, held, have, rt, waits),
+        desired: want.map(|w| DesiredSummary {
+            image: w.spec.image.clone(),
+            spec_hash: w.hash.clone(),
+            state: if w.stopped { "Stopped" } else { "Running" }.into(),
+            ttl: w.ttl.map(|t| humantime::format_duration(t).to_string()),
+            source: w.source.clone(),
+        }),
+        observed: have.map(|o| ObservedSummary {
+            container: o.name.clone(),
+            id: o.id.chars().take(12).collect(),
+            state: o.state.to_string(),
+            health: o.health.map(|h| h.to_string()),
+            status: o.status.clone(),
+            spec_hash: o.spec_hash.clone(),
+        }),
+        restarts: rt.map_or(0, |r| r.restarts),
+        backoff_ms: rt.and_then(|r| r.backoff).map(|b| b.as_millis() as u64),
+        next_retry_ms: next.map(|t| unix_ms(&t)),
+        waiting,
+        expires_at_ms: expires,
+        last_action: last_action.cloned(),
+        last_error: rt
+            .and_then(|r| r.last_error.as_ref())
+            .map(ErrorSummary::from),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    unix_ms(&SystemTime::now())
+}
