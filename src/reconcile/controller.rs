@@ -459,6 +459,10 @@ impl Controller {
                 && desired.is_held(Some(key), have.and_then(|h| h.source.as_deref()));
             let waits: Vec<_> = p.waits.iter().filter(|w| &w.key == key).collect();
             let rt = self.runtime.get(key);
+            let removing = self.in_flight.contains(key)
+                || p.actions
+                    .iter()
+                    .any(|a| &a.key == key && a.verb == Verb::Remove);
             let s = status::object_status(
                 key,
                 want,
@@ -466,6 +470,7 @@ impl Controller {
                 have,
                 rt,
                 &waits,
+                removing,
                 self.last_actions.get(key),
             );
             *counts.entry(s.phase).or_default() += 1;

@@ -39,11 +39,13 @@ pub fn watch(
     debounce: Duration,
     changed: mpsc::Sender<()>,
 ) -> Result<Watcher, WatchError> {
+    let targets: Vec<PathBuf> = paths.iter().map(|p| watch_target(p)).collect();
+    let roots = targets.clone();
     let mut debouncer = new_debouncer(debounce, None, move |res: DebounceEventResult| {
         let relevant = match res {
             Ok(events) => events
                 .iter()
-                .any(|e| !e.kind.is_access() && e.paths.iter().any(|p| relevant_path(p))),
+                .any(|e| !e.kind.is_access() && e.paths.iter().any(|p| relevant_path(&roots, p))),
             // An overflowed queue or a watch error: let the loader look.
             Err(_) => true,
         };
@@ -56,8 +58,7 @@ pub fn watch(
         path: String::new(),
         message: e.to_string(),
     })?;
-    for p in paths {
-        let target = watch_target(p);
+    for target in targets {
         debouncer
             .watch(&target, RecursiveMode::Recursive)
             .map_err(|e| WatchError {
@@ -87,9 +88,15 @@ fn watch_target(p: &Path) -> PathBuf {
     cur
 }
 
-/// Events under hidden directories (`.git/`) and for editor leftovers are noise.
-fn relevant_path(p: &Path) -> bool {
-    !p.components().any(|c| match c {
+/// Events under hidden directories (`.git/`) and for editor leftovers are noise. Only the
+/// part below the watched directory counts: the directory itself may well be hidden.
+fn relevant_path(roots: &[PathBuf], p: &Path) -> bool {
+    let below = roots
+        .iter()
+        .filter_map(|r| p.strip_prefix(r).ok())
+        .min_by_key(|rest| rest.components().count())
+        .unwrap_or(p);
+    !below.components().any(|c| match c {
         std::path::Component::Normal(name) => is_ignored(&name.to_string_lossy()),
         _ => false,
     })
@@ -101,10 +108,14 @@ mod tests {
 
     #[test]
     fn git_internals_and_editor_files_are_noise() {
-        assert!(relevant_path(Path::new("/srv/m/agents.yaml")));
-        assert!(!relevant_path(Path::new("/srv/m/.git/index.lock")));
-        assert!(!relevant_path(Path::new("/srv/m/.agents.yaml.swp")));
-        assert!(!relevant_path(Path::new("/srv/m/agents.yaml~")));
+        let roots = [PathBuf::from("/srv/m"), PathBuf::from("/tmp/.tmpX1")];
+        assert!(relevant_path(&roots, Path::new("/srv/m/agents.yaml")));
+        assert!(!relevant_path(&roots, Path::new("/srv/m/.git/index.lock")));
+        assert!(!relevant_path(&roots, Path::new("/srv/m/.agents.yaml.swp")));
+        assert!(!relevant_path(&roots, Path::new("/srv/m/agents.yaml~")));
+        // Regression: a watched directory that is itself hidden (tempdirs are `.tmpXXXX`)
+        // made every event look like noise, so changes waited for the resync.
+        assert!(relevant_path(&roots, Path::new("/tmp/.tmpX1/a.yaml")));
     }
 
     #[test]

@@ -37,10 +37,13 @@ pub enum Phase {
     Invalid,
     /// No longer declared; being removed.
     Terminating,
+    /// No longer declared, but kept: the desired set is empty (without `--allow-empty`) or
+    /// a manifest path could not be read.
+    Orphaned,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 10] = [
+    pub const ALL: [Phase; 11] = [
         Phase::Pending,
         Phase::Starting,
         Phase::Running,
@@ -51,6 +54,7 @@ impl Phase {
         Phase::Failed,
         Phase::Invalid,
         Phase::Terminating,
+        Phase::Orphaned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +69,7 @@ impl Phase {
             Phase::Failed => "Failed",
             Phase::Invalid => "Invalid",
             Phase::Terminating => "Terminating",
+            Phase::Orphaned => "Orphaned",
         }
     }
 }
@@ -75,19 +80,24 @@ impl fmt::Display for Phase {
     }
 }
 
-/// The phase of one object. Pure.
+/// The phase of one object. Pure. `removing` says whether the plan removes it.
 pub fn phase(
     want: Option<&DesiredContainer>,
     held: bool,
     have: Option<&Observed>,
     rt: Option<&ObjectRuntime>,
     waits: &[&Wait],
+    removing: bool,
 ) -> Phase {
     if held {
         return Phase::Invalid;
     }
     let Some(want) = want else {
-        return Phase::Terminating;
+        return if removing {
+            Phase::Terminating
+        } else {
+            Phase::Orphaned
+        };
     };
     if rt.is_some_and(|r| r.expired) {
         return Phase::Expired;
@@ -227,6 +237,7 @@ pub fn object_status(
     have: Option<&Observed>,
     rt: Option<&ObjectRuntime>,
     waits: &[&Wait],
+    removing: bool,
     last_action: Option<&LastAction>,
 ) -> ObjectStatus {
     let next = waits
@@ -246,7 +257,7 @@ pub fn object_status(
     ObjectStatus {
         kind: key.kind.to_string(),
         name: key.name.clone(),
-        phase: phase(want, held, have, rt, waits),
+        phase: phase(want, held, have, rt, waits, removing),
         desired: want.map(|w| DesiredSummary {
             image: w.spec.image.clone(),
             spec_hash: w.hash.clone(),

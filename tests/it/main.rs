@@ -8,6 +8,7 @@
 mod util;
 
 mod apply;
+mod run;
 mod safety;
 mod schema;
 mod validate;

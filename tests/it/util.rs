@@ -65,6 +65,8 @@ pub fn require_engine() {
 pub struct Instance {
     pub name: String,
     pub dir: tempfile::TempDir,
+    /// State directory for `berth run`.
+    pub state: tempfile::TempDir,
     /// Extra containers the test created outside berth (foreign ones) to remove at the end.
     pub foreign: Vec<String>,
 }
@@ -77,6 +79,7 @@ impl Instance {
         Instance {
             name,
             dir: tempfile::tempdir().expect("temp dir"),
+            state: tempfile::tempdir().expect("temp dir"),
             foreign: Vec::new(),
         }
     }
@@ -251,4 +254,189 @@ pub fn now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
+}
+
+/// Polls `probe` until it returns `Ok`, failing with `what` and the last `Err` after a
+/// generous deadline (a test never asserts on wall-clock time; this only bounds a hang).
+pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match probe() {
+            Ok(v) => return v,
+            Err(last) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "gave up waiting for: {what}\nlast seen: {last}"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// A free port on the loopback interface.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP GET against 127.0.0.1; `None` when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    let code = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, body.to_string()))
+}
+
+/// A `berth run` child process for one instance, killed when dropped. Declare it after its
+/// [`Instance`] so it stops before the instance's containers are cleaned up.
+pub struct Daemon {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(inst: &Instance, extra: &[&str]) -> Daemon {
+        Daemon::start_with_env(inst, extra, &[])
+    }
+
+    pub fn start_with_env(inst: &Instance, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let port = free_port();
+        let log = inst.state.path().join(format!("run-{port}.log"));
+        let listen = format!("127.0.0.1:{port}");
+        let state = inst.state.path().display().to_string();
+        let dir = inst.path_str();
+        let mut args = vec![
+            "run",
+            "--instance",
+            &inst.name,
+            "--state-dir",
+            &state,
+            "--listen",
+            &listen,
+            "--debounce",
+            "50ms",
+            "--log-format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        args.push(&dir);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(&args)
+            .env_remove("BERTH_INSTANCE")
+            .env("BERTH_LOG", "berth=debug")
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::OpenOptions::new().append(true).open(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start berth run");
+        let d = Daemon {
+            child: Some(child),
+            port,
+            log,
+        };
+        wait_for("berth run to be ready", || {
+            match http_get(port, "/readyz") {
+                Some((200, _)) => Ok(()),
+                other => Err(format!("{other:?}\n{}", d.log_text())),
+            }
+        });
+        d
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The `/status` document.
+    pub fn status(&self) -> serde_json::Value {
+        let (code, body) = http_get(self.port, "/status").expect("status answers");
+        assert_eq!(code, 200);
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// One object of `/status` (`kind/name`), if listed.
+    pub fn object(&self, kind: &str, name: &str) -> Option<serde_json::Value> {
+        self.status()["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == kind && o["name"] == name)
+            .cloned()
+    }
+
+    /// Waits until `cond` holds for object `kind/name` in `/status`.
+    pub fn wait_object(
+        &self,
+        what: &str,
+        kind: &str,
+        name: &str,
+        mut cond: impl FnMut(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        wait_for(what, || match self.object(kind, name) {
+            Some(o) if cond(&o) => Ok(o),
+            other => Err(format!("{other:#?}")),
+        })
+    }
+
+    /// SIGTERM, then wait for the exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        child.wait().unwrap()
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill9(mut self) {
+        let mut child = self.child.take().unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Start events of one container between two instants, as Unix seconds (fractional).
+pub fn start_times(container: &str, since: f64, until: f64) -> Vec<f64> {
+    let o = docker(&[
+        "events",
+        "--since",
+        &format!("{since:.3}"),
+        "--until",
+        &format!("{until:.3}"),
+        "--filter",
+        &format!("container={container}"),
+        "--filter",
+        "event=start",
+        "--format",
+        "{{.TimeNano}}",
+    ]);
+    stdout(&o)
+        .lines()
+        .filter_map(|l| l.trim().parse::<f64>().ok())
+        .map(|n| n / 1e9)
+        .collect()
 }
