@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::plan::{self, Verb};
+use crate::model::CleanupRule;
+use crate::plan::Verb;
 use crate::reconcile::{self, Outcome};
 
 #[derive(Debug, Clone, Copy)]
@@ -9,6 +10,7 @@ pub struct Options {
     pub wait: Option<Duration>,
     pub allow_empty: bool,
     pub concurrency: usize,
+    pub cleanup: CleanupRule,
 }
 
 /// `berth apply`: converge once, print each action and its result, optionally wait.
@@ -19,22 +21,21 @@ pub async fn run(instance: &str, paths: &[PathBuf], opts: Options) -> u8 {
     let Some(engine) = super::connect().await else {
         return 2;
     };
-    let observed = match engine.list(instance).await {
-        Ok(o) => o,
+    let p = match super::diff::observe_and_plan(
+        &engine,
+        instance,
+        &loaded,
+        opts.allow_empty,
+        opts.cleanup,
+    )
+    .await
+    {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let p = plan::plan(
-        &loaded.desired,
-        &observed,
-        &Default::default(),
-        std::time::SystemTime::now(),
-        plan::Options {
-            allow_empty: opts.allow_empty,
-        },
-    );
     for n in &p.notes {
         println!("= {}: {}", n.subject, n.message);
     }

@@ -1,7 +1,10 @@
 use std::path::PathBuf;
 
 use super::PlanFormat;
+use crate::engine::{Engine, EngineError};
 use crate::manifest::{self, diagnostic, Format, Loaded};
+use crate::model::CleanupRule;
+use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, Plan};
 
 /// Loads manifests and prints their diagnostics to stderr.
@@ -9,6 +12,37 @@ pub(super) fn load(paths: &[PathBuf]) -> Loaded {
     let loaded = manifest::load(paths);
     eprint!("{}", diagnostic::render(&loaded.diagnostics, Format::Text));
     loaded
+}
+
+/// Lists the instance's containers and volumes (two calls) and plans against them, as a
+/// one-shot command does: without berth run's memory, so no backoff, no TTL, and no
+/// `RetainFor` clock (only `Delete` orphans are removed).
+pub(super) async fn observe_and_plan(
+    engine: &Engine,
+    instance: &str,
+    loaded: &Loaded,
+    allow_empty: bool,
+    cleanup: CleanupRule,
+) -> Result<Plan, EngineError> {
+    let observed = engine.list(instance).await?;
+    let volumes = engine.list_volumes(instance).await?;
+    let (p, _) = plan::plan_all(
+        &loaded.desired,
+        &observed,
+        &volumes,
+        &Default::default(),
+        &Default::default(),
+        std::time::SystemTime::now(),
+        plan::Options { allow_empty },
+        &VolumeOptions {
+            instance: instance.to_string(),
+            default_cleanup: cleanup,
+            max_orphans: None,
+            max_orphan_bytes: None,
+            allow_removal: true,
+        },
+    );
+    Ok(p)
 }
 
 /// The plan as `berth diff` shows it: one line per action and per note.
@@ -24,25 +58,24 @@ pub(super) fn render(p: &Plan) -> String {
 }
 
 /// `berth diff`: exit 0 no changes, 1 changes, 2 error (as `kubectl diff`).
-pub async fn run(instance: &str, paths: &[PathBuf], allow_empty: bool, format: PlanFormat) -> u8 {
+pub async fn run(
+    instance: &str,
+    paths: &[PathBuf],
+    allow_empty: bool,
+    cleanup: CleanupRule,
+    format: PlanFormat,
+) -> u8 {
     let loaded = load(paths);
     let Some(engine) = super::connect().await else {
         return 2;
     };
-    let observed = match engine.list(instance).await {
-        Ok(o) => o,
+    let p = match observe_and_plan(&engine, instance, &loaded, allow_empty, cleanup).await {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let p = plan::plan(
-        &loaded.desired,
-        &observed,
-        &Default::default(),
-        std::time::SystemTime::now(),
-        plan::Options { allow_empty },
-    );
     match format {
         PlanFormat::Text => {
             print!("{}", render(&p));

@@ -1,9 +1,10 @@
-use crate::model::DesiredSet;
-use crate::plan::{self, Verb};
+use crate::model::{Kind, ObjectKey};
+use crate::plan::{self, Action, Cause, Target, Verb};
 use crate::reconcile;
 
-/// `berth down`: remove every container of the instance (and nothing else).
-pub async fn run(instance: &str, concurrency: usize) -> u8 {
+/// `berth down`: remove every container of the instance (and nothing else); with
+/// `volumes`, its volumes too, whatever their cleanup policy.
+pub async fn run(instance: &str, concurrency: usize, volumes: bool) -> u8 {
     let Some(engine) = super::connect().await else {
         return 2;
     };
@@ -14,31 +15,45 @@ pub async fn run(instance: &str, concurrency: usize) -> u8 {
             return 2;
         }
     };
-    let p = plan::plan(
-        &DesiredSet::default(),
-        &observed,
-        &Default::default(),
-        std::time::SystemTime::now(),
-        plan::Options { allow_empty: true },
-    );
-    let mut actions = p.actions;
-    // Containers whose labels name no object still belong to the instance: remove them too.
-    for o in observed.iter().filter(|o| o.key.is_none()) {
-        actions.push(plan::Action {
-            key: crate::model::ObjectKey::new(crate::model::Kind::Agent, o.name.clone()),
+    let mut actions: Vec<Action> = observed
+        .iter()
+        .map(|o| Action {
+            key: o
+                .key
+                .clone()
+                .unwrap_or_else(|| ObjectKey::new(Kind::Agent, o.name.clone())),
             verb: Verb::Remove,
-            cause: plan::Cause::Gone,
+            cause: Cause::Gone,
             reason: "berth down".into(),
-            target: Some(plan::Target {
+            target: Some(Target {
                 id: o.id.clone(),
                 name: o.name.clone(),
             }),
             desired: None,
-            stop_grace_secs: 10,
-        });
-    }
-    for a in &mut actions {
-        a.reason = "berth down".into();
+            stop_grace_secs: o.spec.as_ref().map_or(10, |s| s.stop_grace_period_secs),
+            volume: None,
+        })
+        .collect();
+    if volumes {
+        match engine.list_volumes(instance).await {
+            Ok(vs) => actions.extend(vs.into_iter().map(|v| Action {
+                key: ObjectKey::new(Kind::Volume, v.name),
+                verb: Verb::Remove,
+                cause: Cause::Gone,
+                reason: "berth down --volumes".into(),
+                target: None,
+                desired: None,
+                stop_grace_secs: 0,
+                volume: Some(plan::volumes::VolumeTarget {
+                    owner: v.owner.unwrap_or_default(),
+                    cleanup: None,
+                }),
+            })),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
     }
     if actions.is_empty() {
         println!("nothing to remove: instance {instance:?} owns no containers");
@@ -53,8 +68,18 @@ pub async fn run(instance: &str, concurrency: usize) -> u8 {
     .await;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     println!(
-        "removed {} container(s), {failed} failed",
+        "removed {} object(s), {failed} failed",
         outcomes.len() - failed
     );
+    if !volumes {
+        if let Ok(vs) = engine.list_volumes(instance).await {
+            if !vs.is_empty() {
+                println!(
+                    "kept {} volume(s); `berth down --volumes` removes them too",
+                    vs.len()
+                );
+            }
+        }
+    }
     u8::from(failed > 0)
 }

@@ -46,6 +46,7 @@ fn merged_phase(o: &Observed, recorded: Option<&str>) -> String {
             "CrashLoopBackOff".into()
         }
         Some(p @ ("Expired" | "Invalid")) => p.into(),
+        Some("Stopped") if live != "Running" => "Stopped".into(),
         _ => live,
     }
 }
@@ -158,6 +159,112 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
                     ];
                     if wide {
                         cells.extend([r.container.clone(), r.id.clone(), r.status.clone()]);
+                    }
+                    cells
+                })
+                .collect();
+            print!("{}", table(&header, &body));
+        }
+    }
+    0
+}
+
+/// One row of `berth get volumes`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VolumeRow {
+    name: String,
+    owner: String,
+    state: String,
+    age_seconds: Option<i64>,
+    cleanup: String,
+    expires_ms: Option<u64>,
+}
+
+/// `berth get volumes`: NAME OWNER STATE (InUse / Orphaned) AGE EXPIRES. A volume is in use
+/// while a container of the instance mounts it; the orphan clock comes from berth run's
+/// state file (without one, EXPIRES is unknown).
+pub async fn volumes(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) -> u8 {
+    let Some(engine) = super::connect().await else {
+        return 2;
+    };
+    let (containers, volumes) = match (
+        engine.list(instance).await,
+        engine.list_volumes(instance).await,
+    ) {
+        (Ok(c), Ok(v)) => (c, v),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let dir = state_dir.unwrap_or_else(Store::default_dir);
+    let state = Store::new(&dir, instance)
+        .load()
+        .map(|(s, _)| s)
+        .unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut rows: Vec<VolumeRow> = volumes
+        .iter()
+        .map(|v| {
+            let in_use = containers.iter().any(|c| c.volumes.contains(&v.name));
+            let memory = state.volumes.get(&v.name);
+            let cleanup = memory.and_then(|m| m.cleanup).or(v.cleanup);
+            let expires_ms = match (in_use, memory.and_then(|m| m.orphaned_ms), cleanup) {
+                (false, Some(since), Some(crate::model::CleanupRule::RetainFor { after })) => {
+                    Some(since + after.as_millis() as u64)
+                }
+                _ => None,
+            };
+            VolumeRow {
+                name: v.name.clone(),
+                owner: v.owner.clone().unwrap_or_else(|| "?".into()),
+                state: if in_use { "InUse" } else { "Orphaned" }.into(),
+                age_seconds: v.created.map(|c| (now - c).max(0)),
+                cleanup: cleanup.map_or("default".into(), |c| c.label()),
+                expires_ms,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    match format {
+        GetFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("rows serialize")
+        ),
+        GetFormat::Yaml => match serde_saphyr::to_string(&rows) {
+            Ok(s) => print!("{s}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        },
+        GetFormat::Table | GetFormat::Wide => {
+            if rows.is_empty() {
+                eprintln!("no volumes for instance {instance:?}");
+                return 0;
+            }
+            let now_ms = now as u64 * 1000;
+            let mut header = vec!["NAME", "OWNER", "STATE", "AGE", "EXPIRES"];
+            if format == GetFormat::Wide {
+                header.push("CLEANUP");
+            }
+            let body: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    let mut cells = vec![
+                        r.name.clone(),
+                        r.owner.clone(),
+                        r.state.clone(),
+                        r.age_seconds.map_or("-".into(), age),
+                        r.expires_ms.map_or("-".into(), |e| {
+                            format!("in {}", age((e.saturating_sub(now_ms) / 1000) as i64))
+                        }),
+                    ];
+                    if format == GetFormat::Wide {
+                        cells.push(r.cleanup.clone());
                     }
                     cells
                 })

@@ -31,6 +31,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "BERTH_LOG")]
     pub log: Option<String>,
 
+    /// Cleanup policy for volumes whose manifest names none: `Delete`, `Retain` or
+    /// `RetainFor=<duration>` (e.g. `RetainFor=7d`).
+    #[arg(long, global = true, env = "BERTH_VOLUME_CLEANUP", default_value = "Retain", value_parser = crate::model::CleanupRule::parse)]
+    pub volume_cleanup: crate::model::CleanupRule,
+
     /// Log lines as `text` or `json` (one object per line).
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -84,6 +89,9 @@ pub enum Command {
     Run(run::Args),
     /// List the instance's objects: NAME KIND STATE HEALTH RESTARTS AGE IMAGE.
     Get {
+        /// `objects` (default) or `volumes` (NAME OWNER STATE AGE EXPIRES).
+        #[arg(value_enum, default_value = "objects")]
+        what: GetWhat,
         /// `table` (default), `wide`, `json` or `yaml`.
         #[arg(long, short = 'o', value_enum, default_value = "table")]
         output: GetFormat,
@@ -91,10 +99,13 @@ pub enum Command {
         #[arg(long, env = "BERTH_STATE_DIR")]
         state_dir: Option<PathBuf>,
     },
-    /// Remove every container the instance owns.
+    /// Remove every container the instance owns (volumes are kept unless --volumes).
     Down {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
+        /// Remove the instance's volumes too, whatever their cleanup policy.
+        #[arg(long)]
+        volumes: bool,
     },
     /// Print the JSON Schema of a manifest document.
     Schema,
@@ -110,6 +121,12 @@ pub enum LogFormat {
 pub enum PlanFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GetWhat {
+    Objects,
+    Volumes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -158,7 +175,7 @@ pub fn main() -> ExitCode {
             0
         }
         command => match runtime() {
-            Ok(rt) => rt.block_on(async_main(cli.instance, command)),
+            Ok(rt) => rt.block_on(async_main(cli.instance, cli.volume_cleanup, command)),
             Err(e) => {
                 eprintln!("error: cannot start the async runtime: {e}");
                 2
@@ -168,13 +185,13 @@ pub fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn async_main(instance: String, command: Command) -> u8 {
+async fn async_main(instance: String, cleanup: crate::model::CleanupRule, command: Command) -> u8 {
     match command {
         Command::Diff {
             paths,
             allow_empty,
             output,
-        } => diff::run(&instance, &paths, allow_empty, output).await,
+        } => diff::run(&instance, &paths, allow_empty, cleanup, output).await,
         Command::Apply {
             paths,
             wait,
@@ -186,12 +203,25 @@ async fn async_main(instance: String, command: Command) -> u8 {
                 wait: wait.then_some(timeout),
                 allow_empty,
                 concurrency: usize::from(concurrency),
+                cleanup,
             };
             apply::run(&instance, &paths, opts).await
         }
-        Command::Get { output, state_dir } => get::run(&instance, output, state_dir).await,
-        Command::Run(args) => run::run(&instance, args).await,
-        Command::Down { concurrency } => down::run(&instance, usize::from(concurrency)).await,
+        Command::Get {
+            what: GetWhat::Objects,
+            output,
+            state_dir,
+        } => get::run(&instance, output, state_dir).await,
+        Command::Get {
+            what: GetWhat::Volumes,
+            output,
+            state_dir,
+        } => get::volumes(&instance, output, state_dir).await,
+        Command::Run(args) => run::run(&instance, cleanup, args).await,
+        Command::Down {
+            concurrency,
+            volumes,
+        } => down::run(&instance, usize::from(concurrency), volumes).await,
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }
 }
@@ -210,6 +240,7 @@ fn init_logging(filter: &str, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+use crate::model::CleanupRule;
 use crate::reconcile::controller::{self, Config};
 use crate::state::Store;
 use crate::status::http::{self, Shared};
@@ -35,6 +36,13 @@ pub struct Args {
     /// Allow removing everything when the manifests declare nothing.
     #[arg(long)]
     pub allow_empty: bool,
+    /// At most this many orphaned volumes with a RetainFor policy; the oldest go first.
+    #[arg(long)]
+    pub max_orphaned_volumes: Option<usize>,
+    /// At most this much data in orphaned RetainFor volumes (a quantity such as 10Gi), where
+    /// the engine reports sizes; the oldest go first.
+    #[arg(long, value_parser = parse_size)]
+    pub max_orphaned_volume_size: Option<u64>,
     /// Engine operations in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -42,7 +50,7 @@ pub struct Args {
 
 /// `berth run`: connects (retrying while the engine is away), serves the status endpoints,
 /// runs the loop until SIGTERM or SIGINT.
-pub async fn run(instance: &str, args: Args) -> u8 {
+pub async fn run(instance: &str, cleanup: CleanupRule, args: Args) -> u8 {
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -78,13 +86,6 @@ pub async fn run(instance: &str, args: Args) -> u8 {
         }
     };
     let state_dir = args.state_dir.unwrap_or_else(Store::default_dir);
-    info!(
-        instance,
-        endpoint = engine.endpoint(),
-        api = engine.api_version(),
-        state = %Store::new(&state_dir, instance).path().display(),
-        "berth run started"
-    );
     let config = Config {
         instance: instance.to_string(),
         paths: args.paths,
@@ -94,6 +95,9 @@ pub async fn run(instance: &str, args: Args) -> u8 {
         concurrency: usize::from(args.concurrency),
         debounce: args.debounce,
         poll_interval: args.poll_interval,
+        default_cleanup: cleanup,
+        max_orphans: args.max_orphaned_volumes,
+        max_orphan_bytes: args.max_orphaned_volume_size,
     };
     match controller::run(engine, config, shared, stopped(stop_rx)).await {
         Ok(()) => 0,
@@ -104,11 +108,26 @@ pub async fn run(instance: &str, args: Args) -> u8 {
     }
 }
 
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::model::parse_quantity(s).map_err(|e| e.to_string())
+}
+
+/// The first SIGTERM or SIGINT starts a graceful shutdown; a second one exits at once
+/// (containers keep running either way).
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
     tokio::select! {
-        _ = term.recv() => info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+        _ = term.recv() => info!("SIGTERM received: finishing actions in flight (signal again to exit now)"),
+        _ = int.recv() => info!("SIGINT received: finishing actions in flight (signal again to exit now)"),
     }
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        warn!("second signal: exiting now");
+        std::process::exit(130);
+    });
 }

@@ -4,10 +4,13 @@ use std::collections::HashMap;
 
 use bollard::models::{
     ContainerCreateBody, ContainerSummary, ContainerSummaryStateEnum, HealthConfig, HostConfig,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    Mount, MountType, PortBinding, RestartPolicy, RestartPolicyNameEnum, Volume,
 };
 
-use crate::model::{labels, DesiredContainer, Health, Kind, ObjectKey, Observed, RunState, Spec};
+use crate::model::{
+    labels, CleanupRule, DesiredContainer, Health, Kind, ObjectKey, Observed, ObservedVolume,
+    RunState, Spec,
+};
 
 /// Reads a listed container. Exit code and health come from the one-line status
 /// ("Exited (137) 3 seconds ago", "Up 2 minutes (healthy)"), so one list call is enough.
@@ -53,6 +56,33 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
         health: health(&status),
         created: c.created.unwrap_or_default(),
         status,
+        volumes: c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| m.name)
+            .collect(),
+    }
+}
+
+/// Reads a listed volume.
+pub(super) fn observed_volume(v: Volume) -> ObservedVolume {
+    let created = v.created_at.as_deref().and_then(|t| {
+        humantime::parse_rfc3339_weak(t.trim_end_matches('Z').split('.').next().unwrap_or(t))
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+    });
+    ObservedVolume {
+        owner: v.labels.get(labels::VOLUME_OWNER).cloned(),
+        cleanup: v
+            .labels
+            .get(labels::VOLUME_CLEANUP)
+            .and_then(|c| CleanupRule::parse(c).ok()),
+        created,
+        size: v.usage_data.and_then(|u| u64::try_from(u.size).ok()),
+        name: v.name,
     }
 }
 
@@ -131,6 +161,24 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
             });
     }
     let memory = i64::try_from(s.memory_bytes).unwrap_or(i64::MAX);
+    let mounts: Vec<Mount> = s
+        .volumes
+        .iter()
+        .map(|v| Mount {
+            target: Some(v.mount_path.clone()),
+            source: Some(v.source.engine_name(instance, &want.key)),
+            typ: Some(MountType::VOLUME),
+            read_only: Some(v.read_only),
+            ..Default::default()
+        })
+        .chain(s.host_mounts.iter().map(|h| Mount {
+            target: Some(h.mount_path.clone()),
+            source: Some(h.host_path.clone()),
+            typ: Some(MountType::BIND),
+            read_only: Some(h.read_only),
+            ..Default::default()
+        }))
+        .collect();
     ContainerCreateBody {
         image: Some(s.image.clone()),
         entrypoint: s.command.clone(),
@@ -159,6 +207,7 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
                     .collect()
             }),
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            mounts: (!mounts.is_empty()).then_some(mounts),
             // berth restarts containers itself, with backoff; the engine must not race it.
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::NO),

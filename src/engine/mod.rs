@@ -8,14 +8,15 @@ mod events;
 use std::collections::HashMap;
 
 use bollard::query_parameters::{
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 
 pub use error::EngineError;
 pub use events::EngineEvent;
 
-use crate::model::{labels, DesiredContainer, Observed};
+use crate::model::{labels, CleanupRule, DesiredContainer, Observed, ObservedVolume};
 
 /// A connection to a Docker-compatible engine.
 #[derive(Debug, Clone)]
@@ -85,6 +86,90 @@ impl Engine {
             })
             .map(convert::observed)
             .collect())
+    }
+
+    /// Every volume that carries `instance`'s ownership label. One call.
+    pub async fn list_volumes(&self, instance: &str) -> Result<Vec<ObservedVolume>, EngineError> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={instance}", labels::INSTANCE)],
+        )]);
+        let opts = ListVolumesOptionsBuilder::new().filters(&filters).build();
+        let list = self
+            .docker
+            .list_volumes(Some(opts))
+            .await
+            .map_err(|e| self.err("GET /volumes", e))?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| {
+                v.labels
+                    .get(labels::INSTANCE)
+                    .is_some_and(|i| i == instance)
+            })
+            .map(convert::observed_volume)
+            .collect())
+    }
+
+    /// Sizes of the instance's volumes, where the engine reports them (`GET /system/df`,
+    /// which a socket proxy allows only with SYSTEM=1).
+    pub async fn volume_sizes(&self) -> Result<HashMap<String, u64>, EngineError> {
+        let df = self
+            .docker
+            .df(None::<bollard::query_parameters::DataUsageOptions>)
+            .await
+            .map_err(|e| self.err("GET /system/df", e))?;
+        let items = df.volume_usage.and_then(|u| u.items).unwrap_or_default();
+        Ok(items
+            .iter()
+            .filter_map(|v| {
+                let name = v.get("Name")?.as_str()?.to_string();
+                let size = v.get("UsageData")?.get("Size")?.as_i64()?;
+                (size >= 0).then_some((name, size as u64))
+            })
+            .collect())
+    }
+
+    /// Creates a volume with berth's labels for `owner`; an existing one is left as it is.
+    pub async fn create_volume(
+        &self,
+        instance: &str,
+        name: &str,
+        owner: &str,
+        cleanup: Option<&CleanupRule>,
+    ) -> Result<(), EngineError> {
+        let mut l = HashMap::from([
+            (labels::INSTANCE.to_string(), instance.to_string()),
+            (labels::VOLUME_OWNER.to_string(), owner.to_string()),
+        ]);
+        if let Some(c) = cleanup {
+            l.insert(labels::VOLUME_CLEANUP.to_string(), c.label());
+        }
+        self.docker
+            .create_volume(bollard::models::VolumeCreateRequest {
+                name: Some(name.to_string()),
+                labels: Some(l),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| self.err("POST /volumes/create", e))
+    }
+
+    /// Removes a volume, never forced: one in use answers a conflict (retried later); one
+    /// already gone is success.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+            .map_err(|e| self.err("DELETE /volumes/{name}", e))
+        {
+            Err(EngineError::NotFound { .. }) => Ok(()),
+            other => other,
+        }
     }
 
     /// Creates the container for `want` under its predictable name; returns its id.

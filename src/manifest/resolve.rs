@@ -10,11 +10,13 @@ use serde_json::Value;
 use super::diagnostic::Diagnostic;
 use super::load::{Body, Document, Read};
 use super::types::{
-    AgentState, ContainerSpec, DocumentKind, OnUnhealthy, ProtocolName, RestartPolicyName,
+    AgentState, CleanupPolicy, ContainerSpec, DocumentKind, OnUnhealthy, ProtocolName,
+    RestartPolicyName,
 };
 use crate::model::{
-    labels, parse_quantity, DesiredContainer, DesiredSet, HealthCheck, Kind, ObjectKey,
-    PortMapping, Protocol, RestartPolicy, RestartSpec, Spec,
+    labels, parse_quantity, CleanupRule, DesiredContainer, DesiredSet, HealthCheck, HostBinding,
+    Kind, ObjectKey, PortMapping, Protocol, RestartPolicy, RestartSpec, Spec, VolumeBinding,
+    VolumeClaim, VolumeSource,
 };
 use crate::policy::{capabilities, restricted};
 
@@ -362,6 +364,55 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
             ));
         }
     }
+    let mut names = HashMap::new();
+    for (i, v) in c.volumes.iter().flatten().enumerate() {
+        let at = |f: &str| format!("/spec/volumes/{i}/{f}");
+        if let Some(prev) = names.insert(v.name.as_str(), i) {
+            out.push(d.error_at(
+                &at("name"),
+                format!(
+                    "volume {:?} is already listed at spec.volumes[{prev}]",
+                    v.name
+                ),
+            ));
+        }
+        if let Some(prev) = mounts.insert(v.mount_path.as_str(), i) {
+            out.push(d.error_at(
+                &at("mountPath"),
+                format!(
+                    "{:?} is already used by another mount (index {prev})",
+                    v.mount_path
+                ),
+            ));
+        }
+        if let Some(c) = &v.cleanup {
+            match (c.policy, &c.after) {
+                (CleanupPolicy::RetainFor, None) => out.push(d.error_at(
+                    &at("cleanup"),
+                    "RetainFor needs `after`, e.g. `after: 7d`".into(),
+                )),
+                (CleanupPolicy::RetainFor, Some(a)) => {
+                    duration(&mut out, d, &at("cleanup/after"), Some(a))
+                }
+                (p, Some(_)) => out.push(d.error_at(
+                    &at("cleanup/after"),
+                    format!("`after` goes with RetainFor only, not with {p:?}"),
+                )),
+                (_, None) => {}
+            }
+        }
+    }
+    for (i, h) in c.host_mounts.iter().flatten().enumerate() {
+        if let Some(prev) = mounts.insert(h.mount_path.as_str(), i) {
+            out.push(d.error_at(
+                &format!("/spec/hostMounts/{i}/mountPath"),
+                format!(
+                    "{:?} is already used by another mount (index {prev})",
+                    h.mount_path
+                ),
+            ));
+        }
+    }
     let mut seen = HashMap::new();
     let mut host_seen = HashMap::new();
     for (i, p) in c.ports.iter().flatten().enumerate() {
@@ -511,6 +562,7 @@ fn resolve_object(
         d.file.canonical.clone(),
     );
     obj.stopped = stopped;
+    obj.volumes = claims_of(&spec).map_err(|(pointer, msg)| d.error_at(pointer, msg))?;
     Ok(Some(obj))
 }
 
@@ -615,6 +667,31 @@ fn normalize(
         })
         .collect();
     ports.sort();
+    let mut volumes: Vec<VolumeBinding> = c
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| VolumeBinding {
+            mount_path: v.mount_path.clone(),
+            source: VolumeSource {
+                name: v.name.clone(),
+                shared: v.shared.unwrap_or(false),
+            },
+            read_only: v.read_only.unwrap_or(false),
+        })
+        .collect();
+    volumes.sort();
+    let mut host_mounts: Vec<HostBinding> = c
+        .host_mounts
+        .iter()
+        .flatten()
+        .map(|h| HostBinding {
+            mount_path: h.mount_path.clone(),
+            host_path: h.host_path.clone(),
+            read_only: h.read_only.unwrap_or(true),
+        })
+        .collect();
+    host_mounts.sort();
     let mut labels: BTreeMap<String, String> = object_labels.clone();
     labels.extend(c.labels.clone().unwrap_or_default());
     Ok(Spec {
@@ -637,7 +714,36 @@ fn normalize(
         stop_grace_period_secs: grace.as_secs() + u64::from(grace.subsec_nanos() > 0),
         tmpfs,
         ports,
+        volumes,
+        host_mounts,
     })
+}
+
+/// The volumes an object mounts, with their cleanup policies.
+fn claims_of(c: &ContainerSpec) -> Result<Vec<VolumeClaim>, FieldError> {
+    c.volumes
+        .iter()
+        .flatten()
+        .map(|v| {
+            let cleanup = match &v.cleanup {
+                None => None,
+                Some(cl) => Some(match cl.policy {
+                    CleanupPolicy::Delete => CleanupRule::Delete,
+                    CleanupPolicy::Retain => CleanupRule::Retain,
+                    CleanupPolicy::RetainFor => CleanupRule::RetainFor {
+                        after: dur(cl.after.as_deref(), Duration::ZERO, "/spec/volumes")?,
+                    },
+                }),
+            };
+            Ok(VolumeClaim {
+                source: VolumeSource {
+                    name: v.name.clone(),
+                    shared: v.shared.unwrap_or(false),
+                },
+                cleanup,
+            })
+        })
+        .collect()
 }
 
 fn restart_of(c: &ContainerSpec) -> Result<RestartSpec, FieldError> {

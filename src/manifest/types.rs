@@ -79,6 +79,73 @@ pub struct ContainerSpec {
     /// Published ports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<PortSpec>>,
+    /// Named volumes owned by berth, with a cleanup policy. Data survives a recreate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<VolumeMount>>,
+    /// Host directories bind-mounted into the container. Kept apart from volumes because a
+    /// Policy checks them against an allowlist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<Vec<HostMount>>,
+}
+
+/// A named volume mounted into the container.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeMount {
+    /// Name of the volume within its owner (a DNS label). Each Agent and Session gets its own
+    /// volume of this name, unless `shared` is set.
+    #[schemars(regex(pattern = DNS_LABEL))]
+    pub name: String,
+    /// Absolute path inside the container.
+    #[schemars(regex(pattern = ABSOLUTE_PATH))]
+    pub mount_path: String,
+    /// Mount read-only (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// One volume of this name for the whole instance, mounted by every object that declares
+    /// it shared (default `false`: one volume per object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<bool>,
+    /// What happens to the volume once no object declares it any more (default: the
+    /// instance's `--volume-cleanup`, itself `Retain` unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<Cleanup>,
+}
+
+/// A volume's cleanup policy.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cleanup {
+    /// `Delete`: removed when its owner is removed or expires. `Retain`: never removed
+    /// automatically. `RetainFor`: removed `after` its owner is gone.
+    pub policy: CleanupPolicy,
+    /// With `RetainFor`: how long an orphaned volume is kept, e.g. `7d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub after: Option<String>,
+}
+
+/// Cleanup policy names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum CleanupPolicy {
+    Delete,
+    Retain,
+    RetainFor,
+}
+
+/// A host directory or file bind-mounted into the container.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HostMount {
+    /// Absolute path on the host.
+    #[schemars(regex(pattern = ABSOLUTE_PATH))]
+    pub host_path: String,
+    /// Absolute path inside the container.
+    #[schemars(regex(pattern = ABSOLUTE_PATH))]
+    pub mount_path: String,
+    /// Mount read-only (default `true`: writing to the host is the exception).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
 }
 
 /// Resource limits.

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{ObjectKey, Spec};
+use super::{ObjectKey, Spec, VolumeClaim};
 
 /// What to do when a container stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -45,6 +45,8 @@ pub struct DesiredContainer {
     pub ttl: Option<Duration>,
     /// Agents only: `state: Stopped` keeps the container but stopped.
     pub stopped: bool,
+    /// The volumes it mounts, with their cleanup policies.
+    pub volumes: Vec<VolumeClaim>,
     /// Canonical path of the manifest file (goes into the source label).
     pub source: String,
 }
@@ -65,6 +67,7 @@ impl DesiredContainer {
             restart,
             ttl,
             stopped: false,
+            volumes: Vec::new(),
             source,
         }
     }

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub enum Kind {
     Agent,
     Session,
+    /// A berth-owned volume; its key's name is the engine volume name.
+    Volume,
 }
 
 impl Kind {
@@ -16,6 +18,7 @@ impl Kind {
         match self {
             Kind::Agent => "agent",
             Kind::Session => "session",
+            Kind::Volume => "volume",
         }
     }
 }
@@ -32,6 +35,7 @@ impl FromStr for Kind {
         match s.to_ascii_lowercase().as_str() {
             "agent" => Ok(Kind::Agent),
             "session" => Ok(Kind::Session),
+            "volume" => Ok(Kind::Volume),
             other => Err(format!("unknown kind {other:?}")),
         }
     }

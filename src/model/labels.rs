@@ -13,5 +13,10 @@ pub const SPEC_HASH: &str = "berth.spec-hash";
 pub const SPEC: &str = "berth.spec";
 /// Canonical path of the manifest file that declared the object.
 pub const SOURCE: &str = "berth.source";
+/// On volumes: `agent/x`, `session/y` or `shared`.
+pub const VOLUME_OWNER: &str = "berth.owner";
+/// On volumes: the cleanup policy when the volume was created (`Delete`, `Retain`,
+/// `RetainFor=7days`).
+pub const VOLUME_CLEANUP: &str = "berth.cleanup";
 /// Every label key under this prefix is reserved for berth.
 pub const RESERVED_PREFIX: &str = "berth.";

@@ -8,6 +8,7 @@ mod observed;
 mod quantity;
 mod runtime;
 mod spec;
+mod volume;
 
 pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
 pub use key::{Kind, ObjectKey};
@@ -15,3 +16,7 @@ pub use observed::{Health, Observed, RunState};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
 pub use runtime::{time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRuntime, Runtime};
 pub use spec::{HealthCheck, PortMapping, Protocol, Spec};
+pub use volume::{
+    CleanupRule, HostBinding, ObservedVolume, VolumeBinding, VolumeClaim, VolumeMemory,
+    VolumeSource,
+};

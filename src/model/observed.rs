@@ -70,4 +70,7 @@ pub struct Observed {
     pub created: i64,
     /// The engine's own one-line status ("Up 3 minutes (healthy)").
     pub status: String,
+    /// Names of the named volumes it mounts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::quantity::format_bytes;
+use super::{HostBinding, VolumeBinding};
 
 /// A container as berth wants it on the engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,13 @@ pub struct Spec {
     /// Sorted by container port and protocol.
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// Sorted by mount path. Left out of the hash input when empty, so specs written before
+    /// volumes existed keep their hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeBinding>,
+    /// Sorted by mount path; likewise left out when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_mounts: Vec<HostBinding>,
 }
 
 /// An engine-native health check.
@@ -189,6 +197,33 @@ impl Spec {
                     .collect::<Vec<_>>(),
             ),
         );
+        let vol = |v: &VolumeBinding| {
+            format!(
+                "{}{}:{}{}",
+                if v.source.shared { "shared:" } else { "" },
+                v.source.name,
+                v.mount_path,
+                if v.read_only { ":ro" } else { "" }
+            )
+        };
+        scalar(
+            "volumes",
+            list(&old.volumes.iter().map(vol).collect::<Vec<_>>()),
+            list(&self.volumes.iter().map(vol).collect::<Vec<_>>()),
+        );
+        let host = |h: &HostBinding| {
+            format!(
+                "{}:{}{}",
+                h.host_path,
+                h.mount_path,
+                if h.read_only { ":ro" } else { "" }
+            )
+        };
+        scalar(
+            "hostMounts",
+            list(&old.host_mounts.iter().map(host).collect::<Vec<_>>()),
+            list(&self.host_mounts.iter().map(host).collect::<Vec<_>>()),
+        );
         map_changes(&mut out, "env", &old.env, &self.env, |v| v.clone());
         map_changes(&mut out, "labels", &old.labels, &self.labels, |v| v.clone());
         map_changes(&mut out, "tmpfs", &old.tmpfs, &self.tmpfs, |v| {
@@ -273,6 +308,8 @@ pub(crate) mod tests {
             stop_grace_period_secs: 10,
             tmpfs: BTreeMap::new(),
             ports: vec![],
+            volumes: vec![],
+            host_mounts: vec![],
         }
     }
 

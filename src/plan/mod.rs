@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::model::{
-    DesiredContainer, DesiredSet, Health, ObjectKey, ObjectRuntime, Observed, RestartPolicy,
+    DesiredContainer, DesiredSet, Health, Kind, ObjectKey, ObjectRuntime, Observed, RestartPolicy,
     RunState, Runtime,
 };
 
@@ -24,6 +24,7 @@ pub mod runtime;
 mod tests;
 #[cfg(test)]
 mod tests_runtime;
+pub mod volumes;
 
 /// What to do to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -121,6 +122,9 @@ pub struct Action {
     /// Grace period for stopping `target`, in seconds.
     #[serde(skip)]
     pub stop_grace_secs: u64,
+    /// Volume actions: the owner and cleanup policy the volume carries.
+    #[serde(skip)]
+    pub volume: Option<volumes::VolumeTarget>,
 }
 
 impl fmt::Display for Action {
@@ -151,6 +155,8 @@ pub enum WaitKind {
     Ttl,
     /// A previous action failed; retry at `until`.
     Retry,
+    /// An orphaned volume is kept until `until` (RetainFor).
+    Retention,
 }
 
 /// An object the planner must look at again at `until`.
@@ -267,6 +273,7 @@ pub fn plan(
                 target: None,
                 desired: Some(want.clone()),
                 stop_grace_secs: 0,
+                volume: None,
             });
             continue;
         }
@@ -291,6 +298,19 @@ pub fn plan(
     }
 
     for (key, have) in by_key {
+        if let Some(until) = runtime
+            .get(key)
+            .and_then(|r| r.not_before)
+            .filter(|t| *t > now)
+        {
+            plan.waits.push(Wait {
+                key: key.clone(),
+                kind: WaitKind::Retry,
+                until,
+                reason: "retrying the removal after a failed action".into(),
+            });
+            continue;
+        }
         for o in have {
             if desired.is_held(Some(key), o.source.as_deref()) {
                 plan.notes.push(Note {
@@ -355,6 +375,7 @@ fn remove(key: &ObjectKey, o: &Observed, cause: Cause, reason: String) -> Action
         target: Some(target(o)),
         desired: None,
         stop_grace_secs: grace_of(o),
+        volume: None,
     }
 }
 
@@ -381,6 +402,7 @@ fn converge_one(
         target: Some(target(have)),
         desired: Some(want.clone()),
         stop_grace_secs: grace_of(have),
+        volume: None,
     };
     if have.spec_hash.as_deref() != Some(want.hash.as_str()) {
         let reason = match (&have.spec, &have.spec_hash) {
@@ -425,7 +447,15 @@ fn converge_one(
                 key: want.key.clone(),
                 kind,
                 until: at,
-                reason: format!("{what}; next start in {} (backoff)", human_ms(at, now)),
+                reason: format!(
+                    "{what}; next {} in {} (backoff)",
+                    if kind == WaitKind::UnhealthyBackoff {
+                        "restart"
+                    } else {
+                        "start"
+                    },
+                    human_ms(at, now)
+                ),
             });
             None
         } else {
@@ -514,4 +544,51 @@ fn converge_one(
 fn human_ms(at: SystemTime, now: SystemTime) -> String {
     let d = at.duration_since(now).unwrap_or_default();
     human(Duration::from_millis(d.as_millis() as u64))
+}
+
+/// Containers and volumes in one plan: [`plan()`] and then [`volumes::plan`], merged.
+/// The volume statuses come back beside the plan.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_all(
+    desired: &DesiredSet,
+    observed: &[Observed],
+    volumes: &[crate::model::ObservedVolume],
+    runtime: &Runtime,
+    volume_memory: &BTreeMap<String, crate::model::VolumeMemory>,
+    now: SystemTime,
+    options: Options,
+    volume_options: &volumes::VolumeOptions,
+) -> (Plan, Vec<volumes::VolumeStatus>) {
+    let mut p = plan(desired, observed, runtime, now, options);
+    let wanted = volumes::wanted(&volume_options.instance, desired, runtime);
+    let mut vo = volume_options.clone();
+    vo.allow_removal = vo.allow_removal
+        && !desired.incomplete
+        && desired.held_sources.is_empty()
+        && (!desired.is_empty() || options.allow_empty);
+    let vp = volumes::plan(
+        desired,
+        &wanted,
+        observed,
+        volumes,
+        volume_memory,
+        &p.actions,
+        now,
+        &vo,
+    );
+    p.actions.extend(vp.actions);
+    p.waits.extend(vp.waits);
+    p.notes.extend(vp.notes);
+    let order = |a: &Action| {
+        (
+            a.key.kind == Kind::Volume,
+            a.verb,
+            a.key.clone(),
+            a.target.as_ref().map(|t| t.id.clone()),
+        )
+    };
+    p.actions.sort_by_key(order);
+    p.waits
+        .sort_by(|a, b| (a.until, &a.key).cmp(&(b.until, &b.key)));
+    (p, vp.statuses)
 }

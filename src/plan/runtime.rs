@@ -16,8 +16,18 @@ pub fn observe(
     desired: &DesiredSet,
     observed: &[Observed],
     now: SystemTime,
+    first_pass: bool,
 ) {
-    runtime.retain(|k, _| desired.objects.contains_key(k) || desired.held_keys.contains(k));
+    // Forget an object only when it is reaped: not declared, not in doubt, and no container
+    // left. While any manifest is in doubt (a file that does not parse may have declared
+    // anything) nothing is forgotten, or an expired session could start afresh.
+    let in_doubt = desired.incomplete || !desired.held_sources.is_empty();
+    runtime.retain(|k, _| {
+        in_doubt
+            || desired.objects.contains_key(k)
+            || desired.held_keys.contains(k)
+            || observed.iter().any(|o| o.key.as_ref() == Some(k))
+    });
     for (key, want) in &desired.objects {
         let rt = runtime.entry(key.clone()).or_default();
         let initial = want.restart.backoff_initial;
@@ -33,9 +43,10 @@ pub fn observe(
         match current.map(|o| (o.state, o.health, o.created)) {
             Some((RunState::Running, health, created)) => {
                 if want.ttl.is_some() && rt.first_started.is_none() {
-                    // Without a state file, the creation time is the best lower bound.
+                    // Found running at berth's start with no memory of it (no state file):
+                    // its creation time is the best lower bound. Otherwise: now.
                     let created = UNIX_EPOCH + Duration::from_secs(created.max(0) as u64);
-                    rt.first_started = Some(created.min(now));
+                    rt.first_started = Some(if first_pass { created.min(now) } else { now });
                 }
                 match health {
                     Some(Health::Unhealthy) => {
@@ -82,9 +93,11 @@ pub fn record(
     result: Result<(), (FailureClass, String)>,
     now: SystemTime,
 ) {
-    let Some(rt) = runtime.get_mut(&action.key) else {
-        return; // the object is gone (a removal of something no longer declared)
-    };
+    if result.is_ok() && !runtime.contains_key(&action.key) {
+        return; // a removal of something no longer declared: nothing to remember
+    }
+    // A failure is remembered even for an undeclared object, so its retry waits.
+    let rt = runtime.entry(action.key.clone()).or_default();
     let (initial, max) = action
         .desired
         .as_ref()

@@ -26,6 +26,8 @@ fn spec(memory_mi: u64) -> Spec {
         stop_grace_period_secs: 10,
         tmpfs: Default::default(),
         ports: vec![],
+        volumes: vec![],
+        host_mounts: vec![],
     }
 }
 
@@ -61,6 +63,7 @@ fn seen(name: &str, memory_mi: u64, state: RunState) -> Observed {
         health: None,
         created: 100,
         status: String::new(),
+        volumes: vec![],
     }
 }
 

@@ -32,6 +32,8 @@ fn spec() -> Spec {
         stop_grace_period_secs: 1,
         tmpfs: Default::default(),
         ports: vec![],
+        volumes: vec![],
+        host_mounts: vec![],
     }
 }
 
@@ -66,6 +68,7 @@ fn seen(w: &DesiredContainer, state: RunState, health: Option<Health>) -> Observ
         health,
         created: 1_000_000,
         status: String::new(),
+        volumes: vec![],
     }
 }
 
@@ -78,7 +81,7 @@ fn set(w: &DesiredContainer) -> DesiredSet {
 
 /// One controller step at `now`: observe, then plan.
 fn step(rt: &mut Runtime, d: &DesiredSet, o: &[Observed], now: SystemTime) -> Plan {
-    observe(rt, d, o, now);
+    observe(rt, d, o, now, false);
     plan(d, o, rt, now, Options::default())
 }
 
@@ -156,7 +159,7 @@ fn unhealthy_is_restarted_under_backoff_and_capped_per_window() {
     let p = step(&mut rt, &d, &sick, at(0));
     assert_eq!(
         lines(&p),
-        ["wait UnhealthyBackoff unhealthy; next start in 1s (backoff)"]
+        ["wait UnhealthyBackoff unhealthy; next restart in 1s (backoff)"]
     );
     let p = step(&mut rt, &d, &sick, at(1));
     assert_eq!(
@@ -223,7 +226,7 @@ fn a_session_expires_at_its_ttl_and_is_not_started_again() {
     assert!(rt[&w.key].expired);
 
     // The manifest goes: berth forgets the session; a new one with this name starts afresh.
-    observe(&mut rt, &DesiredSet::default(), &[], at(90));
+    observe(&mut rt, &DesiredSet::default(), &[], at(90), false);
     assert!(rt.is_empty());
 }
 
@@ -235,7 +238,7 @@ fn session_ttl_without_a_state_file_counts_from_container_creation() {
     let mut o = seen(&w, RunState::Running, None);
     o.created = 1_000_000; // = at(0)
     let mut rt = Runtime::new();
-    observe(&mut rt, &d, &[o], at(500));
+    observe(&mut rt, &d, &[o], at(500), true);
     assert_eq!(rt[&w.key].first_started, Some(at(0)));
     assert!(rt[&w.key].expired);
 }
@@ -322,9 +325,76 @@ fn held_objects_keep_their_memory() {
     );
     let mut d = DesiredSet::default();
     d.held_keys.insert(w.key.clone());
-    observe(&mut rt, &d, &[], at(0));
+    observe(&mut rt, &d, &[], at(0), false);
     assert!(
         rt[&w.key].expired,
         "an invalid manifest must not resurrect an expired session"
+    );
+}
+
+#[test]
+fn memory_is_kept_while_a_manifest_is_in_doubt_or_a_container_remains() {
+    let w = want(Kind::Session, "s");
+    let mut rt = Runtime::new();
+    rt.insert(
+        w.key.clone(),
+        ObjectRuntime {
+            expired: true,
+            restarts: 3,
+            ..Default::default()
+        },
+    );
+
+    // A file that does not parse: anything may have been declared there.
+    let mut doubt = DesiredSet::default();
+    doubt.held_sources.insert("/m/broken.yaml".into());
+    observe(&mut rt, &doubt, &[], at(0), false);
+    assert!(rt[&w.key].expired);
+
+    // Not declared (the empty-set rule keeps its container): the memory stays with it.
+    let kept = seen(&w, RunState::Running, None);
+    observe(
+        &mut rt,
+        &DesiredSet::default(),
+        std::slice::from_ref(&kept),
+        at(1),
+        false,
+    );
+    assert_eq!(rt[&w.key].restarts, 3);
+
+    // Reaped: no declaration, no doubt, no container.
+    observe(&mut rt, &DesiredSet::default(), &[], at(2), false);
+    assert!(rt.is_empty());
+}
+
+#[test]
+fn a_failed_removal_of_an_undeclared_object_waits_before_retrying() {
+    let w = want(Kind::Agent, "gone");
+    let o = seen(&w, RunState::Running, None);
+    let mut d = DesiredSet::default();
+    d.objects.insert(
+        ObjectKey::new(Kind::Agent, "other"),
+        want(Kind::Agent, "other"),
+    );
+    let mut rt = Runtime::new();
+    let p = step(&mut rt, &d, std::slice::from_ref(&o), at(0));
+    let remove = p.actions.iter().find(|a| a.key == w.key).unwrap().clone();
+    assert_eq!(remove.verb, Verb::Remove);
+    record(
+        &mut rt,
+        &remove,
+        Err((FailureClass::Infrastructure, "403".into())),
+        at(0),
+    );
+    let p = step(&mut rt, &d, std::slice::from_ref(&o), at(0));
+    assert!(p.actions.iter().all(|a| a.key != w.key), "{:?}", lines(&p));
+    assert!(p
+        .waits
+        .iter()
+        .any(|x| x.key == w.key && x.kind == WaitKind::Retry));
+    let p = step(&mut rt, &d, std::slice::from_ref(&o), at(2));
+    assert!(
+        p.actions.iter().any(|a| a.key == w.key),
+        "retried once the delay passed"
     );
 }

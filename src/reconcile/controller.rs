@@ -21,7 +21,11 @@ use tracing::{error, info, warn};
 use super::execute::{run_action, Outcome};
 use crate::engine::{Engine, EngineError, EngineEvent};
 use crate::manifest::{self, Loaded};
-use crate::model::{unix_ms, DesiredSet, FailureClass, ObjectKey, Observed, RunState, Runtime};
+use crate::model::{
+    unix_ms, CleanupRule, DesiredSet, FailureClass, Kind, ObjectKey, Observed, ObservedVolume,
+    RunState, Runtime, VolumeMemory,
+};
+use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, runtime as memory, Cause, Plan, Verb};
 use crate::source;
 use crate::state::{self, Store};
@@ -42,6 +46,10 @@ pub struct Config {
     pub debounce: Duration,
     /// How often to poll when the engine refuses the event stream.
     pub poll_interval: Duration,
+    /// Cleanup policy for volumes whose manifest names none.
+    pub default_cleanup: CleanupRule,
+    pub max_orphans: Option<usize>,
+    pub max_orphan_bytes: Option<u64>,
 }
 
 /// Why `berth run` could not start.
@@ -71,12 +79,22 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let store = Store::new(&config.state_dir, &config.instance);
     let _lock = store.lock()?;
+    info!(
+        instance = %config.instance,
+        endpoint = engine.endpoint(),
+        api = engine.api_version(),
+        state = %store.path().display(),
+        "berth run started"
+    );
     let (file, warning) = store.load()?;
     if let Some(w) = warning {
         warn!("{w}");
     }
     let mut ctl = Controller {
         runtime: file.runtime(),
+        volume_memory: file.volumes.clone(),
+        volumes_seen: true,
+        sizes_refused: false,
         store,
         shared,
         engine,
@@ -86,6 +104,8 @@ pub async fn run(
         last_saved: None,
         last_diagnostics: Vec::new(),
         overlay: Overlay::default(),
+        passes: 0,
+        last_notes: Vec::new(),
         semaphore: Arc::new(Semaphore::new(config.concurrency.max(1))),
         config,
     };
@@ -171,12 +191,21 @@ struct Controller {
     shared: Arc<Shared>,
     desired: Loaded,
     runtime: Runtime,
+    volume_memory: BTreeMap<String, VolumeMemory>,
+    /// The last volume listing found some: keep listing volumes on every pass.
+    volumes_seen: bool,
+    /// The engine refused `GET /system/df`: the budget counts volumes instead.
+    sizes_refused: bool,
     in_flight: HashSet<ObjectKey>,
     last_actions: BTreeMap<ObjectKey, LastAction>,
     last_saved: Option<state::StateFile>,
     last_diagnostics: Vec<String>,
     overlay: Overlay,
     semaphore: Arc<Semaphore>,
+    /// Passes that listed the engine successfully.
+    passes: u64,
+    /// Planner notes last logged, so each is said once when it appears.
+    last_notes: Vec<String>,
 }
 
 /// What engine events said about containers that a listing taken right after them may not
@@ -282,22 +311,79 @@ impl Controller {
             }
         };
         self.overlay.apply(&mut observed);
+        let volumes = match self.list_volumes().await {
+            Ok(v) => v,
+            Err(e) => {
+                self.shared
+                    .metrics
+                    .error(FailureClass::Infrastructure.as_str());
+                error!(class = "infrastructure", error = %e, "cannot list volumes; nothing is changed until the engine answers");
+                self.shared
+                    .report
+                    .write()
+                    .expect("not poisoned")
+                    .engine_error = Some(e.to_string());
+                return Some(
+                    Instant::now() + self.config.poll_interval.max(Duration::from_secs(1)),
+                );
+            }
+        };
         let now = SystemTime::now();
-        memory::observe(&mut self.runtime, &self.desired.desired, &observed, now);
-        self.note_workload_failures(&observed, now);
-        let p = plan::plan(
+        memory::observe(
+            &mut self.runtime,
             &self.desired.desired,
             &observed,
+            now,
+            self.passes == 0,
+        );
+        self.passes += 1;
+        self.note_workload_failures(&observed, now);
+        let desired = &self.desired.desired;
+        let wanted = plan::volumes::wanted(&self.config.instance, desired, &self.runtime);
+        plan::volumes::observe(
+            &mut self.volume_memory,
+            &wanted,
+            &volumes,
+            self.config.default_cleanup,
+            desired.incomplete || !desired.held_sources.is_empty(),
+            now,
+        );
+        let (p, volume_statuses) = plan::plan_all(
+            desired,
+            &observed,
+            &volumes,
             &self.runtime,
+            &self.volume_memory,
             now,
             plan::Options {
                 allow_empty: self.config.allow_empty,
             },
+            &VolumeOptions {
+                instance: self.config.instance.clone(),
+                default_cleanup: self.config.default_cleanup,
+                max_orphans: self.config.max_orphans,
+                max_orphan_bytes: self.config.max_orphan_bytes,
+                allow_removal: true,
+            },
         );
-        for n in &p.notes {
-            tracing::debug!(object = %n.subject, "{}", n.message);
+        let notes: Vec<String> = p
+            .notes
+            .iter()
+            .map(|n| format!("{}: {}", n.subject, n.message))
+            .collect();
+        for n in notes.iter().filter(|n| !self.last_notes.contains(n)) {
+            info!("{n}");
         }
+        self.last_notes = notes;
         for action in p.actions.clone() {
+            if action.key.kind == Kind::Volume
+                && action.verb == Verb::Remove
+                && observed
+                    .iter()
+                    .any(|o| o.volumes.contains(&action.key.name))
+            {
+                continue; // its container is still being removed: next pass
+            }
             if !self.in_flight.insert(action.key.clone()) {
                 continue; // never two actions at once on one object
             }
@@ -319,7 +405,7 @@ impl Controller {
             .metrics
             .reconcile_duration
             .observe(started.elapsed().as_secs_f64());
-        self.publish(&observed, &p, now);
+        self.publish(&observed, &p, volume_statuses, now);
         self.shared.ready.store(true, Ordering::Release);
         p.wake_at().map(|t| {
             let d = t.duration_since(SystemTime::now()).unwrap_or_default();
@@ -423,6 +509,38 @@ impl Controller {
         );
     }
 
+    /// Lists the instance's volumes when any may matter (declared, remembered, or seen last
+    /// time), with sizes when a size budget is set and the engine reports them.
+    async fn list_volumes(&mut self) -> Result<Vec<ObservedVolume>, EngineError> {
+        let declared = self
+            .desired
+            .desired
+            .objects
+            .values()
+            .any(|d| !d.volumes.is_empty());
+        if !(declared || self.volumes_seen || !self.volume_memory.is_empty()) {
+            return Ok(Vec::new());
+        }
+        self.shared.metrics.request("list_volumes");
+        let mut volumes = self.engine.list_volumes(&self.config.instance).await?;
+        self.volumes_seen = !volumes.is_empty();
+        if self.config.max_orphan_bytes.is_some() && !self.sizes_refused && !volumes.is_empty() {
+            self.shared.metrics.request("df");
+            match self.engine.volume_sizes().await {
+                Ok(sizes) => {
+                    for v in &mut volumes {
+                        v.size = v.size.or(sizes.get(&v.name).copied());
+                    }
+                }
+                Err(e) => {
+                    self.sizes_refused = true;
+                    warn!(error = %e, "volume sizes are not available (a socket proxy needs SYSTEM=1 for GET /system/df); the orphan budget counts volumes instead");
+                }
+            }
+        }
+        Ok(volumes)
+    }
+
     fn restart_metric(&self, cause: &str) {
         self.shared
             .metrics
@@ -434,11 +552,18 @@ impl Controller {
     }
 
     /// Updates `/status`, the phase gauges and the state file.
-    fn publish(&mut self, observed: &[Observed], p: &Plan, now: SystemTime) {
+    fn publish(
+        &mut self,
+        observed: &[Observed],
+        p: &Plan,
+        volumes: Vec<plan::volumes::VolumeStatus>,
+        now: SystemTime,
+    ) {
         let desired: &DesiredSet = &self.desired.desired;
         let mut keys: Vec<ObjectKey> = desired.objects.keys().cloned().collect();
         keys.extend(desired.held_keys.iter().cloned());
         keys.extend(observed.iter().filter_map(|o| o.key.clone()));
+        keys.retain(|k| k.kind != Kind::Volume);
         keys.sort();
         keys.dedup();
         let mut objects = Vec::new();
@@ -495,9 +620,15 @@ impl Controller {
                 engine_error: None,
                 diagnostics: self.last_diagnostics.clone(),
                 objects,
+                volumes,
             };
         }
-        let snapshot = state::snapshot(&self.config.instance, &self.runtime, &phases);
+        let snapshot = state::snapshot(
+            &self.config.instance,
+            &self.runtime,
+            &phases,
+            &self.volume_memory,
+        );
         if self.last_saved.as_ref() != Some(&snapshot) {
             self.last_saved = Some(snapshot);
             self.save(false);
@@ -507,7 +638,12 @@ impl Controller {
     fn save(&mut self, final_save: bool) {
         let snapshot = match (&self.last_saved, final_save) {
             (Some(s), _) => s.clone(),
-            (None, _) => state::snapshot(&self.config.instance, &self.runtime, &BTreeMap::new()),
+            (None, _) => state::snapshot(
+                &self.config.instance,
+                &self.runtime,
+                &BTreeMap::new(),
+                &self.volume_memory,
+            ),
         };
         if let Err(e) = self.store.save(&snapshot) {
             error!(error = %e, "cannot save the state file; session clocks may be lost on restart");

@@ -1,6 +1,7 @@
 use futures_util::stream::{self, StreamExt};
 
 use crate::engine::{Engine, EngineError};
+use crate::model::Kind;
 use crate::plan::{Action, Verb};
 
 /// An action and how it ended.
@@ -23,10 +24,20 @@ pub async fn execute(
     mut report: impl FnMut(&Outcome),
 ) -> Vec<Outcome> {
     let concurrency = concurrency.max(1);
-    let (removals, rest): (Vec<_>, Vec<_>) =
-        actions.into_iter().partition(|a| a.verb == Verb::Remove);
+    // Containers are removed first (freeing names, ports and volumes), volumes are created
+    // before the containers that mount them, and removed last.
+    let mut phases: [Vec<Action>; 4] = Default::default();
+    for a in actions {
+        let i = match (a.key.kind == Kind::Volume, a.verb) {
+            (false, Verb::Remove) => 0,
+            (true, Verb::Create) => 1,
+            (false, _) => 2,
+            (true, _) => 3,
+        };
+        phases[i].push(a);
+    }
     let mut outcomes = Vec::new();
-    for phase in [removals, rest] {
+    for phase in phases {
         let mut running = stream::iter(phase)
             .map(|action| run_action(engine, instance, action))
             .buffer_unordered(concurrency);
@@ -46,6 +57,20 @@ pub async fn run_action(engine: &Engine, instance: &str, action: Action) -> Outc
 
 async fn run(engine: &Engine, instance: &str, a: &Action) -> Result<Option<String>, EngineError> {
     let target = || a.target.as_ref().expect("this verb names its container");
+    if a.key.kind == Kind::Volume {
+        let v = a
+            .volume
+            .as_ref()
+            .expect("volume actions carry their target");
+        return match a.verb {
+            Verb::Create => engine
+                .create_volume(instance, &a.key.name, &v.owner, v.cleanup.as_ref())
+                .await
+                .map(|()| None),
+            // Never forced: a volume in use answers 409 and is tried again later.
+            _ => engine.remove_volume(&a.key.name).await.map(|()| None),
+        };
+    }
     match a.verb {
         Verb::Remove => {
             engine.stop(&target().id, a.stop_grace_secs).await?;
@@ -83,6 +108,15 @@ async fn create_and_start(
         .desired
         .as_ref()
         .expect("create and recreate carry the spec");
+    // Its volumes first, with berth's labels: a container that mounted a missing named
+    // volume would make the engine create it unlabelled.
+    for claim in &want.volumes {
+        let name = claim.source.engine_name(instance, &want.key);
+        let owner = claim.source.owner_label(&want.key);
+        engine
+            .create_volume(instance, &name, &owner, claim.cleanup.as_ref())
+            .await?;
+    }
     // A 409 here means a container with this name appeared since the listing: it is not
     // touched; the next listing observes it and plans again.
     let id = engine.create(instance, want).await?;

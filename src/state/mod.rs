@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{ObjectKey, ObjectRuntime, Runtime};
+use crate::model::{ObjectKey, ObjectRuntime, Runtime, VolumeMemory};
 
 /// The format version written into the file.
 pub const VERSION: u32 = 1;
@@ -48,6 +48,9 @@ pub struct StateFile {
     pub instance: String,
     /// `kind/name` → entry.
     pub objects: BTreeMap<String, Entry>,
+    /// Engine volume name → orphan clock and last policy.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, VolumeMemory>,
 }
 
 impl StateFile {
@@ -88,8 +91,11 @@ impl Store {
         if let Some(d) = std::env::var_os("BERTH_STATE_DIR") {
             return PathBuf::from(d);
         }
-        let is_root = std::env::var("USER").is_ok_and(|u| u == "root")
-            || std::env::var_os("HOME").is_some_and(|h| h == "/root");
+        // The owner of /proc/self is the effective user.
+        let is_root = {
+            use std::os::unix::fs::MetadataExt;
+            fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+        };
         if is_root {
             return PathBuf::from("/var/lib/berth");
         }
@@ -198,6 +204,7 @@ pub fn snapshot(
     instance: &str,
     runtime: &Runtime,
     phases: &BTreeMap<ObjectKey, (String, Option<u64>)>,
+    volumes: &BTreeMap<String, VolumeMemory>,
 ) -> StateFile {
     let mut objects = BTreeMap::new();
     for (key, rt) in runtime {
@@ -215,6 +222,7 @@ pub fn snapshot(
         version: VERSION,
         instance: instance.to_string(),
         objects,
+        volumes: volumes.clone(),
     }
 }
 
@@ -243,7 +251,7 @@ mod tests {
         )]
         .into();
         let phases = [(key.clone(), ("Expired".to_string(), None))].into();
-        let file = snapshot("t", &rt, &phases);
+        let file = snapshot("t", &rt, &phases, &BTreeMap::new());
         store.save(&file).unwrap();
         let (back, warning) = store.load().unwrap();
         assert!(warning.is_none());

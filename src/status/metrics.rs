@@ -85,7 +85,7 @@ impl Metrics {
         registry.register("objects", "Objects by phase", objects.clone());
         registry.register(
             "engine_requests",
-            "Engine API requests made by the controller, by operation",
+            "Engine listings made by the controller's passes, by operation (list, list_volumes); writes are counted by berth_actions",
             engine_requests.clone(),
         );
         registry.register("engine_events", "Engine events received", events.clone());

@@ -226,6 +226,8 @@ pub struct Report {
     /// Manifest diagnostics from the last load, as `file:line:col: path: message`.
     pub diagnostics: Vec<String>,
     pub objects: Vec<ObjectStatus>,
+    /// The instance's volumes: in use or orphaned, their policy and expiry.
+    pub volumes: Vec<crate::plan::volumes::VolumeStatus>,
 }
 
 /// Builds one object's status. Pure apart from formatting.

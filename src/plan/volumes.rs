@@ -1,0 +1,586 @@
+//! Volumes: create what declared objects need; apply each orphan's cleanup policy (Delete,
+//! Retain, RetainFor); keep the orphan budget. Pure, like the rest of the planner.
+//!
+//! Never removed: a volume some container still mounts (it is freed when the container
+//! goes), one whose owner's manifest is in doubt, any volume while the desired set is empty
+//! (without `--allow-empty`) or a path could not be read, and volumes of other instances
+//! (they are never listed).
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::{Action, Cause, Note, Verb, Wait, WaitKind};
+use crate::model::{
+    unix_ms, CleanupRule, DesiredSet, Kind, ObjectKey, Observed, ObservedVolume, Runtime,
+    VolumeMemory,
+};
+
+/// Instance-wide volume settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeOptions {
+    pub instance: String,
+    /// Applies to volumes whose manifest names no cleanup policy.
+    pub default_cleanup: CleanupRule,
+    /// At most this many orphaned `RetainFor` volumes; the oldest go first.
+    pub max_orphans: Option<usize>,
+    /// At most this many bytes in orphaned `RetainFor` volumes, where the engine reports
+    /// sizes; the oldest go first.
+    pub max_orphan_bytes: Option<u64>,
+    /// False while the desired set is empty (without `--allow-empty`) or in doubt.
+    pub allow_removal: bool,
+}
+
+/// A volume some declared object needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// `agent/x` or `shared`.
+    pub owner: String,
+    pub cleanup: Option<CleanupRule>,
+    pub users: Vec<ObjectKey>,
+}
+
+/// Carried by volume actions: what the volume is created with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeTarget {
+    pub owner: String,
+    pub cleanup: Option<CleanupRule>,
+}
+
+/// What the engine has and berth remembers, for one volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeStatus {
+    pub name: String,
+    pub owner: String,
+    /// `InUse` (declared or mounted) or `Orphaned`.
+    pub state: String,
+    pub cleanup: String,
+    pub orphaned_since_ms: Option<u64>,
+    /// When a `RetainFor` orphan is due for removal.
+    pub expires_ms: Option<u64>,
+    pub size: Option<u64>,
+}
+
+/// Every volume the declared objects need, by engine name. Expired sessions need none.
+pub fn wanted(instance: &str, desired: &DesiredSet, runtime: &Runtime) -> BTreeMap<String, Wanted> {
+    let mut out: BTreeMap<String, Wanted> = BTreeMap::new();
+    for (key, want) in &desired.objects {
+        if runtime.get(key).is_some_and(|r| r.expired) {
+            continue;
+        }
+        for claim in &want.volumes {
+            let name = claim.source.engine_name(instance, key);
+            let w = out.entry(name).or_insert_with(|| Wanted {
+                owner: claim.source.owner_label(key),
+                cleanup: claim.cleanup,
+                users: Vec::new(),
+            });
+            w.users.push(key.clone());
+            if w.cleanup.is_none() {
+                w.cleanup = claim.cleanup;
+            }
+        }
+    }
+    out
+}
+
+/// Updates the volume memory: declared volumes carry their current policy; an orphan's
+/// clock starts the first time it is seen orphaned and survives restarts (state file).
+pub fn observe(
+    memory: &mut BTreeMap<String, VolumeMemory>,
+    wanted: &BTreeMap<String, Wanted>,
+    volumes: &[ObservedVolume],
+    default_cleanup: CleanupRule,
+    in_doubt: bool,
+    now: SystemTime,
+) {
+    if !in_doubt {
+        memory.retain(|name, _| volumes.iter().any(|v| &v.name == name));
+    }
+    for v in volumes {
+        let m = memory.entry(v.name.clone()).or_default();
+        match wanted.get(&v.name) {
+            Some(w) => {
+                m.orphaned_ms = None;
+                m.cleanup = Some(w.cleanup.unwrap_or(default_cleanup));
+            }
+            None => {
+                m.orphaned_ms.get_or_insert(unix_ms(&now));
+                if m.cleanup.is_none() {
+                    m.cleanup = v.cleanup;
+                }
+            }
+        }
+    }
+}
+
+/// The volume part of a plan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumePlan {
+    pub actions: Vec<Action>,
+    pub waits: Vec<Wait>,
+    pub notes: Vec<Note>,
+    pub statuses: Vec<VolumeStatus>,
+}
+
+/// Plans volume creations and removals. `container_actions` is the container plan of the
+/// same pass: a volume whose last user is removed in it may go in the same pass (the
+/// executor removes containers before volumes).
+#[allow(clippy::too_many_arguments)]
+pub fn plan(
+    desired: &DesiredSet,
+    wanted: &BTreeMap<String, Wanted>,
+    observed: &[Observed],
+    volumes: &[ObservedVolume],
+    memory: &BTreeMap<String, VolumeMemory>,
+    container_actions: &[Action],
+    now: SystemTime,
+    options: &VolumeOptions,
+) -> VolumePlan {
+    let mut p = VolumePlan::default();
+    for (name, w) in wanted {
+        if !volumes.iter().any(|v| &v.name == name) {
+            let users: Vec<String> = w.users.iter().map(ToString::to_string).collect();
+            p.actions.push(volume_action(
+                name,
+                Verb::Create,
+                Cause::Missing,
+                format!("needed by {}", users.join(", ")),
+                w.owner.clone(),
+                w.cleanup.or(Some(options.default_cleanup)),
+            ));
+        }
+    }
+
+    let removed: Vec<&str> = container_actions
+        .iter()
+        .filter(|a| a.verb == Verb::Remove)
+        .filter_map(|a| a.target.as_ref().map(|t| t.id.as_str()))
+        .collect();
+    let mounted = |name: &str| {
+        observed
+            .iter()
+            .filter(|o| !removed.contains(&o.id.as_str()))
+            .any(|o| o.volumes.iter().any(|v| v == name))
+    };
+    let mut candidates: Vec<(SystemTime, &ObservedVolume)> = Vec::new();
+    for v in volumes {
+        let owner = v.owner.clone().unwrap_or_else(|| "?".into());
+        let m = memory.get(&v.name).cloned().unwrap_or_default();
+        let cleanup = m.cleanup.or(v.cleanup).unwrap_or(options.default_cleanup);
+        let since = m.orphaned_since().unwrap_or(now);
+        let mut status = VolumeStatus {
+            name: v.name.clone(),
+            owner: owner.clone(),
+            state: "InUse".into(),
+            cleanup: cleanup.label(),
+            orphaned_since_ms: None,
+            expires_ms: None,
+            size: v.size,
+        };
+        let held = desired.held_keys.iter().any(|k| k.to_string() == owner);
+        if wanted.contains_key(&v.name) || held {
+            p.statuses.push(status);
+            continue;
+        }
+        if mounted(&v.name) {
+            p.statuses.push(status); // freed when its container goes
+            continue;
+        }
+        status.state = "Orphaned".into();
+        status.orphaned_since_ms = Some(unix_ms(&since));
+        let key = ObjectKey::new(Kind::Volume, v.name.clone());
+        match cleanup {
+            CleanupRule::Delete if options.allow_removal => p.actions.push(volume_action(
+                &v.name,
+                Verb::Remove,
+                Cause::Gone,
+                format!("owner {owner} is gone (cleanup Delete)"),
+                owner,
+                Some(cleanup),
+            )),
+            CleanupRule::RetainFor { after } => {
+                let due = since + after;
+                status.expires_ms = Some(unix_ms(&due));
+                if !options.allow_removal {
+                } else if due <= now {
+                    p.actions.push(volume_action(
+                        &v.name,
+                        Verb::Remove,
+                        Cause::Gone,
+                        format!(
+                            "orphaned for {} (cleanup {})",
+                            humantime::format_duration(after),
+                            cleanup.label()
+                        ),
+                        owner,
+                        Some(cleanup),
+                    ));
+                } else {
+                    p.waits.push(Wait {
+                        key,
+                        kind: WaitKind::Retention,
+                        until: due,
+                        reason: format!("orphaned; removed at the end of {}", cleanup.label()),
+                    });
+                    candidates.push((since, v));
+                }
+            }
+            CleanupRule::Delete | CleanupRule::Retain => {}
+        }
+        p.statuses.push(status);
+    }
+
+    // The orphan budget: oldest first, among the volumes berth may remove.
+    candidates.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+    let mut evict = 0;
+    if let Some(max) = options.max_orphans {
+        evict = candidates.len().saturating_sub(max);
+    }
+    if let Some(max_bytes) = options.max_orphan_bytes {
+        if candidates.iter().all(|(_, v)| v.size.is_some()) {
+            let mut total: u64 = candidates.iter().filter_map(|(_, v)| v.size).sum();
+            let mut n = 0;
+            while total > max_bytes && n < candidates.len() {
+                total -= candidates[n].1.size.unwrap_or(0);
+                n += 1;
+            }
+            evict = evict.max(n);
+        }
+    }
+    for (_, v) in candidates.iter().take(evict) {
+        p.waits.retain(|w| w.key.name != v.name);
+        p.actions.push(volume_action(
+            &v.name,
+            Verb::Remove,
+            Cause::Gone,
+            "over the orphan budget (oldest first)".into(),
+            v.owner.clone().unwrap_or_default(),
+            None,
+        ));
+    }
+    p
+}
+
+fn volume_action(
+    name: &str,
+    verb: Verb,
+    cause: Cause,
+    reason: String,
+    owner: String,
+    cleanup: Option<CleanupRule>,
+) -> Action {
+    Action {
+        key: ObjectKey::new(Kind::Volume, name.to_string()),
+        verb,
+        cause,
+        reason,
+        target: None,
+        desired: None,
+        stop_grace_secs: 0,
+        volume: Some(VolumeTarget { owner, cleanup }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::{
+        DesiredContainer, ObjectRuntime, RestartPolicy, RestartSpec, RunState, Spec, VolumeClaim,
+        VolumeSource,
+    };
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    fn object(name: &str, vols: &[(&str, bool, Option<CleanupRule>)]) -> DesiredContainer {
+        let spec: Spec = serde_json::from_value(serde_json::json!({
+            "image": "i", "memoryBytes": 1, "pidsLimit": 1, "readOnlyRootFilesystem": false,
+            "noNewPrivileges": true, "capDrop": [], "capAdd": [], "stopGracePeriodSecs": 1
+        }))
+        .unwrap();
+        let mut d = DesiredContainer::new(
+            ObjectKey::new(Kind::Agent, name),
+            spec,
+            RestartSpec {
+                policy: RestartPolicy::Always,
+                backoff_initial: Duration::from_secs(1),
+                backoff_max: Duration::from_secs(1),
+                reset_after: Duration::from_secs(1),
+                on_unhealthy_restart: true,
+                unhealthy_max_restarts: 1,
+                unhealthy_window: Duration::from_secs(1),
+            },
+            None,
+            "/m.yaml".into(),
+        );
+        d.volumes = vols
+            .iter()
+            .map(|(n, shared, cleanup)| VolumeClaim {
+                source: VolumeSource {
+                    name: n.to_string(),
+                    shared: *shared,
+                },
+                cleanup: *cleanup,
+            })
+            .collect();
+        d
+    }
+
+    fn vol(name: &str, owner: &str, cleanup: Option<CleanupRule>) -> ObservedVolume {
+        ObservedVolume {
+            name: name.into(),
+            owner: Some(owner.into()),
+            cleanup,
+            created: None,
+            size: None,
+        }
+    }
+
+    fn opts() -> VolumeOptions {
+        VolumeOptions {
+            instance: "t".into(),
+            default_cleanup: CleanupRule::Retain,
+            max_orphans: None,
+            max_orphan_bytes: None,
+            allow_removal: true,
+        }
+    }
+
+    fn run(
+        desired: &DesiredSet,
+        volumes: &[ObservedVolume],
+        memory: &BTreeMap<String, VolumeMemory>,
+        now: SystemTime,
+        o: &VolumeOptions,
+    ) -> Vec<String> {
+        let w = wanted("t", desired, &Runtime::new());
+        let p = plan(desired, &w, &[], volumes, memory, &[], now, o);
+        p.actions
+            .iter()
+            .map(|a| format!("{} {a}", a.key))
+            .chain(
+                p.waits
+                    .iter()
+                    .map(|w| format!("wait {}: {}", w.key, w.reason)),
+            )
+            .collect()
+    }
+
+    fn set(objs: Vec<DesiredContainer>) -> DesiredSet {
+        DesiredSet {
+            objects: objs.into_iter().map(|d| (d.key.clone(), d)).collect(),
+            ..Default::default()
+        }
+    }
+
+    const RETAIN_1H: CleanupRule = CleanupRule::RetainFor {
+        after: Duration::from_secs(3600),
+    };
+
+    #[test]
+    fn declared_volumes_are_created_once_per_object_or_once_when_shared() {
+        let d = set(vec![
+            object("a", &[("work", false, None), ("cache", true, None)]),
+            object("b", &[("work", false, None), ("cache", true, None)]),
+        ]);
+        assert_eq!(
+            run(&d, &[], &BTreeMap::new(), at(0), &opts()),
+            [
+                "volume/berth_t_agent_a_work create: needed by agent/a",
+                "volume/berth_t_agent_b_work create: needed by agent/b",
+                "volume/berth_t_shared_cache create: needed by agent/a, agent/b",
+            ]
+        );
+    }
+
+    #[test]
+    fn each_policy_applies_to_orphans() {
+        let d = set(vec![]);
+        let vols = [
+            vol("berth_t_agent_x_del", "agent/x", Some(CleanupRule::Delete)),
+            vol("berth_t_agent_x_keep", "agent/x", Some(CleanupRule::Retain)),
+            vol("berth_t_agent_x_for", "agent/x", Some(RETAIN_1H)),
+            vol("berth_t_agent_x_default", "agent/x", None),
+        ];
+        let mut memory = BTreeMap::new();
+        observe(
+            &mut memory,
+            &BTreeMap::new(),
+            &vols,
+            CleanupRule::Retain,
+            false,
+            at(0),
+        );
+        assert_eq!(
+            run(&d, &vols, &memory, at(10), &opts()),
+            [
+                "volume/berth_t_agent_x_del remove: owner agent/x is gone (cleanup Delete)",
+                "wait volume/berth_t_agent_x_for: orphaned; removed at the end of RetainFor=1h",
+            ]
+        );
+        assert_eq!(
+            run(&d, &vols, &memory, at(3600), &opts())[1],
+            "volume/berth_t_agent_x_for remove: orphaned for 1h (cleanup RetainFor=1h)"
+        );
+    }
+
+    #[test]
+    fn the_policy_in_force_while_declared_wins_over_the_creation_label() {
+        let d = set(vec![object(
+            "x",
+            &[("v", false, Some(CleanupRule::Delete))],
+        )]);
+        let vols = [vol(
+            "berth_t_agent_x_v",
+            "agent/x",
+            Some(CleanupRule::Retain),
+        )];
+        let mut memory = BTreeMap::new();
+        observe(
+            &mut memory,
+            &wanted("t", &d, &Runtime::new()),
+            &vols,
+            CleanupRule::Retain,
+            false,
+            at(0),
+        );
+        assert_eq!(
+            memory["berth_t_agent_x_v"].cleanup,
+            Some(CleanupRule::Delete)
+        );
+        let gone = set(vec![]);
+        observe(
+            &mut memory,
+            &BTreeMap::new(),
+            &vols,
+            CleanupRule::Retain,
+            false,
+            at(1),
+        );
+        assert_eq!(
+            run(&gone, &vols, &memory, at(1), &opts()),
+            ["volume/berth_t_agent_x_v remove: owner agent/x is gone (cleanup Delete)"]
+        );
+    }
+
+    #[test]
+    fn nothing_is_removed_while_mounted_held_or_in_doubt() {
+        let vols = [vol(
+            "berth_t_agent_x_v",
+            "agent/x",
+            Some(CleanupRule::Delete),
+        )];
+        let memory = BTreeMap::new();
+        let mut held = set(vec![]);
+        held.held_keys.insert(ObjectKey::new(Kind::Agent, "x"));
+        assert!(run(&held, &vols, &memory, at(0), &opts()).is_empty());
+        let no = VolumeOptions {
+            allow_removal: false,
+            ..opts()
+        };
+        assert!(run(&set(vec![]), &vols, &memory, at(0), &no).is_empty());
+
+        let c = Observed {
+            id: "c1".into(),
+            name: "n".into(),
+            key: None,
+            spec_hash: None,
+            spec: None,
+            source: None,
+            image: "i".into(),
+            state: RunState::Running,
+            health: None,
+            created: 0,
+            status: String::new(),
+            volumes: vec!["berth_t_agent_x_v".into()],
+        };
+        let w = BTreeMap::new();
+        let p = plan(
+            &set(vec![]),
+            &w,
+            std::slice::from_ref(&c),
+            &vols,
+            &memory,
+            &[],
+            at(0),
+            &opts(),
+        );
+        assert!(
+            p.actions.is_empty(),
+            "a mounted volume waits for its container"
+        );
+    }
+
+    #[test]
+    fn an_expired_session_frees_its_volumes() {
+        let mut s = object("s", &[("work", false, Some(CleanupRule::Delete))]);
+        s.key = ObjectKey::new(Kind::Session, "s");
+        let d = set(vec![s.clone()]);
+        let mut rt = Runtime::new();
+        rt.insert(
+            s.key.clone(),
+            ObjectRuntime {
+                expired: true,
+                ..Default::default()
+            },
+        );
+        assert!(wanted("t", &d, &rt).is_empty());
+    }
+
+    #[test]
+    fn the_budget_evicts_the_oldest_orphans_first() {
+        let vols: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .map(|n| {
+                vol(
+                    &format!("berth_t_agent_{n}_v"),
+                    &format!("agent/{n}"),
+                    Some(RETAIN_1H),
+                )
+            })
+            .collect();
+        let mut memory = BTreeMap::new();
+        for (i, v) in vols.iter().enumerate() {
+            observe(
+                &mut memory,
+                &BTreeMap::new(),
+                std::slice::from_ref(v),
+                CleanupRule::Retain,
+                true,
+                at(i as u64),
+            );
+        }
+        let o = VolumeOptions {
+            max_orphans: Some(1),
+            ..opts()
+        };
+        let got = run(&set(vec![]), &vols, &memory, at(10), &o);
+        assert_eq!(
+            got.iter()
+                .filter(|l| l.contains(" remove:"))
+                .cloned()
+                .collect::<Vec<_>>(),
+            [
+                "volume/berth_t_agent_a_v remove: over the orphan budget (oldest first)",
+                "volume/berth_t_agent_b_v remove: over the orphan budget (oldest first)",
+            ]
+        );
+
+        let mut sized = vols.clone();
+        for v in &mut sized {
+            v.size = Some(100);
+        }
+        let o = VolumeOptions {
+            max_orphan_bytes: Some(150),
+            ..opts()
+        };
+        let got = run(&set(vec![]), &sized, &memory, at(10), &o);
+        assert_eq!(got.iter().filter(|l| l.contains(" remove:")).count(), 2);
+    }
+}
