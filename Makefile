@@ -42,7 +42,7 @@ demo: engine images build ## Apply examples/ as instance INSTANCE (default demo)
 	@echo "Remove everything: make demo-down"
 
 demo-down: ## Remove everything the demo instance created
-	$(BERTH) down --instance $(INSTANCE)
+	$(BERTH) down --instance $(INSTANCE) --volumes
 
 schema: ## Regenerate the JSON schema in schemas/berth-v1.json
 	@mkdir -p $(dir $(SCHEMA))

@@ -86,13 +86,13 @@ pub fn wanted(instance: &str, desired: &DesiredSet, runtime: &Runtime) -> BTreeM
     out
 }
 
-/// Updates the volume memory: declared volumes carry their current policy; an orphan's
-/// clock starts the first time it is seen orphaned and survives restarts (state file).
+/// Updates the volume memory: declared volumes carry their current policy (none when the
+/// manifest names none: the instance default applies); an orphan's clock starts the first
+/// time it is seen orphaned and survives restarts (state file).
 pub fn observe(
     memory: &mut BTreeMap<String, VolumeMemory>,
     wanted: &BTreeMap<String, Wanted>,
     volumes: &[ObservedVolume],
-    default_cleanup: CleanupRule,
     in_doubt: bool,
     now: SystemTime,
 ) {
@@ -104,7 +104,7 @@ pub fn observe(
         match wanted.get(&v.name) {
             Some(w) => {
                 m.orphaned_ms = None;
-                m.cleanup = Some(w.cleanup.unwrap_or(default_cleanup));
+                m.cleanup = w.cleanup;
             }
             None => {
                 m.orphaned_ms.get_or_insert(unix_ms(&now));
@@ -149,7 +149,9 @@ pub fn plan(
                 Cause::Missing,
                 format!("needed by {}", users.join(", ")),
                 w.owner.clone(),
-                w.cleanup.or(Some(options.default_cleanup)),
+                // No label without an explicit policy: the instance default applies then,
+                // as it is when the volume becomes an orphan.
+                w.cleanup,
             ));
         }
     }
@@ -409,14 +411,7 @@ mod tests {
             vol("berth_t_agent_x_default", "agent/x", None),
         ];
         let mut memory = BTreeMap::new();
-        observe(
-            &mut memory,
-            &BTreeMap::new(),
-            &vols,
-            CleanupRule::Retain,
-            false,
-            at(0),
-        );
+        observe(&mut memory, &BTreeMap::new(), &vols, false, at(0));
         assert_eq!(
             run(&d, &vols, &memory, at(10), &opts()),
             [
@@ -446,7 +441,6 @@ mod tests {
             &mut memory,
             &wanted("t", &d, &Runtime::new()),
             &vols,
-            CleanupRule::Retain,
             false,
             at(0),
         );
@@ -455,14 +449,7 @@ mod tests {
             Some(CleanupRule::Delete)
         );
         let gone = set(vec![]);
-        observe(
-            &mut memory,
-            &BTreeMap::new(),
-            &vols,
-            CleanupRule::Retain,
-            false,
-            at(1),
-        );
+        observe(&mut memory, &BTreeMap::new(), &vols, false, at(1));
         assert_eq!(
             run(&gone, &vols, &memory, at(1), &opts()),
             ["volume/berth_t_agent_x_v remove: owner agent/x is gone (cleanup Delete)"]
@@ -551,7 +538,6 @@ mod tests {
                 &mut memory,
                 &BTreeMap::new(),
                 std::slice::from_ref(v),
-                CleanupRule::Retain,
                 true,
                 at(i as u64),
             );

@@ -344,7 +344,6 @@ impl Controller {
             &mut self.volume_memory,
             &wanted,
             &volumes,
-            self.config.default_cleanup,
             desired.incomplete || !desired.held_sources.is_empty(),
             now,
         );
@@ -378,11 +377,9 @@ impl Controller {
         for action in p.actions.clone() {
             if action.key.kind == Kind::Volume
                 && action.verb == Verb::Remove
-                && observed
-                    .iter()
-                    .any(|o| o.volumes.contains(&action.key.name))
+                && self.volume_busy(&action, &observed)
             {
-                continue; // its container is still being removed: next pass
+                continue; // a container still mounts it, or one may be about to: next pass
             }
             if !self.in_flight.insert(action.key.clone()) {
                 continue; // never two actions at once on one object
@@ -507,6 +504,27 @@ impl Controller {
                 at_ms: unix_ms(&now),
             },
         );
+    }
+
+    /// Whether a volume must not be removed in this pass: a listed container still mounts it
+    /// (being removed), or a container action is in flight for its owner (a create in flight
+    /// mounts it a moment later; removing it first would let the engine recreate it without
+    /// labels). Shared volumes wait while any container action is in flight.
+    fn volume_busy(&self, action: &plan::Action, observed: &[Observed]) -> bool {
+        if observed
+            .iter()
+            .any(|o| o.volumes.contains(&action.key.name))
+        {
+            return true;
+        }
+        let owner = action
+            .volume
+            .as_ref()
+            .map(|v| v.owner.as_str())
+            .unwrap_or("");
+        self.in_flight
+            .iter()
+            .any(|k| k.kind != Kind::Volume && (owner == "shared" || k.to_string() == owner))
     }
 
     /// Lists the instance's volumes when any may matter (declared, remembered, or seen last

@@ -241,7 +241,7 @@ fn health_checked_template_becomes_healthy() {
     );
     assert_exit(&apply, 0);
     assert!(
-        stdout(&apply).contains("ready: 3 object(s) running and healthy"),
+        stdout(&apply).contains("ready: 4 object(s) running and healthy"),
         "{}",
         stdout(&apply)
     );

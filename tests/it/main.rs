@@ -12,3 +12,4 @@ mod run;
 mod safety;
 mod schema;
 mod validate;
+mod volumes;

@@ -69,6 +69,8 @@ pub struct Instance {
     pub state: tempfile::TempDir,
     /// Extra containers the test created outside berth (foreign ones) to remove at the end.
     pub foreign: Vec<String>,
+    /// Volumes the test created outside berth, to remove at the end.
+    pub foreign_volumes: Vec<String>,
 }
 
 impl Instance {
@@ -81,6 +83,7 @@ impl Instance {
             dir: tempfile::tempdir().expect("temp dir"),
             state: tempfile::tempdir().expect("temp dir"),
             foreign: Vec::new(),
+            foreign_volumes: Vec::new(),
         }
     }
 
@@ -119,6 +122,16 @@ impl Instance {
         containers_with_label(&format!("berth.instance={}", self.name))
     }
 
+    /// The instance's volumes, sorted.
+    pub fn volumes(&self) -> Vec<String> {
+        volumes_with_label(&format!("berth.instance={}", self.name))
+    }
+
+    /// The engine name of an object's own volume.
+    pub fn volume(&self, kind: &str, object: &str, volume: &str) -> String {
+        format!("berth_{}_{kind}_{object}_{volume}", self.name)
+    }
+
     pub fn container(&self, name: &str) -> Container {
         let all = self.containers();
         let found: Vec<_> = all.iter().filter(|c| c.object == name).cloned().collect();
@@ -154,7 +167,34 @@ impl Drop for Instance {
         for id in &self.foreign {
             let _ = docker(&["rm", "-f", id]);
         }
+        for v in volumes_with_label(&format!("berth.instance={}", self.name)) {
+            let _ = docker(&["volume", "rm", "-f", &v]);
+        }
+        // Also any volume named for this instance that lost its labels (an engine creates
+        // a missing named volume unlabelled): a leak here would be a bug to look at.
+        let o = docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=berth_{}_", self.name),
+        ]);
+        for v in stdout(&o).split_whitespace() {
+            eprintln!("warning: unlabelled volume {v} left behind");
+            let _ = docker(&["volume", "rm", "-f", v]);
+        }
+        for v in &self.foreign_volumes {
+            let _ = docker(&["volume", "rm", "-f", v]);
+        }
     }
+}
+
+/// Names of the volumes carrying `label`.
+pub fn volumes_with_label(label: &str) -> Vec<String> {
+    let o = docker(&["volume", "ls", "-q", "--filter", &format!("label={label}")]);
+    let mut v: Vec<String> = stdout(&o).split_whitespace().map(String::from).collect();
+    v.sort();
+    v
 }
 
 /// One container, read with `docker inspect`.

@@ -62,7 +62,7 @@ fn valid_examples_pass() {
     let o = berth(&["validate", &repo("examples").display().to_string()]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "");
-    assert!(stderr(&o).starts_with("valid: 3 file(s), 4 document(s), 3 container object(s)"));
+    assert!(stderr(&o).starts_with("valid: 4 file(s), 5 document(s), 4 container object(s)"));
 }
 
 #[test]
