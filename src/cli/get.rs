@@ -122,17 +122,7 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
         }
     }
     match format {
-        GetFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).expect("rows serialize")
-        ),
-        GetFormat::Yaml => match serde_saphyr::to_string(&rows) {
-            Ok(s) => print!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        },
+        GetFormat::Json | GetFormat::Yaml => return print_data(&rows, format),
         GetFormat::Table | GetFormat::Wide => {
             if rows.is_empty() {
                 eprintln!("no containers for instance {instance:?}");
@@ -230,17 +220,7 @@ pub async fn volumes(instance: &str, format: GetFormat, state_dir: Option<PathBu
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     match format {
-        GetFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).expect("rows serialize")
-        ),
-        GetFormat::Yaml => match serde_saphyr::to_string(&rows) {
-            Ok(s) => print!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        },
+        GetFormat::Json | GetFormat::Yaml => return print_data(&rows, format),
         GetFormat::Table | GetFormat::Wide => {
             if rows.is_empty() {
                 eprintln!("no volumes for instance {instance:?}");
@@ -273,4 +253,25 @@ pub async fn volumes(instance: &str, format: GetFormat, state_dir: Option<PathBu
         }
     }
     0
+}
+
+/// Prints rows as JSON or YAML; the exit code.
+fn print_data<T: Serialize>(rows: &[T], format: GetFormat) -> u8 {
+    if format == GetFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(rows).expect("rows serialize")
+        );
+        return 0;
+    }
+    match serde_saphyr::to_string(&rows) {
+        Ok(s) => {
+            print!("{s}");
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
 }

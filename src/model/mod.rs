@@ -15,6 +15,9 @@ pub use key::{Kind, ObjectKey};
 pub use observed::{Health, Observed, RunState};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
 pub use runtime::{time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRuntime, Runtime};
+/// A small valid spec for tests across modules.
+#[cfg(test)]
+pub(crate) use spec::tests::sample as sample_spec;
 pub use spec::{HealthCheck, PortMapping, Protocol, Spec};
 pub use volume::{
     CleanupRule, HostBinding, ObservedVolume, VolumeBinding, VolumeClaim, VolumeMemory,

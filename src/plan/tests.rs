@@ -7,27 +7,9 @@ use crate::model::{Kind, RestartSpec, Runtime, Spec};
 
 fn spec(memory_mi: u64) -> Spec {
     Spec {
-        image: "berth-runtime:1".into(),
-        command: None,
-        args: Some(vec!["sleep".into(), "3600".into()]),
-        env: Default::default(),
-        working_dir: None,
-        labels: Default::default(),
         memory_bytes: memory_mi << 20,
-        nano_cpus: None,
-        pids_limit: 256,
-        read_only_root_filesystem: false,
-        no_new_privileges: true,
-        user: None,
-        cap_drop: vec!["ALL".into()],
-        cap_add: vec![],
-        seccomp_profile: None,
-        health: None,
-        stop_grace_period_secs: 10,
-        tmpfs: Default::default(),
-        ports: vec![],
-        volumes: vec![],
-        host_mounts: vec![],
+        env: Default::default(),
+        ..crate::model::sample_spec()
     }
 }
 

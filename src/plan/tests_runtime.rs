@@ -13,27 +13,10 @@ fn at(secs: u64) -> SystemTime {
 
 fn spec() -> Spec {
     Spec {
-        image: "berth-runtime:1".into(),
-        command: None,
         args: None,
         env: Default::default(),
-        working_dir: None,
-        labels: Default::default(),
-        memory_bytes: 256 << 20,
-        nano_cpus: None,
-        pids_limit: 256,
-        read_only_root_filesystem: false,
-        no_new_privileges: true,
-        user: None,
-        cap_drop: vec!["ALL".into()],
-        cap_add: vec![],
-        seccomp_profile: None,
-        health: None,
         stop_grace_period_secs: 1,
-        tmpfs: Default::default(),
-        ports: vec![],
-        volumes: vec![],
-        host_mounts: vec![],
+        ..crate::model::sample_spec()
     }
 }
 

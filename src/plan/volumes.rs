@@ -292,7 +292,7 @@ mod tests {
 
     use super::*;
     use crate::model::{
-        DesiredContainer, ObjectRuntime, RestartPolicy, RestartSpec, RunState, Spec, VolumeClaim,
+        DesiredContainer, ObjectRuntime, RestartPolicy, RestartSpec, RunState, VolumeClaim,
         VolumeSource,
     };
 
@@ -301,11 +301,7 @@ mod tests {
     }
 
     fn object(name: &str, vols: &[(&str, bool, Option<CleanupRule>)]) -> DesiredContainer {
-        let spec: Spec = serde_json::from_value(serde_json::json!({
-            "image": "i", "memoryBytes": 1, "pidsLimit": 1, "readOnlyRootFilesystem": false,
-            "noNewPrivileges": true, "capDrop": [], "capAdd": [], "stopGracePeriodSecs": 1
-        }))
-        .unwrap();
+        let spec = crate::model::sample_spec();
         let mut d = DesiredContainer::new(
             ObjectKey::new(Kind::Agent, name),
             spec,

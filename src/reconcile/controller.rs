@@ -293,13 +293,17 @@ impl Controller {
     async fn pass(&mut self, done: &mpsc::UnboundedSender<Outcome>) -> Option<Instant> {
         let started = Instant::now();
         self.shared.metrics.request("list");
-        let mut observed = match self.engine.list(&self.config.instance).await {
-            Ok(o) => o,
+        let listed = match self.engine.list(&self.config.instance).await {
+            Ok(o) => self.list_volumes().await.map(|v| (o, v)),
+            Err(e) => Err(e),
+        };
+        let (mut observed, volumes) = match listed {
+            Ok(l) => l,
             Err(e) => {
                 self.shared
                     .metrics
                     .error(FailureClass::Infrastructure.as_str());
-                error!(class = "infrastructure", error = %e, "cannot list containers; nothing is changed until the engine answers");
+                error!(class = "infrastructure", error = %e, "cannot list the engine's state; nothing is changed until it answers");
                 self.shared
                     .report
                     .write()
@@ -311,23 +315,6 @@ impl Controller {
             }
         };
         self.overlay.apply(&mut observed);
-        let volumes = match self.list_volumes().await {
-            Ok(v) => v,
-            Err(e) => {
-                self.shared
-                    .metrics
-                    .error(FailureClass::Infrastructure.as_str());
-                error!(class = "infrastructure", error = %e, "cannot list volumes; nothing is changed until the engine answers");
-                self.shared
-                    .report
-                    .write()
-                    .expect("not poisoned")
-                    .engine_error = Some(e.to_string());
-                return Some(
-                    Instant::now() + self.config.poll_interval.max(Duration::from_secs(1)),
-                );
-            }
-        };
         let now = SystemTime::now();
         memory::observe(
             &mut self.runtime,
