@@ -70,8 +70,8 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let dir = state_dir.unwrap_or_else(Store::default_dir);
-    let state = match Store::new(&dir, instance).load() {
-        Ok((s, _)) => s,
+    let state = match Store::new(&dir, instance).peek() {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("warning: {e}");
             Default::default()
@@ -189,10 +189,10 @@ pub async fn volumes(instance: &str, format: GetFormat, state_dir: Option<PathBu
         }
     };
     let dir = state_dir.unwrap_or_else(Store::default_dir);
-    let state = Store::new(&dir, instance)
-        .load()
-        .map(|(s, _)| s)
-        .unwrap_or_default();
+    let state = Store::new(&dir, instance).peek().unwrap_or_else(|e| {
+        eprintln!("warning: {e}");
+        Default::default()
+    });
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);

@@ -173,6 +173,20 @@ impl Store {
         }
     }
 
+    /// Reads the file without changing anything (for `berth get`): a missing file is an
+    /// empty state, an unreadable one an error.
+    pub fn peek(&self) -> Result<StateFile, StateError> {
+        let err = |message: String| StateError::Read {
+            path: self.path.display().to_string(),
+            message,
+        };
+        match fs::read_to_string(&self.path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateFile::default()),
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
     /// Writes atomically: a crash leaves the old file or the new one, never a mix.
     pub fn save(&self, state: &StateFile) -> Result<(), StateError> {
         let err = |e: std::io::Error| StateError::Write {
