@@ -131,7 +131,7 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
             });
     }
     let memory = i64::try_from(s.memory_bytes).unwrap_or(i64::MAX);
-    ContainerCreateBody {
+    let mut body = ContainerCreateBody {
         image: Some(s.image.clone()),
         entrypoint: s.command.clone(),
         cmd: s.args.clone(),
@@ -169,7 +169,11 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
             ..Default::default()
         }),
         ..Default::default()
+    };
+    if let Some(host) = body.host_config.as_mut() {
+        super::privileges::apply(&s.privileges, host);
     }
+    body
 }
 
 #[cfg(test)]

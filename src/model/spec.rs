@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::quantity::format_bytes;
+use super::Privileges;
 
 /// A container as berth wants it on the engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +51,11 @@ pub struct Spec {
     /// Sorted by container port and protocol.
     #[serde(default)]
     pub ports: Vec<PortMapping>,
+    /// Anything beyond the restricted baseline (privileged, host namespaces, devices,
+    /// sysctls, AppArmor). Left out of the JSON when empty, so the hash of a spec that asks
+    /// for none of it is what it was before these settings existed.
+    #[serde(flatten)]
+    pub privileges: Privileges,
 }
 
 /// An engine-native health check.
@@ -194,6 +200,7 @@ impl Spec {
         map_changes(&mut out, "tmpfs", &old.tmpfs, &self.tmpfs, |v| {
             format_bytes(*v)
         });
+        out.extend(self.privileges.changes_from(&old.privileges));
         out
     }
 }
@@ -273,6 +280,7 @@ pub(crate) mod tests {
             stop_grace_period_secs: 10,
             tmpfs: BTreeMap::new(),
             ports: vec![],
+            privileges: Privileges::default(),
         }
     }
 
@@ -304,6 +312,38 @@ pub(crate) mod tests {
             ]
         );
         assert!(old.changes_from(&old).is_empty());
+    }
+
+    #[test]
+    fn a_spec_without_privileges_serializes_as_before_they_existed() {
+        // Containers created before privileges existed must keep their hash (no recreate
+        // on upgrade): an empty `privileges` adds nothing to the JSON.
+        let v = serde_json::to_value(sample()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "image",
+                "args",
+                "env",
+                "labels",
+                "memoryBytes",
+                "pidsLimit",
+                "readOnlyRootFilesystem",
+                "noNewPrivileges",
+                "capDrop",
+                "capAdd",
+                "stopGracePeriodSecs",
+                "tmpfs",
+                "ports"
+            ]
+        );
+        let mut p = sample();
+        p.privileges.privileged = true;
+        assert_ne!(p.hash(), sample().hash());
+        assert_eq!(p.changes_from(&sample()), ["privileged false → true"]);
+        let back: Spec = serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
     }
 
     #[test]

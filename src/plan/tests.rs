@@ -26,6 +26,7 @@ fn spec(memory_mi: u64) -> Spec {
         stop_grace_period_secs: 10,
         tmpfs: Default::default(),
         ports: vec![],
+        privileges: Default::default(),
     }
 }
 

@@ -32,6 +32,7 @@ fn spec() -> Spec {
         stop_grace_period_secs: 1,
         tmpfs: Default::default(),
         ports: vec![],
+        privileges: Default::default(),
     }
 }
 
