@@ -179,7 +179,7 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
             ..Default::default()
         }))
         .collect();
-    ContainerCreateBody {
+    let mut body = ContainerCreateBody {
         image: Some(s.image.clone()),
         entrypoint: s.command.clone(),
         cmd: s.args.clone(),
@@ -218,7 +218,11 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
             ..Default::default()
         }),
         ..Default::default()
+    };
+    if let Some(host) = body.host_config.as_mut() {
+        super::privileges::apply(&s.privileges, host);
     }
+    body
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod convert;
 mod error;
 mod events;
+mod privileges;
 
 use std::collections::HashMap;
 

@@ -59,6 +59,12 @@ impl Diagnostic {
         }
     }
 
+    /// The same diagnostic in another failure class.
+    pub fn in_class(mut self, class: Class) -> Self {
+        self.class = class;
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -6,11 +6,16 @@
 //! - [`schema`]: the published schema and its compiled validator.
 //! - [`load`]: per-file reading and schema checks.
 //! - [`resolve`]: cross-document checks, template merging, defaults → [`crate::model::DesiredSet`].
+//! - `admission`: the Policy in force and the rules each object breaks (class Policy).
+//! - `privileges`: checks and normal form of privileged mode, host namespaces, devices,
+//!   sysctls and AppArmor.
 //! - [`diagnostic`]: `file:line:col: field.path: message`, as text, JSON or GitHub annotations.
 
+mod admission;
 pub mod diagnostic;
 pub mod discover;
 pub mod load;
+mod privileges;
 pub mod resolve;
 pub mod schema;
 pub mod types;

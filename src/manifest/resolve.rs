@@ -147,15 +147,21 @@ pub fn resolve(read: Read) -> Loaded {
         .filter(|d| d.body.kind() == DocumentKind::Template)
         .map(|d| (d.metadata.name.clone(), d.doc.value["spec"].clone()))
         .collect();
+    let admission = super::admission::Admission::new(&files, &failed, loaded.desired.incomplete);
     let mut objects = BTreeMap::new();
     for (fi, f) in files.iter_mut().enumerate() {
+        f.diagnostics.extend(admission.file_errors(fi));
         let mut resolved = Vec::new();
         for d in &f.documents {
             if template_of(d).is_some_and(|t| !templates.contains_key(t)) {
                 continue; // already reported
             }
             match resolve_object(d, &templates) {
-                Ok(Some(obj)) => resolved.push(obj),
+                // A refused object is held like an invalid one: its file has errors now.
+                Ok(Some(obj)) => match admission.admit(d, &obj, &templates) {
+                    refused if refused.is_empty() => resolved.push(obj),
+                    refused => f.diagnostics.extend(refused),
+                },
                 Ok(None) => {}
                 Err(diag) => f.diagnostics.push(diag),
             }
@@ -234,14 +240,6 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
                 ),
             ));
         }
-    }
-    if let Body::Policy(_) = d.body {
-        out.push(Diagnostic::warning(
-            &d.file.display,
-            d.doc.value_pos("/kind"),
-            "kind",
-            "Policy is parsed but not enforced yet; the built-in restricted defaults apply".into(),
-        ));
     }
     if let Body::Session(s) = &d.body {
         duration(&mut out, d, "/spec/ttl", Some(&s.ttl));
@@ -443,6 +441,7 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
             }
         }
     }
+    out.extend(super::privileges::check(d, c));
     out
 }
 
@@ -486,7 +485,7 @@ fn read_seccomp(path: &str) -> Result<String, String> {
 }
 
 /// Objects Kubernetes-style: mappings merge key by key, everything else replaces.
-fn merge(base: &mut Value, over: &Value) {
+pub(super) fn merge(base: &mut Value, over: &Value) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
@@ -716,6 +715,7 @@ fn normalize(
         ports,
         volumes,
         host_mounts,
+        privileges: super::privileges::normalize(c),
     })
 }
 

@@ -14,6 +14,10 @@ pub const DURATION: &str = r"^\s*([0-9]+\s*(nsec|ns|usec|us|msec|ms|seconds|seco
 pub const QUANTITY: &str = r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
 /// An absolute path inside the container.
 pub const ABSOLUTE_PATH: &str = r"^/";
+/// cgroup device permissions.
+pub const DEVICE_PERMISSIONS: &str = r"^(r?w?m?)$";
+/// An AppArmor profile name (no whitespace).
+pub const APPARMOR_PROFILE: &str = r"^[^\s]+$";
 
 /// The fields shared by every document.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -86,6 +90,56 @@ pub struct ContainerSpec {
     /// Policy checks them against an allowlist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_mounts: Option<Vec<HostMount>>,
+    /// Host namespaces to join instead of private ones. Each is refused unless the Policy
+    /// allows it (`allowHostNamespaces`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_namespaces: Option<HostNamespaces>,
+    /// Host devices to expose. Refused unless the Policy sets `allowDevices: true` and the
+    /// device lies under `allowedHostPaths`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<DeviceSpec>>,
+    /// Namespaced kernel parameters, e.g. `net.ipv4.ip_unprivileged_port_start: "0"`. Each
+    /// is refused unless the Policy lists it in `allowedSysctls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sysctls: Option<BTreeMap<String, String>>,
+}
+
+/// Host namespaces a container joins (each `false` unless set).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HostNamespaces {
+    /// The host's network stack (`--network host`): every host interface and port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<bool>,
+    /// The host's process table (`--pid host`): sees and signals every host process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<bool>,
+    /// The host's System V IPC and POSIX message queues (`--ipc host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<bool>,
+    /// The host's hostname and domain name (`--uts host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uts: Option<bool>,
+    /// Opt out of the engine's user-namespace remapping (`--userns host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<bool>,
+}
+
+/// A host device exposed to the container.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceSpec {
+    /// The device on the host, e.g. `/dev/fuse`.
+    #[schemars(regex(pattern = ABSOLUTE_PATH))]
+    pub host_path: String,
+    /// Where it appears in the container (default: the host path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = ABSOLUTE_PATH))]
+    pub container_path: Option<String>,
+    /// cgroup permissions: `r`, `w`, `m` or a combination (default `rwm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DEVICE_PERMISSIONS))]
+    pub permissions: Option<String>,
 }
 
 /// A named volume mounted into the container.
@@ -182,9 +236,20 @@ pub struct Security {
     /// Linux capabilities to drop and add (default: drop `ALL`, add none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Capabilities>,
-    /// Seccomp profile: `default` (the engine's) or a path to a JSON profile on the host.
+    /// Seccomp profile: `default` (the engine's), `unconfined` (refused unless the Policy
+    /// lists it) or an absolute path to a JSON profile, read by berth (the path counts as a
+    /// host path for `allowedHostPaths`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp_profile: Option<String>,
+    /// Run privileged: every capability, every host device, no seccomp or AppArmor
+    /// confinement. Refused unless the Policy sets `allowPrivileged: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    /// AppArmor profile: `default` (the engine's), `unconfined` (refused unless the Policy
+    /// lists it) or the name of a profile loaded on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = APPARMOR_PROFILE))]
+    pub apparmor_profile: Option<String>,
 }
 
 /// Capability changes. Names are case-insensitive, with or without the `CAP_` prefix.
@@ -375,10 +440,109 @@ pub struct SessionSpec {
     pub container: ContainerSpec,
 }
 
-/// `spec` of a Policy. Parsed and kept, not enforced yet.
+/// `spec` of a Policy: the admission rules for every Agent and Session of the instance (at
+/// most one Policy per instance). A field left out keeps the value of the built-in
+/// `restricted` profile, so a Policy only says where it differs. See docs/security.md.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(transparent)]
-pub struct PolicySpec(pub serde_json::Map<String, serde_json::Value>);
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Image patterns, e.g. `berth-runtime:*`, `registry.internal/agents/*`,
+    /// `busybox@sha256:...`. Compared by registry, repository and tag or digest after
+    /// normalization (`busybox` is `docker.io/library/busybox:latest`). In the repository
+    /// `*` stays within one path segment and `**` crosses them; a pattern without tag or
+    /// digest allows every tag and digest. `*` alone allows every image (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_images: Option<Vec<String>>,
+    /// Allow `security.privileged: true` (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_privileged: Option<bool>,
+    /// Host namespaces a container may join: `true` (all), `false` (none, the default) or a
+    /// list of `network`, `pid`, `ipc`, `uts`, `user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_host_namespaces: Option<HostNamespaceAllowance>,
+    /// Host path prefixes a container may reach (devices, seccomp profile files, host
+    /// mounts), matched by whole path segments after normalization. The engine socket (and
+    /// any directory holding it) is refused unless the socket is listed by its exact path.
+    /// Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_host_paths: Option<Vec<String>>,
+    /// Capabilities a container may hold (added, or kept by not dropping `ALL`). Default
+    /// `[NET_BIND_SERVICE]`; `ALL` allows every capability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_capabilities: Option<Vec<String>>,
+    /// Seccomp profiles: `default`, `unconfined`, or patterns of profile paths. Default
+    /// `[default, "*"]`: every profile but `unconfined`, which a pattern never matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_seccomp_profiles: Option<Vec<String>>,
+    /// AppArmor profiles: `default`, `unconfined`, or patterns of profile names. Default
+    /// `[default, "*"]`: every profile but `unconfined`, which a pattern never matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_apparmor_profiles: Option<Vec<String>>,
+    /// Allow `devices` (default `false`); each device must also lie under
+    /// `allowedHostPaths`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_devices: Option<bool>,
+    /// Sysctls a container may set: exact names or patterns such as `net.ipv4.ping_*`.
+    /// Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_sysctls: Option<Vec<String>>,
+    /// Upper bounds for `resources`. A container without a CPU limit exceeds any `cpus`
+    /// bound; memory and pids always have a value (the defaults apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_resources: Option<MaxResources>,
+    /// Require `security.readOnlyRootFilesystem: true` (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_read_only_root_filesystem: Option<bool>,
+    /// Require `security.user` with a numeric uid other than 0 (default `false`; a user
+    /// name cannot be checked without the image, so it is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_non_root: Option<bool>,
+    /// Allow `security.noNewPrivileges: false`, i.e. gaining privileges through setuid
+    /// binaries (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_privilege_escalation: Option<bool>,
+}
+
+/// Which host namespaces a Policy allows.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum HostNamespaceAllowance {
+    /// `true`: all of them; `false`: none.
+    All(bool),
+    /// These ones.
+    Some(Vec<HostNamespaceName>),
+}
+
+/// Host namespace names.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HostNamespaceName {
+    Network,
+    Pid,
+    Ipc,
+    Uts,
+    User,
+}
+
+/// Upper bounds for container resources.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MaxResources {
+    /// Largest memory limit, as a quantity (`4Gi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = QUANTITY))]
+    pub memory: Option<String>,
+    /// Largest CPU limit, in cores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.001, max = 1024.0))]
+    pub cpus: Option<f64>,
+    /// Largest pids limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 4194304))]
+    pub pids: Option<i64>,
+}
 
 /// The document kinds.
 #[derive(

@@ -5,6 +5,7 @@ mod desired;
 mod key;
 pub mod labels;
 mod observed;
+mod privileges;
 mod quantity;
 mod runtime;
 mod spec;
@@ -13,6 +14,7 @@ mod volume;
 pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
 pub use key::{Kind, ObjectKey};
 pub use observed::{Health, Observed, RunState};
+pub use privileges::{Device, HostNamespace, Privileges};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
 pub use runtime::{time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRuntime, Runtime};
 /// A small valid spec for tests across modules.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::quantity::format_bytes;
+use super::Privileges;
 use super::{HostBinding, VolumeBinding};
 
 /// A container as berth wants it on the engine.
@@ -58,6 +59,11 @@ pub struct Spec {
     /// Sorted by mount path; likewise left out when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_mounts: Vec<HostBinding>,
+    /// Anything beyond the restricted baseline (privileged, host namespaces, devices,
+    /// sysctls, AppArmor). Left out of the JSON when empty, so the hash of a spec that asks
+    /// for none of it is what it was before these settings existed.
+    #[serde(flatten)]
+    pub privileges: Privileges,
 }
 
 /// An engine-native health check.
@@ -229,6 +235,7 @@ impl Spec {
         map_changes(&mut out, "tmpfs", &old.tmpfs, &self.tmpfs, |v| {
             format_bytes(*v)
         });
+        out.extend(self.privileges.changes_from(&old.privileges));
         out
     }
 }
@@ -310,6 +317,7 @@ pub(crate) mod tests {
             ports: vec![],
             volumes: vec![],
             host_mounts: vec![],
+            privileges: Privileges::default(),
         }
     }
 
@@ -341,6 +349,38 @@ pub(crate) mod tests {
             ]
         );
         assert!(old.changes_from(&old).is_empty());
+    }
+
+    #[test]
+    fn a_spec_without_privileges_serializes_as_before_they_existed() {
+        // Containers created before privileges existed must keep their hash (no recreate
+        // on upgrade): an empty `privileges` adds nothing to the JSON.
+        let v = serde_json::to_value(sample()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "image",
+                "args",
+                "env",
+                "labels",
+                "memoryBytes",
+                "pidsLimit",
+                "readOnlyRootFilesystem",
+                "noNewPrivileges",
+                "capDrop",
+                "capAdd",
+                "stopGracePeriodSecs",
+                "tmpfs",
+                "ports"
+            ]
+        );
+        let mut p = sample();
+        p.privileges.privileged = true;
+        assert_ne!(p.hash(), sample().hash());
+        assert_eq!(p.changes_from(&sample()), ["privileged false → true"]);
+        let back: Spec = serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
     }
 
     #[test]

@@ -1,5 +1,22 @@
 //! Security: the restricted defaults every container gets unless its manifest relaxes them,
-//! and the list of Linux capabilities berth knows. Admission rules (`kind: Policy`) come here.
+//! and admission — `kind: Policy` — which decides whether a relaxed container may run at
+//! all. Everything here is pure: no I/O, no engine types.
+//!
+//! - [`restricted`]: the defaults applied to a manifest that says nothing.
+//! - [`rules`]: a Policy document compiled into rules; the built-in `restricted` profile.
+//! - [`admit`]: one container spec against one Policy → the rules it breaks.
+//! - [`image`], [`paths`], [`glob`]: how images, host paths and patterns are compared.
+//! - [`capabilities`]: the Linux capability names.
 
+pub mod admit;
 pub mod capabilities;
+pub mod glob;
+pub mod image;
+pub mod paths;
 pub mod restricted;
+pub mod rules;
+#[cfg(test)]
+mod tests;
+
+pub use admit::{admit, check_host_paths, host_paths, Request, Violation};
+pub use rules::{compile, Policy, Rule};

@@ -275,8 +275,12 @@ impl Controller {
         if diags != self.last_diagnostics {
             for d in &loaded.diagnostics {
                 if d.is_error() {
-                    self.shared.metrics.error(FailureClass::Manifest.as_str());
-                    warn!(class = "manifest", file = %d.file, line = d.line, column = d.column, path = %d.path, "{}", d.message);
+                    let class = match d.class {
+                        manifest::diagnostic::Class::Manifest => FailureClass::Manifest,
+                        manifest::diagnostic::Class::Policy => FailureClass::Policy,
+                    };
+                    self.shared.metrics.error(class.as_str());
+                    warn!(class = class.as_str(), file = %d.file, line = d.line, column = d.column, path = %d.path, "{}", d.message);
                 } else {
                     warn!(file = %d.file, line = d.line, column = d.column, path = %d.path, "{}", d.message);
                 }

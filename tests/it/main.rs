@@ -8,6 +8,7 @@
 mod util;
 
 mod apply;
+mod policy;
 mod run;
 mod safety;
 mod schema;

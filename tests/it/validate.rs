@@ -14,7 +14,7 @@ fn every_error_in_every_file_is_reported_with_position_and_path() {
         got == expected,
         "golden mismatch\n--- expected\n{expected}--- got\n{got}"
     );
-    assert_eq!(stderr(&o), "invalid: 19 error(s) in 4 file(s)\n");
+    assert_eq!(stderr(&o), "invalid: 27 error(s) in 4 file(s)\n");
 }
 
 #[test]
@@ -50,11 +50,29 @@ fn github_output_annotates_files() {
         "tests/fixtures/invalid/d-policy.yaml",
     ]);
     assert_exit(&o, 1);
+    let out = stdout(&o);
     assert_eq!(
-        stdout(&o),
-        "::warning file=tests/fixtures/invalid/d-policy.yaml,line=2,col=7::kind: Policy is parsed but not enforced yet; the built-in restricted defaults apply\n\
-         ::error file=tests/fixtures/invalid/d-policy.yaml,line=9,col=76::spec.tmpfs[1].mountPath: \"/tmp\" is already mounted by spec.tmpfs[0]\n"
+        out.lines().next().unwrap(),
+        "::error file=tests/fixtures/invalid/d-policy.yaml,line=15,col=24::spec.resources.memory: policy: maxResources: memory 1Gi is over the maximum of 256Mi [Policy \"default\"]"
     );
+    assert_eq!(out.lines().count(), 8);
+}
+
+#[test]
+fn policy_refusals_are_their_own_class_in_json() {
+    let o = berth(&[
+        "validate",
+        "-o",
+        "json",
+        "tests/fixtures/invalid/d-policy.yaml",
+    ]);
+    assert_exit(&o, 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = v.as_array().unwrap();
+    assert_eq!(all.len(), 8);
+    assert!(all.iter().all(|d| d["class"] == "policy"), "{v:#}");
+    assert_eq!(all[1]["path"], "spec.security.privileged");
+    assert_eq!(all[1]["line"], 16);
 }
 
 #[test]
@@ -62,7 +80,7 @@ fn valid_examples_pass() {
     let o = berth(&["validate", &repo("examples").display().to_string()]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "");
-    assert!(stderr(&o).starts_with("valid: 4 file(s), 5 document(s), 4 container object(s)"));
+    assert!(stderr(&o).starts_with("valid: 5 file(s), 6 document(s), 4 container object(s)"));
 }
 
 #[test]

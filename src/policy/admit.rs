@@ -1,0 +1,424 @@
+//! Admission: one container spec against one Policy → every rule it breaks, each at the
+//! manifest field that breaks it. Pure: the caller turns violations into diagnostics.
+
+use std::collections::BTreeSet;
+
+use super::rules::{bytes, Policy, Rule};
+use super::{glob, image, paths};
+use crate::manifest::types::ContainerSpec;
+use crate::model::Spec;
+
+/// Capabilities a container keeps when `capabilities.drop` does not include `ALL`: the
+/// Docker engine's default set (Podman's is a subset of it).
+pub const ENGINE_DEFAULT_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Violation {
+    /// JSON pointer of the offending manifest field, e.g. `/spec/security/privileged`.
+    pub pointer: String,
+    pub rule: Rule,
+    /// What is asked and what the policy allows (without the rule name).
+    pub message: String,
+}
+
+impl Violation {
+    fn new(pointer: impl Into<String>, rule: Rule, message: String) -> Self {
+        Violation {
+            pointer: pointer.into(),
+            rule,
+            message,
+        }
+    }
+}
+
+/// What admission looks at for one container.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The normalized spec: exactly what would be sent to the engine.
+    pub spec: &'a Spec,
+    /// `security.seccompProfile` as written (`default`, `unconfined` or a path): the
+    /// normalized spec holds the profile's content, not its path.
+    pub seccomp: Option<&'a str>,
+    /// Every host path the container would reach, as (JSON pointer, path); see
+    /// [`host_paths`].
+    pub host_paths: Vec<(String, String)>,
+}
+
+/// Every (JSON pointer, host path) a manifest container spec reaches on the host: bind
+/// mounts (`hostMounts`), device nodes and the seccomp profile file.
+pub fn host_paths(c: &ContainerSpec) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(p) = c
+        .security
+        .as_ref()
+        .and_then(|s| s.seccomp_profile.as_deref())
+        .filter(|p| p.starts_with('/'))
+    {
+        out.push(("/spec/security/seccompProfile".to_string(), p.to_string()));
+    }
+    for (i, d) in c.devices.iter().flatten().enumerate() {
+        out.push((format!("/spec/devices/{i}/hostPath"), d.host_path.clone()));
+    }
+    for (i, m) in c.host_mounts.iter().flatten().enumerate() {
+        out.push((
+            format!("/spec/hostMounts/{i}/hostPath"),
+            m.host_path.clone(),
+        ));
+    }
+    out
+}
+
+/// Checks `request` against `policy`; empty when it is admitted.
+pub fn admit(policy: &Policy, request: &Request<'_>) -> Vec<Violation> {
+    let s = request.spec;
+    let p = &s.privileges;
+    let mut out = Vec::new();
+
+    check_image(policy, &s.image, &mut out);
+
+    if p.privileged && !policy.allow_privileged {
+        out.push(Violation::new(
+            "/spec/security/privileged",
+            Rule::AllowPrivileged,
+            "a privileged container (every capability and device, no confinement) is not allowed"
+                .into(),
+        ));
+    }
+    for ns in &p.host_namespaces {
+        if !policy.host_namespaces.contains(ns) {
+            out.push(Violation::new(
+                format!("/spec/hostNamespaces/{}", ns.as_str()),
+                Rule::AllowHostNamespaces,
+                format!(
+                    "the host's {} namespace is not allowed{}",
+                    ns.as_str(),
+                    allowed_list(policy.host_namespaces.iter().map(|n| n.as_str()))
+                ),
+            ));
+        }
+    }
+    out.extend(check_host_paths(policy, &request.host_paths));
+    check_capabilities(policy, s, &mut out);
+    check_seccomp(policy, request.seccomp, &mut out);
+    if let Some(profile) = &p.apparmor_profile {
+        if !profile_allowed(&policy.apparmor, profile, profile) {
+            out.push(Violation::new(
+                "/spec/security/apparmorProfile",
+                Rule::AllowedApparmorProfiles,
+                format!(
+                    "AppArmor profile {profile:?} is not allowed{}",
+                    allowed_list(policy.apparmor.iter().map(String::as_str))
+                ),
+            ));
+        }
+    }
+    if !policy.allow_devices {
+        for (i, d) in p.devices.iter().enumerate() {
+            out.push(Violation::new(
+                format!("/spec/devices/{i}"),
+                Rule::AllowDevices,
+                format!("host device {} is not allowed", d.host_path),
+            ));
+        }
+    }
+    for name in p.sysctls.keys() {
+        if !policy
+            .sysctls
+            .iter()
+            .any(|pat| glob::matches(pat, name, false))
+        {
+            out.push(Violation::new(
+                format!("/spec/sysctls/{}", escape(name)),
+                Rule::AllowedSysctls,
+                format!(
+                    "sysctl {name} is not allowed{}",
+                    allowed_list(policy.sysctls.iter().map(String::as_str))
+                ),
+            ));
+        }
+    }
+    check_resources(policy, s, &mut out);
+    if policy.require_read_only_root_filesystem && !s.read_only_root_filesystem {
+        out.push(Violation::new(
+            "/spec/security/readOnlyRootFilesystem",
+            Rule::RequireReadOnlyRootFilesystem,
+            "the root filesystem must be read-only: set security.readOnlyRootFilesystem: true (and tmpfs for scratch space)".into(),
+        ));
+    }
+    if policy.require_non_root {
+        if let Some(why) = root_user(s.user.as_deref()) {
+            out.push(Violation::new(
+                "/spec/security/user",
+                Rule::RequireNonRoot,
+                why,
+            ));
+        }
+    }
+    if !s.no_new_privileges && !policy.allow_privilege_escalation {
+        out.push(Violation::new(
+            "/spec/security/noNewPrivileges",
+            Rule::AllowPrivilegeEscalation,
+            "privilege escalation through setuid binaries is not allowed: leave noNewPrivileges at true".into(),
+        ));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Checks host paths against `allowedHostPaths`: each must lie under an allowed prefix, and
+/// one that is, contains or lies inside an engine socket (or the engine's data root) must
+/// be listed exactly. Takes (JSON pointer, host path) pairs.
+pub fn check_host_paths(policy: &Policy, host_paths: &[(String, String)]) -> Vec<Violation> {
+    let mut out = Vec::new();
+    for (pointer, raw) in host_paths {
+        let path = match paths::normalize(raw) {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(Violation::new(
+                    pointer.clone(),
+                    Rule::AllowedHostPaths,
+                    format!("host path {e}"),
+                ));
+                continue;
+            }
+        };
+        let shown = if path == *raw {
+            format!("host path {raw}")
+        } else {
+            format!("host path {raw} (that is {path})")
+        };
+        // An engine path is allowed only by listing it exactly (for a directory above it,
+        // the socket inside that directory; for a path below the data root, that path).
+        let engine: Vec<&str> = paths::engine_paths(&path)
+            .into_iter()
+            .filter(|e| {
+                let socket_listed = policy.host_paths.iter().any(|a| {
+                    glob::matches(e, a, true)
+                        && (paths::is_under(a, &path) || paths::is_under(&path, a))
+                });
+                let below_and_listed = path.matches('/').count() > e.matches('/').count()
+                    && policy.host_paths.contains(&path);
+                !(socket_listed || below_and_listed)
+            })
+            .collect();
+        if !engine.is_empty() {
+            out.push(Violation::new(
+                pointer.clone(),
+                Rule::AllowedHostPaths,
+                format!(
+                    "{shown} reaches the container engine ({}), which is root on the host; it is allowed only when listed by its exact path",
+                    engine.join(", ")
+                ),
+            ));
+            continue;
+        }
+        if !policy.host_paths.iter().any(|a| paths::is_under(&path, a)) {
+            out.push(Violation::new(
+                pointer.clone(),
+                Rule::AllowedHostPaths,
+                format!(
+                    "{shown} is not under an allowed prefix{}",
+                    allowed_list(policy.host_paths.iter().map(String::as_str))
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn check_image(policy: &Policy, reference: &str, out: &mut Vec<Violation>) {
+    if policy.images.contains(&image::ImagePattern::Any) {
+        return;
+    }
+    let msg = match image::parse(reference) {
+        Err(e) => e.to_string(),
+        Ok(img) if policy.images.iter().any(|p| p.allows(&img)) => return,
+        Ok(img) => format!(
+            "image {reference:?} (that is {img}) is not allowed{}",
+            allowed_list(policy.images.iter().map(|p| p.to_string()))
+        ),
+    };
+    out.push(Violation::new("/spec/image", Rule::AllowedImages, msg));
+}
+
+fn check_capabilities(policy: &Policy, s: &Spec, out: &mut Vec<Violation>) {
+    if policy.capabilities.contains("ALL") {
+        return;
+    }
+    let allowed = |c: &str| policy.capabilities.contains(c);
+    let refused_added: Vec<&str> = s
+        .cap_add
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !allowed(c))
+        .collect();
+    if !refused_added.is_empty() {
+        out.push(Violation::new(
+            "/spec/security/capabilities/add",
+            Rule::AllowedCapabilities,
+            format!(
+                "{} {} not allowed{}",
+                refused_added.join(", "),
+                if refused_added.len() == 1 {
+                    "is"
+                } else {
+                    "are"
+                },
+                allowed_list(policy.capabilities.iter().map(String::as_str))
+            ),
+        ));
+    }
+    if !s.cap_drop.iter().any(|c| c == "ALL") {
+        let dropped: BTreeSet<&str> = s.cap_drop.iter().map(String::as_str).collect();
+        let kept: Vec<&str> = ENGINE_DEFAULT_CAPABILITIES
+            .iter()
+            .copied()
+            .filter(|c| !dropped.contains(c) && !allowed(c) && !s.cap_add.iter().any(|a| a == c))
+            .collect();
+        if !kept.is_empty() {
+            out.push(Violation::new(
+                "/spec/security/capabilities/drop",
+                Rule::AllowedCapabilities,
+                format!(
+                    "without ALL in capabilities.drop the engine's default capabilities stay, and {} {} not allowed{}: drop ALL and add back what is needed",
+                    kept.join(", "),
+                    if kept.len() == 1 { "is" } else { "are" },
+                    allowed_list(policy.capabilities.iter().map(String::as_str))
+                ),
+            ));
+        }
+    }
+}
+
+fn check_seccomp(policy: &Policy, seccomp: Option<&str>, out: &mut Vec<Violation>) {
+    let Some(profile) = seccomp else { return };
+    // A path is compared in its canonical form; one that has none is reported by the
+    // host path rule.
+    let subject = if profile.starts_with('/') {
+        match paths::normalize(profile) {
+            Ok(p) => p,
+            Err(_) => return,
+        }
+    } else {
+        profile.to_string()
+    };
+    if !profile_allowed(&policy.seccomp, profile, &subject) {
+        out.push(Violation::new(
+            "/spec/security/seccompProfile",
+            Rule::AllowedSeccompProfiles,
+            format!(
+                "seccomp profile {profile:?} is not allowed{}",
+                allowed_list(policy.seccomp.iter().map(String::as_str))
+            ),
+        ));
+    }
+}
+
+/// `default` and `unconfined` match only themselves; patterns match everything else.
+fn profile_allowed(allowed: &[String], written: &str, subject: &str) -> bool {
+    match written {
+        "default" | "unconfined" => allowed.iter().any(|a| a == written),
+        _ => allowed
+            .iter()
+            .filter(|a| *a != "default" && *a != "unconfined")
+            .any(|a| {
+                let a = if a.starts_with('/') && !glob::is_pattern(a) {
+                    paths::normalize(a).unwrap_or_else(|_| a.clone())
+                } else {
+                    a.clone()
+                };
+                glob::matches(&a, subject, false)
+            }),
+    }
+}
+
+fn check_resources(policy: &Policy, s: &Spec, out: &mut Vec<Violation>) {
+    if let Some(max) = policy.max_memory_bytes {
+        if s.memory_bytes > max {
+            out.push(Violation::new(
+                "/spec/resources/memory",
+                Rule::MaxResources,
+                format!(
+                    "memory {} is over the maximum of {}",
+                    bytes(s.memory_bytes),
+                    bytes(max)
+                ),
+            ));
+        }
+    }
+    if let Some(max) = policy.max_nano_cpus {
+        let cores = |n: i64| format!("{}", n as f64 / 1e9);
+        match s.nano_cpus {
+            None => out.push(Violation::new(
+                "/spec/resources/cpus",
+                Rule::MaxResources,
+                format!(
+                    "no CPU limit is set, and the maximum is {}: set resources.cpus",
+                    cores(max)
+                ),
+            )),
+            Some(n) if n > max => out.push(Violation::new(
+                "/spec/resources/cpus",
+                Rule::MaxResources,
+                format!("cpus {} is over the maximum of {}", cores(n), cores(max)),
+            )),
+            Some(_) => {}
+        }
+    }
+    if let Some(max) = policy.max_pids {
+        if s.pids_limit > max {
+            out.push(Violation::new(
+                "/spec/resources/pids",
+                Rule::MaxResources,
+                format!("pids {} is over the maximum of {max}", s.pids_limit),
+            ));
+        }
+    }
+}
+
+/// Why `user` may run as root, or `None` when it is a numeric uid other than 0.
+fn root_user(user: Option<&str>) -> Option<String> {
+    let Some(u) = user else {
+        return Some(
+            "no user is set, so the image's user runs (often root): set security.user to a numeric uid other than 0, e.g. \"1000:1000\"".into(),
+        );
+    };
+    let uid = u.split(':').next().unwrap_or_default();
+    match uid.parse::<u64>() {
+        Ok(0) => Some(format!("user {u:?} is root (uid 0)")),
+        Ok(_) => None,
+        Err(_) => Some(format!(
+            "user {u:?} is a name, which may be root in the image; give a numeric uid other than 0"
+        )),
+    }
+}
+
+fn allowed_list<S: AsRef<str>>(items: impl Iterator<Item = S>) -> String {
+    let v: Vec<String> = items.map(|s| s.as_ref().to_string()).collect();
+    if v.is_empty() {
+        " (the policy allows none)".into()
+    } else {
+        format!(" (allowed: {})", v.join(", "))
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
