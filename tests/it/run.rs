@@ -369,3 +369,42 @@ impl Forwarder {
         }
     }
 }
+
+#[test]
+fn a_burst_of_file_changes_settles_into_a_few_reconciles_not_hundreds() {
+    let inst = Instance::new("run-burst");
+    inst.write("keeper.yaml", &agent("keeper", ""));
+    let d = Daemon::start(&inst, &["--resync", "1h"]);
+    inst.wait_until("keeper runs", |cs| cs.iter().any(|c| c.running));
+    let passes = |d: &Daemon| -> u64 {
+        let m = http_get(d.port, "/metrics").unwrap().1;
+        m.lines()
+            .find_map(|l| l.strip_prefix("berth_reconciles_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    // Let the passes of the start settle, then swap in 300 files as a checkout would.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let before = passes(&d);
+    let staging = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        let text = format!(
+            "apiVersion: berth/v1\nkind: Template\nmetadata: {{ name: t{i} }}\nspec: {{ image: {IMAGE} }}\n"
+        );
+        std::fs::write(staging.path().join(format!("t{i}.yaml")), text).unwrap();
+    }
+    for i in 0..300 {
+        let name = format!("t{i}.yaml");
+        std::fs::rename(staging.path().join(&name), inst.dir.path().join(&name)).unwrap();
+    }
+    wait_for("the templates are loaded", || {
+        let s = d.status();
+        (s["diagnostics"].as_array().unwrap().is_empty() && passes(&d) > before)
+            .then_some(())
+            .ok_or_else(|| s.to_string())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let used = passes(&d) - before;
+    eprintln!("300 file renames took {used} reconcile pass(es)");
+    assert!(used <= 20, "300 file events took {used} reconcile passes");
+}
