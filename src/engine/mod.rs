@@ -5,6 +5,7 @@ mod convert;
 mod error;
 mod events;
 mod privileges;
+pub mod proxy;
 
 use std::collections::HashMap;
 

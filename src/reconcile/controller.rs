@@ -86,6 +86,7 @@ pub async fn run(
         last_saved: None,
         last_diagnostics: Vec::new(),
         overlay: Overlay::default(),
+        list_backoff: None,
         semaphore: Arc::new(Semaphore::new(config.concurrency.max(1))),
         config,
     };
@@ -176,8 +177,14 @@ struct Controller {
     last_saved: Option<state::StateFile>,
     last_diagnostics: Vec<String>,
     overlay: Overlay,
+    /// After a failed listing: no engine call before the instant, and the delay that led
+    /// there (doubling up to [`LIST_BACKOFF_MAX`]), so a refusing proxy is not hammered.
+    list_backoff: Option<(Instant, Duration)>,
     semaphore: Arc<Semaphore>,
 }
+
+/// The longest wait between two listings while the engine refuses or is away.
+const LIST_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
 /// What engine events said about containers that a listing taken right after them may not
 /// show yet (the engine emits `die` before its list view is updated). Applied on top of
@@ -267,22 +274,37 @@ impl Controller {
     /// One reconcile pass. Returns when the planner next wants to look.
     async fn pass(&mut self, done: &mpsc::UnboundedSender<Outcome>) -> Option<Instant> {
         let started = Instant::now();
+        if let Some((until, _)) = self.list_backoff {
+            if started < until {
+                return Some(until); // backing off: no engine call yet
+            }
+        }
         self.shared.metrics.request("list");
         let mut observed = match self.engine.list(&self.config.instance).await {
-            Ok(o) => o,
+            Ok(o) => {
+                self.list_backoff = None;
+                o
+            }
             Err(e) => {
                 self.shared
                     .metrics
                     .error(FailureClass::Infrastructure.as_str());
-                error!(class = "infrastructure", error = %e, "cannot list containers; nothing is changed until the engine answers");
+                let delay = match self.list_backoff {
+                    Some((_, d)) => (d * 2).min(LIST_BACKOFF_MAX),
+                    None => self
+                        .config
+                        .poll_interval
+                        .clamp(Duration::from_secs(1), LIST_BACKOFF_MAX),
+                };
+                error!(class = "infrastructure", error = %e, retry_in_ms = delay.as_millis() as u64, "cannot list containers; nothing is changed until the engine answers (retrying in {})", humantime::format_duration(delay));
                 self.shared
                     .report
                     .write()
                     .expect("not poisoned")
                     .engine_error = Some(e.to_string());
-                return Some(
-                    Instant::now() + self.config.poll_interval.max(Duration::from_secs(1)),
-                );
+                let until = Instant::now() + delay;
+                self.list_backoff = Some((until, delay));
+                return Some(until);
             }
         };
         self.overlay.apply(&mut observed);
@@ -551,10 +573,12 @@ async fn watch_events(
                     tracing::debug!(action = %ev.action, object = ?ev.key, "engine event");
                     let _ = tx.send(Some(ev));
                 }
-                Err(EngineError::Forbidden { .. }) | Err(EngineError::NotFound { .. }) => {
+                Err(e @ EngineError::Forbidden { .. }) | Err(e @ EngineError::NotFound { .. }) => {
                     // Said once: from here on the loop only polls.
                     warn!(
-                        "the engine refused the event stream (GET /events); polling every {} instead (a socket proxy needs EVENTS=1)",
+                        class = "infrastructure",
+                        error = %e,
+                        "no engine events; polling every {} instead",
                         humantime::format_duration(poll)
                     );
                     loop {

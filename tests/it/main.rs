@@ -5,10 +5,12 @@
 //! never skip — when the engine or the test images are missing: run `make test`, which
 //! prepares both.
 
+mod haproxy;
 mod util;
 
 mod apply;
 mod policy;
+mod proxy;
 mod run;
 mod safety;
 mod schema;

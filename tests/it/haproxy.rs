@@ -1,0 +1,152 @@
+//! HAProxy-based fixtures: the socket proxy (scripts/socket-proxy.sh, the rules of
+//! tecnativa/docker-socket-proxy) on a free loopback port. Each is stopped when dropped.
+
+use std::process::{Child, Command, Output, Stdio};
+
+use crate::util::*;
+
+/// Every flag the proxy knows; a test names the ones it enables, the rest are off.
+const ALL_FLAGS: &[&str] = &[
+    "AUTH",
+    "BUILD",
+    "COMMIT",
+    "CONFIGS",
+    "CONTAINERS",
+    "DISTRIBUTION",
+    "EVENTS",
+    "EXEC",
+    "GRPC",
+    "IMAGES",
+    "INFO",
+    "NETWORKS",
+    "NODES",
+    "PING",
+    "PLUGINS",
+    "SECRETS",
+    "SERVICES",
+    "SESSION",
+    "SWARM",
+    "SYSTEM",
+    "TASKS",
+    "VERSION",
+    "VOLUMES",
+    "POST",
+    "ALLOW_START",
+    "ALLOW_STOP",
+    "ALLOW_RESTARTS",
+];
+
+/// The least privilege berth needs when no isolated network is declared.
+pub const MINIMAL: &[&str] = &[
+    "CONTAINERS",
+    "IMAGES",
+    "VOLUMES",
+    "POST",
+    "EVENTS",
+    "PING",
+    "VERSION",
+];
+
+/// Fails loudly (never skips) when haproxy is missing.
+pub fn require_haproxy() {
+    let ok = Command::new("haproxy")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "haproxy is not installed: run `make tools` (scripts/ensure-tools.sh installs it)"
+    );
+}
+
+/// A running HAProxy.
+pub struct Haproxy {
+    child: Option<Child>,
+    pub port: u16,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Haproxy {
+    /// The socket proxy with exactly `flags` enabled.
+    pub fn socket_proxy(flags: &[&str]) -> Haproxy {
+        require_haproxy();
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let log = dir.path().join("haproxy.log");
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo("scripts/socket-proxy.sh"))
+            .args(["--port", &port.to_string(), "--log", "--dir"])
+            .arg(dir.path());
+        for f in ALL_FLAGS {
+            cmd.env(f, if flags.contains(f) { "1" } else { "0" });
+        }
+        Haproxy::spawn(cmd, port, log, dir)
+    }
+
+    fn spawn(
+        mut cmd: Command,
+        port: u16,
+        log: std::path::PathBuf,
+        dir: tempfile::TempDir,
+    ) -> Haproxy {
+        let child = cmd
+            .env_remove("DOCKER_HOST")
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
+            ))
+            .spawn()
+            .expect("start haproxy");
+        let mut h = Haproxy {
+            child: Some(child),
+            port,
+            log,
+            _dir: dir,
+        };
+        wait_for("haproxy to listen", || {
+            if let Some(Ok(Some(status))) = h.child.as_mut().map(|c| c.try_wait()) {
+                panic!("haproxy exited ({status}):\n{}", h.log_text());
+            }
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        h
+    }
+
+    /// `tcp://127.0.0.1:PORT`.
+    pub fn docker_host(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `berth <cmd> --instance <name> [flags...] <dir>` with extra environment.
+pub fn berth_env(inst: &Instance, cmd: &str, flags: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = inst.path_str();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
+    c.arg(cmd)
+        .args(["--instance", &inst.name])
+        .args(flags)
+        .env_remove("BERTH_INSTANCE");
+    if !matches!(cmd, "get" | "down" | "doctor") {
+        c.arg(&dir);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run berth")
+}
