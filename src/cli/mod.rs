@@ -3,6 +3,7 @@
 
 mod apply;
 mod diff;
+mod doctor;
 mod down;
 mod get;
 mod output;
@@ -98,6 +99,14 @@ pub enum Command {
     },
     /// Print the JSON Schema of a manifest document.
     Schema,
+    /// Check the connection: engine kind and version, the negotiated API version, and
+    /// whether each call berth needs gets through (a verdict per socket-proxy flag). Exit 0
+    /// ok, 1 something required is refused, 2 no engine answers.
+    Doctor {
+        /// `text` or `json`.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -192,6 +201,7 @@ async fn async_main(instance: String, command: Command) -> u8 {
         Command::Get { output, state_dir } => get::run(&instance, output, state_dir).await,
         Command::Run(args) => run::run(&instance, args).await,
         Command::Down { concurrency } => down::run(&instance, usize::from(concurrency)).await,
+        Command::Doctor { output } => doctor::run(&instance, output).await,
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }
 }

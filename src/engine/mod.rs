@@ -2,6 +2,7 @@
 //! types ([`crate::model`]) and maps every engine answer to an [`EngineError`].
 
 mod convert;
+mod doctor;
 mod error;
 mod events;
 mod privileges;
@@ -14,6 +15,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
+pub use doctor::{EngineInfo, EngineKind, Need, Probe, Verdict};
 pub use error::EngineError;
 pub use events::EngineEvent;
 
@@ -25,6 +27,7 @@ pub struct Engine {
     docker: Docker,
     endpoint: String,
     api_version: String,
+    info: EngineInfo,
 }
 
 impl Engine {
@@ -40,11 +43,21 @@ impl Engine {
             .await
             .map_err(|e| EngineError::from_bollard("GET /version", &endpoint, e))?;
         let api_version = docker.client_version().to_string();
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| EngineError::from_bollard("GET /version", &endpoint, e))?;
         Ok(Engine {
             docker,
             endpoint,
             api_version,
+            info: EngineInfo::from_version(&version),
         })
+    }
+
+    /// What the engine said about itself at connect.
+    pub fn info(&self) -> &EngineInfo {
+        &self.info
     }
 
     /// Where the engine answers, for messages.

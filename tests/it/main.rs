@@ -9,6 +9,7 @@ mod haproxy;
 mod util;
 
 mod apply;
+mod doctor;
 mod policy;
 mod proxy;
 mod run;

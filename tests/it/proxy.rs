@@ -44,6 +44,12 @@ fn apply_diff_get_down_work_through_the_minimal_proxy() {
     assert_exit(&get, 0);
     let rows: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 2);
+    let table = berth_env(&inst, "get", &[], &env);
+    assert!(
+        stderr(&table).starts_with("engine: Docker "),
+        "get names the engine kind: {}",
+        stderr(&table)
+    );
 
     assert_exit(&berth_env(&inst, "down", &[], &env), 0);
     assert!(inst.containers().is_empty());
