@@ -22,14 +22,18 @@ struct Report<'a> {
 /// allowed, 1 when something is missing, 2 when nothing answers at all.
 pub async fn run(instance: &str, format: PlanFormat) -> u8 {
     let started = Instant::now();
-    let engine = match Engine::connect().await {
+    let engine = match Engine::connect_to(super::engine_target()).await {
         Ok(e) => e,
         Err(e) => {
             eprintln!("error: {e}");
             return match e {
-                // The engine answered, but the proxy refused the first call.
+                // Something answered, but refused the first call.
                 EngineError::Forbidden { .. } => {
                     eprintln!("doctor: berth cannot start without GET /version");
+                    1
+                }
+                EngineError::Unauthorized { .. } => {
+                    eprintln!("doctor: the credentials were refused; nothing else can be checked");
                     1
                 }
                 _ => {

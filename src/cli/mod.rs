@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::engine::{Portainer, Target};
 use crate::manifest::Format;
 
 /// berth keeps agent and session containers on a Docker-compatible engine exactly as YAML
@@ -35,6 +36,24 @@ pub struct Cli {
     /// Log lines as `text` or `json` (one object per line).
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Reach the engine through Portainer at this URL (`http://host:9000`) instead of
+    /// DOCKER_HOST. The API key comes from PORTAINER_API_KEY or --portainer-api-key-file.
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_PORTAINER_URL",
+        requires = "portainer_endpoint"
+    )]
+    pub portainer_url: Option<String>,
+
+    /// The Portainer environment (endpoint) id of the engine.
+    #[arg(long, global = true, env = "BERTH_PORTAINER_ENDPOINT")]
+    pub portainer_endpoint: Option<String>,
+
+    /// A file holding the Portainer API key (instead of PORTAINER_API_KEY).
+    #[arg(long, global = true, env = "BERTH_PORTAINER_API_KEY_FILE")]
+    pub portainer_api_key_file: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -160,6 +179,15 @@ pub fn main() -> ExitCode {
         "warn"
     };
     init_logging(cli.log.as_deref().unwrap_or(default_log), cli.log_format);
+    match target(&cli) {
+        Ok(t) => {
+            let _ = TARGET.set(t);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let code = match cli.command {
         Command::Validate { paths, output } => validate::run(&paths, output),
         Command::Schema => {
@@ -227,9 +255,59 @@ fn init_logging(filter: &str, format: LogFormat) {
     };
 }
 
+/// Where the engine is, as the command line says (set once in [`main`]).
+static TARGET: std::sync::OnceLock<Target> = std::sync::OnceLock::new();
+
+/// The engine target chosen on the command line.
+fn engine_target() -> &'static Target {
+    TARGET.get_or_init(Target::default)
+}
+
+/// `--portainer-*` → Portainer, else DOCKER_HOST. The key is read here, once.
+fn target(cli: &Cli) -> Result<Target, String> {
+    let Some(url) = &cli.portainer_url else {
+        if cli.portainer_endpoint.is_some() || cli.portainer_api_key_file.is_some() {
+            return Err(
+                "--portainer-endpoint and --portainer-api-key-file need --portainer-url".into(),
+            );
+        }
+        return Ok(Target::DockerHost);
+    };
+    let endpoint = cli
+        .portainer_endpoint
+        .clone()
+        .ok_or("--portainer-url needs --portainer-endpoint (the environment id)")?;
+    let api_key = match &cli.portainer_api_key_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                format!(
+                    "cannot read the Portainer API key from {}: {e}",
+                    path.display()
+                )
+            })?
+            .trim()
+            .to_string(),
+        None => std::env::var("PORTAINER_API_KEY")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    if api_key.is_empty() {
+        return Err(
+            "Portainer mode needs an API key: set PORTAINER_API_KEY or --portainer-api-key-file"
+                .into(),
+        );
+    }
+    Ok(Target::Portainer(Portainer {
+        url: url.clone(),
+        endpoint,
+        api_key,
+    }))
+}
+
 /// Connects to the engine or prints why not.
 async fn connect() -> Option<crate::engine::Engine> {
-    match crate::engine::Engine::connect().await {
+    match crate::engine::Engine::connect_to(engine_target()).await {
         Ok(e) => Some(e),
         Err(e) => {
             eprintln!("error: {e}");

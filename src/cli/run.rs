@@ -65,7 +65,7 @@ pub async fn run(instance: &str, args: Args) -> u8 {
 
     let mut delay = Duration::from_millis(500);
     let engine = loop {
-        match crate::engine::Engine::connect().await {
+        match crate::engine::Engine::connect_to(super::engine_target()).await {
             Ok(e) => break e,
             Err(e) => {
                 warn!(class = "infrastructure", error = %e, "engine not reachable; retrying in {}", humantime::format_duration(delay));

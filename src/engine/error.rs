@@ -25,6 +25,16 @@ pub enum EngineError {
         by_proxy: bool,
         message: String,
     },
+    /// Portainer (or another authenticating front) refused the credentials (401).
+    #[error("{operation}: {endpoint} refused the API key (401 Unauthorized: {message}): check PORTAINER_API_KEY or --portainer-api-key-file")]
+    Unauthorized {
+        operation: String,
+        endpoint: String,
+        message: String,
+    },
+    /// The connection settings are wrong; nothing was sent.
+    #[error("{message}")]
+    Config { message: String },
     /// Nothing answered at the endpoint, or the connection broke.
     #[error("cannot reach the engine at {endpoint} ({operation}): {message}")]
     Unreachable {
@@ -55,6 +65,11 @@ impl EngineError {
                 match status_code {
                     404 => EngineError::NotFound { operation, message },
                     409 => EngineError::Conflict { operation, message },
+                    401 => EngineError::Unauthorized {
+                        operation,
+                        endpoint: endpoint.to_string(),
+                        message,
+                    },
                     403 => EngineError::Forbidden {
                         operation,
                         by_proxy,
@@ -154,6 +169,10 @@ mod tests {
             e(409, "name in use"),
             EngineError::Conflict { .. }
         ));
+        assert_eq!(
+            e(401, "Invalid API key").to_string(),
+            "POST /containers/create: unix:///x refused the API key (401 Unauthorized: Invalid API key): check PORTAINER_API_KEY or --portainer-api-key-file"
+        );
         assert!(matches!(
             e(500, "boom"),
             EngineError::Engine { status: 500, .. }

@@ -5,6 +5,7 @@ mod convert;
 mod doctor;
 mod error;
 mod events;
+mod portainer;
 mod privileges;
 pub mod proxy;
 
@@ -18,6 +19,7 @@ use bollard::Docker;
 pub use doctor::{EngineInfo, EngineKind, Need, Probe, Verdict};
 pub use error::EngineError;
 pub use events::EngineEvent;
+pub use portainer::{Portainer, Target};
 
 use crate::model::{labels, DesiredContainer, Observed};
 
@@ -34,10 +36,21 @@ impl Engine {
     /// Connects as the `docker` CLI would: `DOCKER_HOST` (`unix://`, `tcp://`) or the local
     /// socket, then negotiates the API version with the engine.
     pub async fn connect() -> Result<Engine, EngineError> {
-        let endpoint =
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-        let docker = Docker::connect_with_defaults()
-            .map_err(|e| EngineError::from_bollard("connect", &endpoint, e))?;
+        Engine::connect_to(&Target::DockerHost).await
+    }
+
+    /// Connects to `target`: `DOCKER_HOST` or Portainer.
+    pub async fn connect_to(target: &Target) -> Result<Engine, EngineError> {
+        let (docker, endpoint) = match target {
+            Target::DockerHost => {
+                let endpoint = std::env::var("DOCKER_HOST")
+                    .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+                let docker = Docker::connect_with_defaults()
+                    .map_err(|e| EngineError::from_bollard("connect", &endpoint, e))?;
+                (docker, endpoint)
+            }
+            Target::Portainer(p) => p.connect()?,
+        };
         let docker = docker
             .negotiate_version()
             .await

@@ -84,6 +84,53 @@ impl Haproxy {
         Haproxy::spawn(cmd, port, log, dir)
     }
 
+    /// A stand-in for Portainer: requires `X-API-Key: <key>` (else 401 with Portainer's JSON
+    /// body), serves the Docker API only under `/api/endpoints/<endpoint>/docker` (else 404),
+    /// strips that prefix and the key, and forwards to the engine socket.
+    pub fn portainer_front(endpoint: u32, key: &str) -> Haproxy {
+        require_haproxy();
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let prefix = format!("/api/endpoints/{endpoint}/docker");
+        let config = format!(
+            r#"global
+    maxconn 256
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 10s
+    timeout client 10m
+    timeout server 10m
+    timeout http-request 10s
+
+backend engine
+    timeout server 24d
+    server engine /var/run/docker.sock
+
+frontend portainer
+    bind 127.0.0.1:{port}
+    log stderr format raw local0 info
+    http-request return status 401 content-type application/json string '{{"message":"Invalid API key","details":"Unauthorized"}}' unless {{ req.hdr(X-API-Key) -m str {key} }}
+    http-request return status 404 content-type application/json string '{{"message":"Unable to find an environment with the specified identifier inside the database","details":"Not found"}}' unless {{ path_beg {prefix}/ }}
+    http-request del-header X-API-Key
+    http-request set-path %[path,regsub(^{prefix},)]
+    default_backend engine
+"#
+        );
+        std::fs::write(dir.path().join("haproxy.cfg"), config).unwrap();
+        let log = dir.path().join("haproxy.log");
+        let mut cmd = Command::new("haproxy");
+        cmd.arg("-db").arg("-f").arg(dir.path().join("haproxy.cfg"));
+        Haproxy::spawn(cmd, port, log, dir)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     fn spawn(
         mut cmd: Command,
         port: u16,

@@ -11,6 +11,7 @@ mod util;
 mod apply;
 mod doctor;
 mod policy;
+mod portainer;
 mod proxy;
 mod run;
 mod safety;
