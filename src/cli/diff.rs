@@ -25,7 +25,7 @@ pub(super) fn render(p: &Plan) -> String {
 
 /// `berth diff`: exit 0 no changes, 1 changes, 2 error (as `kubectl diff`).
 pub async fn run(instance: &str, paths: &[PathBuf], allow_empty: bool, format: PlanFormat) -> u8 {
-    let loaded = load(paths);
+    let mut loaded = load(paths);
     let Some(engine) = super::connect().await else {
         return 2;
     };
@@ -36,6 +36,7 @@ pub async fn run(instance: &str, paths: &[PathBuf], allow_empty: bool, format: P
             return 2;
         }
     };
+    let ports_ok = super::assign_ports(instance, &mut loaded, &observed);
     let p = plan::plan(
         &loaded.desired,
         &observed,
@@ -60,7 +61,7 @@ pub async fn run(instance: &str, paths: &[PathBuf], allow_empty: bool, format: P
             serde_json::to_string_pretty(&p).expect("a plan serializes")
         ),
     }
-    if loaded.has_errors() {
+    if loaded.has_errors() || !ports_ok {
         2
     } else {
         u8::from(!p.is_empty())

@@ -20,7 +20,14 @@ struct Report<'a> {
 /// `berth doctor`: can berth reach the engine, what is it, and does every call berth needs
 /// get through (with a verdict per socket-proxy flag)? Exit 0 when everything required is
 /// allowed, 1 when something is missing, 2 when nothing answers at all.
-pub async fn run(instance: &str, format: PlanFormat) -> u8 {
+pub async fn run(instance: &str, paths: &[std::path::PathBuf], format: PlanFormat) -> u8 {
+    // With manifests, NETWORKS is required when one of them declares its own network.
+    let networks_needed = !paths.is_empty()
+        && crate::manifest::load(paths)
+            .desired
+            .objects
+            .values()
+            .any(|o| o.spec.network.is_own());
     let started = Instant::now();
     let engine = match Engine::connect_to(super::engine_target()).await {
         Ok(e) => e,
@@ -45,7 +52,10 @@ pub async fn run(instance: &str, format: PlanFormat) -> u8 {
     };
     let connected_ms = started.elapsed().as_millis();
     let probes = engine.probe(instance).await;
-    let missing: Vec<&Probe> = probes.iter().filter(|p| p.is_missing(false)).collect();
+    let missing: Vec<&Probe> = probes
+        .iter()
+        .filter(|p| p.is_missing(networks_needed))
+        .collect();
     let ok = missing.is_empty();
     let info = engine.info();
     match format {
@@ -87,7 +97,7 @@ pub async fn run(instance: &str, format: PlanFormat) -> u8 {
                     vec![
                         p.flag.to_string(),
                         p.operation.to_string(),
-                        need(p.need),
+                        need(p.need, networks_needed),
                         verdict_text(p),
                     ]
                 })
@@ -119,9 +129,10 @@ pub async fn run(instance: &str, format: PlanFormat) -> u8 {
     u8::from(!ok)
 }
 
-fn need(n: Need) -> String {
+fn need(n: Need, conditional_needed: bool) -> String {
     match n {
         Need::Required => "yes".into(),
+        Need::Only(when) if conditional_needed => format!("yes ({when} declared)"),
         Need::Only(when) => format!("for {when}"),
         Need::NotNeeded => "no".into(),
     }

@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 use crate::engine::{Portainer, Target};
 use crate::manifest::Format;
+use crate::plan::ports::PortPool;
 
 /// berth keeps agent and session containers on a Docker-compatible engine exactly as YAML
 /// manifests declare them.
@@ -54,6 +55,15 @@ pub struct Cli {
     /// A file holding the Portainer API key (instead of PORTAINER_API_KEY).
     #[arg(long, global = true, env = "BERTH_PORTAINER_API_KEY_FILE")]
     pub portainer_api_key_file: Option<PathBuf>,
+
+    /// The pool of host ports for `hostPort: auto`, e.g. `20000-29999`.
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_HOST_PORT_RANGE",
+        default_value = "20000-29999"
+    )]
+    pub host_port_range: PortPool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -122,6 +132,9 @@ pub enum Command {
     /// whether each call berth needs gets through (a verdict per socket-proxy flag). Exit 0
     /// ok, 1 something required is refused, 2 no engine answers.
     Doctor {
+        /// Manifests to check the setup against (optional): with an object that declares
+        /// an isolated network, NETWORKS becomes required.
+        paths: Vec<PathBuf>,
         /// `text` or `json`.
         #[arg(long, short = 'o', value_enum, default_value = "text")]
         output: PlanFormat,
@@ -179,6 +192,7 @@ pub fn main() -> ExitCode {
         "warn"
     };
     init_logging(cli.log.as_deref().unwrap_or(default_log), cli.log_format);
+    let _ = PORT_POOL.set(cli.host_port_range);
     match target(&cli) {
         Ok(t) => {
             let _ = TARGET.set(t);
@@ -229,7 +243,7 @@ async fn async_main(instance: String, command: Command) -> u8 {
         Command::Get { output, state_dir } => get::run(&instance, output, state_dir).await,
         Command::Run(args) => run::run(&instance, args).await,
         Command::Down { concurrency } => down::run(&instance, usize::from(concurrency)).await,
-        Command::Doctor { output } => doctor::run(&instance, output).await,
+        Command::Doctor { paths, output } => doctor::run(&instance, &paths, output).await,
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }
 }
@@ -253,6 +267,36 @@ fn init_logging(filter: &str, format: LogFormat) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// The `hostPort: auto` pool, as the command line says (set once in [`main`]).
+static PORT_POOL: std::sync::OnceLock<PortPool> = std::sync::OnceLock::new();
+
+fn port_pool() -> PortPool {
+    PORT_POOL.get().copied().unwrap_or_default()
+}
+
+/// Fills `hostPort: auto` for a one-shot command: what the instance's containers publish
+/// and what `berth run` remembers (its state file, read only) keep their ports. Objects
+/// that get none are held and reported.
+fn assign_ports(
+    instance: &str,
+    loaded: &mut crate::manifest::Loaded,
+    observed: &[crate::model::Observed],
+) -> bool {
+    let mut memory = crate::state::Store::new(&crate::state::Store::default_dir(), instance)
+        .load()
+        .map(|(f, _)| f.port_allocations())
+        .unwrap_or_default();
+    let exhausted =
+        crate::plan::ports::assign(&mut loaded.desired, observed, &mut memory, port_pool());
+    for e in &exhausted {
+        eprintln!(
+            "error: {}: {}; its container is left as it is",
+            e.key, e.message
+        );
+    }
+    exhausted.is_empty()
 }
 
 /// Where the engine is, as the command line says (set once in [`main`]).

@@ -94,6 +94,7 @@ pub async fn run(instance: &str, args: Args) -> u8 {
         concurrency: usize::from(args.concurrency),
         debounce: args.debounce,
         poll_interval: args.poll_interval,
+        port_pool: super::port_pool(),
     };
     match controller::run(engine, config, shared, stopped(stop_rx)).await {
         Ok(()) => 0,

@@ -27,6 +27,7 @@ fn spec(memory_mi: u64) -> Spec {
         tmpfs: Default::default(),
         ports: vec![],
         privileges: Default::default(),
+        network: Default::default(),
     }
 }
 

@@ -33,6 +33,7 @@ fn spec() -> Spec {
         tmpfs: Default::default(),
         ports: vec![],
         privileges: Default::default(),
+        network: Default::default(),
     }
 }
 

@@ -31,6 +31,7 @@ fn base() -> Spec {
         tmpfs: BTreeMap::new(),
         ports: vec![],
         privileges: Privileges::default(),
+        network: Default::default(),
     }
 }
 

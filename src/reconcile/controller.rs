@@ -22,6 +22,7 @@ use super::execute::{run_action, Outcome};
 use crate::engine::{Engine, EngineError, EngineEvent};
 use crate::manifest::{self, Loaded};
 use crate::model::{unix_ms, DesiredSet, FailureClass, ObjectKey, Observed, RunState, Runtime};
+use crate::plan::ports::{self, PortAllocations, PortPool};
 use crate::plan::{self, runtime as memory, Cause, Plan, Verb};
 use crate::source;
 use crate::state::{self, Store};
@@ -42,6 +43,8 @@ pub struct Config {
     pub debounce: Duration,
     /// How often to poll when the engine refuses the event stream.
     pub poll_interval: Duration,
+    /// Where `hostPort: auto` ports come from.
+    pub port_pool: PortPool,
 }
 
 /// Why `berth run` could not start.
@@ -77,6 +80,8 @@ pub async fn run(
     }
     let mut ctl = Controller {
         runtime: file.runtime(),
+        ports: file.port_allocations(),
+        port_warnings: HashSet::new(),
         store,
         shared,
         engine,
@@ -172,6 +177,10 @@ struct Controller {
     shared: Arc<Shared>,
     desired: Loaded,
     runtime: Runtime,
+    /// `hostPort: auto` assignments (saved in the state file).
+    ports: PortAllocations,
+    /// Pool exhaustion messages already logged.
+    port_warnings: HashSet<String>,
     in_flight: HashSet<ObjectKey>,
     last_actions: BTreeMap<ObjectKey, LastAction>,
     last_saved: Option<state::StateFile>,
@@ -308,6 +317,25 @@ impl Controller {
             }
         };
         self.overlay.apply(&mut observed);
+        // hostPort: auto. An object that gets no port is held; each message is logged once
+        // for as long as it lasts.
+        let mut warnings = HashSet::new();
+        for e in ports::assign(
+            &mut self.desired.desired,
+            &observed,
+            &mut self.ports,
+            self.config.port_pool,
+        ) {
+            let msg = format!("{}: {}", e.key, e.message);
+            if !self.port_warnings.contains(&msg) {
+                self.shared
+                    .metrics
+                    .error(FailureClass::Infrastructure.as_str());
+                warn!(object = %e.key, class = "infrastructure", "{}; its container is left as it is", e.message);
+            }
+            warnings.insert(msg);
+        }
+        self.port_warnings = warnings;
         let now = SystemTime::now();
         memory::observe(&mut self.runtime, &self.desired.desired, &observed, now);
         self.note_workload_failures(&observed, now);
@@ -523,7 +551,8 @@ impl Controller {
                 objects,
             };
         }
-        let snapshot = state::snapshot(&self.config.instance, &self.runtime, &phases);
+        let mut snapshot = state::snapshot(&self.config.instance, &self.runtime, &phases);
+        snapshot.set_port_allocations(&self.ports);
         if self.last_saved.as_ref() != Some(&snapshot) {
             self.last_saved = Some(snapshot);
             self.save(false);

@@ -10,8 +10,10 @@ mod util;
 
 mod apply;
 mod doctor;
+mod network;
 mod policy;
 mod portainer;
+mod ports;
 mod proxy;
 mod run;
 mod safety;

@@ -159,6 +159,7 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         remove_by_label(&format!("berth.instance={}", self.name));
+        remove_networks_by_label(&format!("berth.instance={}", self.name));
         for id in &self.foreign {
             let _ = docker(&["rm", "-f", id]);
         }
@@ -218,6 +219,14 @@ pub fn inspect(id: &str) -> Option<Container> {
             .unwrap_or_default(),
         memory: c["HostConfig"]["Memory"].as_i64()?,
     })
+}
+
+/// Networks of an instance (after its containers are gone).
+pub fn remove_networks_by_label(label: &str) {
+    let ids = docker(&["network", "ls", "-q", "--filter", &format!("label={label}")]);
+    for id in stdout(&ids).split_whitespace() {
+        let _ = docker(&["network", "rm", id]);
+    }
 }
 
 pub fn remove_by_label(label: &str) {
