@@ -11,7 +11,7 @@ INSTANCE ?= demo
 EXAMPLES ?= examples/
 SCHEMA   ?= schemas/berth-v1.json
 
-.PHONY: help build images engine test demo demo-down schema fmt lint clean
+.PHONY: help build images engine tools test test-proxy demo demo-down schema fmt lint clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [BERTH=$(BERTH)] [INSTANCE=$(INSTANCE)]"
@@ -28,10 +28,17 @@ engine: ## Make sure a Docker engine answers (starts dockerd as root if needed)
 images: ## Build the local test images berth-runtime:1 and :2 (no registry needed)
 	bash scripts/build-images.sh
 
-test: engine images ## fmt check, clippy -D warnings, then cargo test (needs the engine)
+tools: ## Install haproxy if missing (socket proxy and Portainer front for the tests)
+	bash scripts/ensure-tools.sh
+
+test: engine images tools ## fmt check, clippy -D warnings, cargo test, then the suite through the socket proxy
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
+	$(MAKE) --no-print-directory test-proxy
+
+test-proxy: engine images tools ## The integration suite again, every berth call through the socket proxy (minimal flags)
+	bash scripts/with-socket-proxy.sh $(CARGO) test --test it
 
 demo: engine images build ## Apply examples/ as instance INSTANCE (default demo), show it
 	$(BERTH) validate $(EXAMPLES)

@@ -17,14 +17,14 @@ pub struct Options {
 /// Exit 0 when converged, 1 when anything failed or was invalid, 2 when the engine is out of
 /// reach.
 pub async fn run(instance: &str, paths: &[PathBuf], opts: Options) -> u8 {
-    let loaded = super::diff::load(paths);
+    let mut loaded = super::diff::load(paths);
     let Some(engine) = super::connect().await else {
         return 2;
     };
-    let p = match super::diff::observe_and_plan(
+    let (p, ports_ok) = match super::diff::observe_and_plan(
         &engine,
         instance,
-        &loaded,
+        &mut loaded,
         opts.allow_empty,
         opts.cleanup,
     )
@@ -57,7 +57,7 @@ pub async fn run(instance: &str, paths: &[PathBuf], opts: Options) -> u8 {
     if !outcomes.is_empty() {
         println!("{} action(s), {failed} failed", outcomes.len());
     }
-    let mut ok = failed == 0 && !loaded.has_errors();
+    let mut ok = failed == 0 && !loaded.has_errors() && ports_ok;
 
     if let Some(timeout) = opts.wait {
         let poll = Duration::from_millis(500);

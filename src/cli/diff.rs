@@ -17,14 +17,17 @@ pub(super) fn load(paths: &[PathBuf]) -> Loaded {
 /// Lists the instance's containers and volumes (two calls) and plans against them, as a
 /// one-shot command does: without berth run's memory, so no backoff, no TTL, and no
 /// `RetainFor` clock (only `Delete` orphans are removed).
+/// `hostPort: auto` is filled in first (false when the pool ran out for some object, which
+/// is then held).
 pub(super) async fn observe_and_plan(
     engine: &Engine,
     instance: &str,
-    loaded: &Loaded,
+    loaded: &mut Loaded,
     allow_empty: bool,
     cleanup: CleanupRule,
-) -> Result<Plan, EngineError> {
+) -> Result<(Plan, bool), EngineError> {
     let observed = engine.list(instance).await?;
+    let ports_ok = super::assign_ports(instance, loaded, &observed);
     let volumes = engine.list_volumes(instance).await?;
     let (p, _) = plan::plan_all(
         &loaded.desired,
@@ -42,7 +45,7 @@ pub(super) async fn observe_and_plan(
             allow_removal: true,
         },
     );
-    Ok(p)
+    Ok((p, ports_ok))
 }
 
 /// The plan as `berth diff` shows it: one line per action and per note.
@@ -65,17 +68,18 @@ pub async fn run(
     cleanup: CleanupRule,
     format: PlanFormat,
 ) -> u8 {
-    let loaded = load(paths);
+    let mut loaded = load(paths);
     let Some(engine) = super::connect().await else {
         return 2;
     };
-    let p = match observe_and_plan(&engine, instance, &loaded, allow_empty, cleanup).await {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+    let (p, ports_ok) =
+        match observe_and_plan(&engine, instance, &mut loaded, allow_empty, cleanup).await {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        };
     match format {
         PlanFormat::Text => {
             print!("{}", render(&p));
@@ -93,7 +97,7 @@ pub async fn run(
             serde_json::to_string_pretty(&p).expect("a plan serializes")
         ),
     }
-    if loaded.has_errors() {
+    if loaded.has_errors() || !ports_ok {
         2
     } else {
         u8::from(!p.is_empty())

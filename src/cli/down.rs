@@ -57,7 +57,7 @@ pub async fn run(instance: &str, concurrency: usize, volumes: bool) -> u8 {
     }
     if actions.is_empty() {
         println!("nothing to remove: instance {instance:?} owns no containers");
-        return 0;
+        return u8::from(!remove_networks(&engine, instance).await);
     }
     let outcomes = reconcile::execute(&engine, instance, actions, concurrency, |o| {
         match &o.result {
@@ -71,6 +71,7 @@ pub async fn run(instance: &str, concurrency: usize, volumes: bool) -> u8 {
         "removed {} object(s), {failed} failed",
         outcomes.len() - failed
     );
+    let networks_ok = remove_networks(&engine, instance).await;
     if !volumes {
         if let Ok(vs) = engine.list_volumes(instance).await {
             if !vs.is_empty() {
@@ -81,5 +82,29 @@ pub async fn run(instance: &str, concurrency: usize, volumes: bool) -> u8 {
             }
         }
     }
-    u8::from(failed > 0)
+    u8::from(failed > 0 || !networks_ok)
+}
+
+/// Networks of the instance left behind (a crash between a container's removal and its
+/// network's). A proxy without NETWORKS=1 means none were ever created: nothing to do.
+async fn remove_networks(engine: &crate::engine::Engine, instance: &str) -> bool {
+    let networks = match engine.list_networks(instance).await {
+        Ok(n) => n,
+        Err(crate::engine::EngineError::Forbidden { .. }) => return true,
+        Err(e) => {
+            eprintln!("warning: cannot list the instance's networks: {e}");
+            return true;
+        }
+    };
+    let mut ok = true;
+    for (name, _) in networks {
+        match engine.remove_network(&name).await {
+            Ok(()) => println!("- network {name}: removed"),
+            Err(e) => {
+                ok = false;
+                println!("- network {name}: FAILED: {e}");
+            }
+        }
+    }
+    ok
 }

@@ -124,6 +124,14 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
     match format {
         GetFormat::Json | GetFormat::Yaml => return print_data(&rows, format),
         GetFormat::Table | GetFormat::Wide => {
+            let info = engine.info();
+            eprintln!(
+                "engine: {} {} (API {}) at {}",
+                info.kind,
+                info.version,
+                engine.api_version(),
+                engine.endpoint()
+            );
             if rows.is_empty() {
                 eprintln!("no containers for instance {instance:?}");
                 return 0;

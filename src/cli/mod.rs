@@ -3,6 +3,7 @@
 
 mod apply;
 mod diff;
+mod doctor;
 mod down;
 mod get;
 mod output;
@@ -15,7 +16,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::engine::{Portainer, Target};
 use crate::manifest::Format;
+use crate::plan::ports::PortPool;
 
 /// berth keeps agent and session containers on a Docker-compatible engine exactly as YAML
 /// manifests declare them.
@@ -39,6 +42,33 @@ pub struct Cli {
     /// Log lines as `text` or `json` (one object per line).
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Reach the engine through Portainer at this URL (`http://host:9000`) instead of
+    /// DOCKER_HOST. The API key comes from PORTAINER_API_KEY or --portainer-api-key-file.
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_PORTAINER_URL",
+        requires = "portainer_endpoint"
+    )]
+    pub portainer_url: Option<String>,
+
+    /// The Portainer environment (endpoint) id of the engine.
+    #[arg(long, global = true, env = "BERTH_PORTAINER_ENDPOINT")]
+    pub portainer_endpoint: Option<String>,
+
+    /// A file holding the Portainer API key (instead of PORTAINER_API_KEY).
+    #[arg(long, global = true, env = "BERTH_PORTAINER_API_KEY_FILE")]
+    pub portainer_api_key_file: Option<PathBuf>,
+
+    /// The pool of host ports for `hostPort: auto`, e.g. `20000-29999`.
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_HOST_PORT_RANGE",
+        default_value = "20000-29999"
+    )]
+    pub host_port_range: PortPool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -109,6 +139,17 @@ pub enum Command {
     },
     /// Print the JSON Schema of a manifest document.
     Schema,
+    /// Check the connection: engine kind and version, the negotiated API version, and
+    /// whether each call berth needs gets through (a verdict per socket-proxy flag). Exit 0
+    /// ok, 1 something required is refused, 2 no engine answers.
+    Doctor {
+        /// Manifests to check the setup against (optional): with an object that declares
+        /// an isolated network, NETWORKS becomes required.
+        paths: Vec<PathBuf>,
+        /// `text` or `json`.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -168,6 +209,16 @@ pub fn main() -> ExitCode {
         "warn"
     };
     init_logging(cli.log.as_deref().unwrap_or(default_log), cli.log_format);
+    let _ = PORT_POOL.set(cli.host_port_range);
+    match target(&cli) {
+        Ok(t) => {
+            let _ = TARGET.set(t);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let code = match cli.command {
         Command::Validate { paths, output } => validate::run(&paths, output),
         Command::Schema => {
@@ -222,6 +273,7 @@ async fn async_main(instance: String, cleanup: crate::model::CleanupRule, comman
             concurrency,
             volumes,
         } => down::run(&instance, usize::from(concurrency), volumes).await,
+        Command::Doctor { paths, output } => doctor::run(&instance, &paths, output).await,
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }
 }
@@ -248,9 +300,89 @@ fn init_logging(filter: &str, format: LogFormat) {
     };
 }
 
+/// The `hostPort: auto` pool, as the command line says (set once in [`main`]).
+static PORT_POOL: std::sync::OnceLock<PortPool> = std::sync::OnceLock::new();
+
+fn port_pool() -> PortPool {
+    PORT_POOL.get().copied().unwrap_or_default()
+}
+
+/// Fills `hostPort: auto` for a one-shot command: what the instance's containers publish
+/// and what `berth run` remembers (its state file, read only) keep their ports. Objects
+/// that get none are held and reported.
+fn assign_ports(
+    instance: &str,
+    loaded: &mut crate::manifest::Loaded,
+    observed: &[crate::model::Observed],
+) -> bool {
+    let mut memory = crate::state::Store::new(&crate::state::Store::default_dir(), instance)
+        .peek()
+        .map(|f| f.port_allocations())
+        .unwrap_or_default();
+    let exhausted =
+        crate::plan::ports::assign(&mut loaded.desired, observed, &mut memory, port_pool());
+    for e in &exhausted {
+        eprintln!(
+            "error: {}: {}; its container is left as it is",
+            e.key, e.message
+        );
+    }
+    exhausted.is_empty()
+}
+
+/// Where the engine is, as the command line says (set once in [`main`]).
+static TARGET: std::sync::OnceLock<Target> = std::sync::OnceLock::new();
+
+/// The engine target chosen on the command line.
+fn engine_target() -> &'static Target {
+    TARGET.get_or_init(Target::default)
+}
+
+/// `--portainer-*` → Portainer, else DOCKER_HOST. The key is read here, once.
+fn target(cli: &Cli) -> Result<Target, String> {
+    let Some(url) = &cli.portainer_url else {
+        if cli.portainer_endpoint.is_some() || cli.portainer_api_key_file.is_some() {
+            return Err(
+                "--portainer-endpoint and --portainer-api-key-file need --portainer-url".into(),
+            );
+        }
+        return Ok(Target::DockerHost);
+    };
+    let endpoint = cli
+        .portainer_endpoint
+        .clone()
+        .ok_or("--portainer-url needs --portainer-endpoint (the environment id)")?;
+    let api_key = match &cli.portainer_api_key_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                format!(
+                    "cannot read the Portainer API key from {}: {e}",
+                    path.display()
+                )
+            })?
+            .trim()
+            .to_string(),
+        None => std::env::var("PORTAINER_API_KEY")
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    if api_key.is_empty() {
+        return Err(
+            "Portainer mode needs an API key: set PORTAINER_API_KEY or --portainer-api-key-file"
+                .into(),
+        );
+    }
+    Ok(Target::Portainer(Portainer {
+        url: url.clone(),
+        endpoint,
+        api_key,
+    }))
+}
+
 /// Connects to the engine or prints why not.
 async fn connect() -> Option<crate::engine::Engine> {
-    match crate::engine::Engine::connect().await {
+    match crate::engine::Engine::connect_to(engine_target()).await {
         Ok(e) => Some(e),
         Err(e) => {
             eprintln!("error: {e}");

@@ -73,7 +73,7 @@ pub async fn run(instance: &str, cleanup: CleanupRule, args: Args) -> u8 {
 
     let mut delay = Duration::from_millis(500);
     let engine = loop {
-        match crate::engine::Engine::connect().await {
+        match crate::engine::Engine::connect_to(super::engine_target()).await {
             Ok(e) => break e,
             Err(e) => {
                 warn!(class = "infrastructure", error = %e, "engine not reachable; retrying in {}", humantime::format_duration(delay));
@@ -98,6 +98,7 @@ pub async fn run(instance: &str, cleanup: CleanupRule, args: Args) -> u8 {
         default_cleanup: cleanup,
         max_orphans: args.max_orphaned_volumes,
         max_orphan_bytes: args.max_orphaned_volume_size,
+        port_pool: super::port_pool(),
     };
     match controller::run(engine, config, shared, stopped(stop_rx)).await {
         Ok(()) => 0,

@@ -221,6 +221,7 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
     };
     if let Some(host) = body.host_config.as_mut() {
         super::privileges::apply(&s.privileges, host);
+        super::network::apply(instance, want, host);
     }
     body
 }

@@ -16,11 +16,25 @@ pub enum EngineError {
     /// A name conflict or an object in use (409).
     #[error("{operation}: conflict: {message}")]
     Conflict { operation: String, message: String },
-    /// Refused by the engine or by a socket proxy in front of it (403).
-    #[error(
-        "{operation} was refused (403) by the engine or a socket proxy in front of it: {message}"
-    )]
-    Forbidden { operation: String, message: String },
+    /// Refused (403): by a socket proxy in front of the engine (`by_proxy`, the answer was an
+    /// HTML page) or by the engine itself (an authorization plugin). The message names the
+    /// proxy setting that would allow the call.
+    #[error("{}", forbidden(operation, *by_proxy, message))]
+    Forbidden {
+        operation: String,
+        by_proxy: bool,
+        message: String,
+    },
+    /// Portainer (or another authenticating front) refused the credentials (401).
+    #[error("{operation}: {endpoint} refused the API key (401 Unauthorized: {message}): check PORTAINER_API_KEY or --portainer-api-key-file")]
+    Unauthorized {
+        operation: String,
+        endpoint: String,
+        message: String,
+    },
+    /// The connection settings are wrong; nothing was sent.
+    #[error("{message}")]
+    Config { message: String },
     /// Nothing answered at the endpoint, or the connection broke.
     #[error("cannot reach the engine at {endpoint} ({operation}): {message}")]
     Unreachable {
@@ -46,11 +60,21 @@ impl EngineError {
                 status_code,
                 message,
             } => {
+                let by_proxy = message.trim_start().starts_with('<');
                 let message = short(&message);
                 match status_code {
                     404 => EngineError::NotFound { operation, message },
                     409 => EngineError::Conflict { operation, message },
-                    403 => EngineError::Forbidden { operation, message },
+                    401 => EngineError::Unauthorized {
+                        operation,
+                        endpoint: endpoint.to_string(),
+                        message,
+                    },
+                    403 => EngineError::Forbidden {
+                        operation,
+                        by_proxy,
+                        message,
+                    },
                     status => EngineError::Engine {
                         operation,
                         status,
@@ -77,6 +101,19 @@ impl EngineError {
             EngineError::ImageMissing { .. } => "workload",
             _ => "infrastructure",
         }
+    }
+}
+
+/// `POST /containers/create was refused by the socket proxy: enable POST=1 and CONTAINERS=1`.
+fn forbidden(operation: &str, by_proxy: bool, message: &str) -> String {
+    let flags = super::proxy::flags_for(operation);
+    match (by_proxy, flags.is_empty()) {
+        (true, false) => format!(
+            "{operation} was refused by the socket proxy: {}",
+            super::proxy::enable_hint(&flags)
+        ),
+        (true, true) => format!("{operation} was refused by the socket proxy (403): {message}"),
+        (false, _) => format!("{operation} was refused (403) by the engine: {message}"),
     }
 }
 
@@ -132,6 +169,10 @@ mod tests {
             e(409, "name in use"),
             EngineError::Conflict { .. }
         ));
+        assert_eq!(
+            e(401, "Invalid API key").to_string(),
+            "POST /containers/create: unix:///x refused the API key (401 Unauthorized: Invalid API key): check PORTAINER_API_KEY or --portainer-api-key-file"
+        );
         assert!(matches!(
             e(500, "boom"),
             EngineError::Engine { status: 500, .. }
@@ -142,7 +183,13 @@ mod tests {
         );
         assert_eq!(
             forbidden.to_string(),
-            "POST /containers/create was refused (403) by the engine or a socket proxy in front of it: 403 Forbidden Request forbidden by administrative rules."
+            "POST /containers/create was refused by the socket proxy: enable POST=1 and CONTAINERS=1"
+        );
+        assert_eq!(forbidden.class(), "infrastructure");
+        let by_engine = e(403, "authorization denied by plugin opa: privileged");
+        assert_eq!(
+            by_engine.to_string(),
+            "POST /containers/create was refused (403) by the engine: authorization denied by plugin opa: privileged"
         );
     }
 }

@@ -2,9 +2,13 @@
 //! types ([`crate::model`]) and maps every engine answer to an [`EngineError`].
 
 mod convert;
+mod doctor;
 mod error;
 mod events;
+mod network;
+mod portainer;
 mod privileges;
+pub mod proxy;
 
 use std::collections::HashMap;
 
@@ -14,8 +18,11 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
+pub use doctor::{EngineInfo, EngineKind, Need, Probe, Verdict};
 pub use error::EngineError;
 pub use events::EngineEvent;
+pub use network::network_name;
+pub use portainer::{Portainer, Target};
 
 use crate::model::{labels, CleanupRule, DesiredContainer, Observed, ObservedVolume};
 
@@ -25,26 +32,48 @@ pub struct Engine {
     docker: Docker,
     endpoint: String,
     api_version: String,
+    info: EngineInfo,
 }
 
 impl Engine {
     /// Connects as the `docker` CLI would: `DOCKER_HOST` (`unix://`, `tcp://`) or the local
     /// socket, then negotiates the API version with the engine.
     pub async fn connect() -> Result<Engine, EngineError> {
-        let endpoint =
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-        let docker = Docker::connect_with_defaults()
-            .map_err(|e| EngineError::from_bollard("connect", &endpoint, e))?;
+        Engine::connect_to(&Target::DockerHost).await
+    }
+
+    /// Connects to `target`: `DOCKER_HOST` or Portainer.
+    pub async fn connect_to(target: &Target) -> Result<Engine, EngineError> {
+        let (docker, endpoint) = match target {
+            Target::DockerHost => {
+                let endpoint = std::env::var("DOCKER_HOST")
+                    .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+                let docker = Docker::connect_with_defaults()
+                    .map_err(|e| EngineError::from_bollard("connect", &endpoint, e))?;
+                (docker, endpoint)
+            }
+            Target::Portainer(p) => p.connect()?,
+        };
         let docker = docker
             .negotiate_version()
             .await
             .map_err(|e| EngineError::from_bollard("GET /version", &endpoint, e))?;
         let api_version = docker.client_version().to_string();
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| EngineError::from_bollard("GET /version", &endpoint, e))?;
         Ok(Engine {
             docker,
             endpoint,
             api_version,
+            info: EngineInfo::from_version(&version),
         })
+    }
+
+    /// What the engine said about itself at connect.
+    pub fn info(&self) -> &EngineInfo {
+        &self.info
     }
 
     /// Where the engine answers, for messages.
@@ -224,8 +253,23 @@ impl Engine {
         }
     }
 
-    /// Removes a container (forcing a still-running one); already gone is success.
+    /// Removes a container (forcing a still-running one); already gone is success. A
+    /// network of the object's own goes with it.
     pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
+        // Which network was the container's own? Its network mode names it, and its
+        // labels say whose it is.
+        let own_network = match self.docker.inspect_container(id, None).await {
+            Ok(c) => {
+                let mode = c.host_config.and_then(|h| h.network_mode);
+                let instance = c
+                    .config
+                    .and_then(|c| c.labels)
+                    .and_then(|l| l.get(labels::INSTANCE).cloned());
+                mode.zip(instance)
+                    .filter(|(mode, instance)| mode.starts_with(&format!("berth_{instance}_")))
+            }
+            Err(_) => None, // gone, or unreadable: the removal below says which
+        };
         let opts = RemoveContainerOptionsBuilder::new().force(true).build();
         match self
             .docker
@@ -233,7 +277,34 @@ impl Engine {
             .await
             .map_err(|e| self.err("DELETE /containers/{id}", e))
         {
-            Err(EngineError::NotFound { .. }) => Ok(()),
+            Err(EngineError::NotFound { .. }) | Ok(()) => {}
+            Err(other) => return Err(other),
+        }
+        if let Some((network, instance)) = own_network {
+            self.remove_owned_network(&network, &instance).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes `name` if `instance` owns it and no container uses it any more.
+    async fn remove_owned_network(&self, name: &str, instance: &str) -> Result<(), EngineError> {
+        let owned = match self.docker.inspect_network(name, None).await {
+            Ok(n) => n
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(labels::INSTANCE))
+                .is_some_and(|v| v == instance),
+            Err(e) => match self.err("GET /networks/{id}", e) {
+                EngineError::NotFound { .. } => return Ok(()),
+                other => return Err(other),
+            },
+        };
+        if !owned {
+            return Ok(());
+        }
+        match self.remove_network(name).await {
+            // Still in use (a duplicate container): it goes with the last one.
+            Err(EngineError::Conflict { .. }) => Ok(()),
             other => other,
         }
     }

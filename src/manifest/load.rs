@@ -324,6 +324,7 @@ fn did_you_mean(field: &str) -> String {
         "requireReadOnlyRootFilesystem",
         "requireNonRoot",
         "allowPrivilegeEscalation",
+        "network",
     ];
     let lower = field.to_ascii_lowercase().replace(['_', '-'], "");
     FIELDS

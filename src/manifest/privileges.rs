@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use super::diagnostic::Diagnostic;
 use super::load::Document;
 use super::types::ContainerSpec;
-use crate::model::{Device, HostNamespace, Privileges};
+use super::types::NetworkName;
+use crate::model::{Device, HostNamespace, NetworkMode, Privileges};
 
 /// Checks that need only the document: sysctl names, device paths.
 pub(super) fn check(d: &Document, c: &ContainerSpec) -> Vec<Diagnostic> {
@@ -35,6 +36,12 @@ pub(super) fn check(d: &Document, c: &ContainerSpec) -> Vec<Diagnostic> {
         .as_ref()
         .and_then(|h| h.network)
         .unwrap_or(false);
+    if host_net && c.network.is_some_and(|n| n != NetworkName::Default) {
+        out.push(d.error_at(
+            "/spec/network",
+            "a container on the host network (hostNamespaces.network) cannot have a network of its own".into(),
+        ));
+    }
     if host_net && c.ports.as_ref().is_some_and(|p| !p.is_empty()) {
         out.push(d.error_at(
             "/spec/ports",
@@ -57,6 +64,15 @@ fn valid_sysctl(name: &str) -> bool {
                 && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
         })
+}
+
+/// The network of the object's container.
+pub(super) fn network(c: &ContainerSpec) -> NetworkMode {
+    match c.network {
+        None | Some(NetworkName::Default) => NetworkMode::Default,
+        Some(NetworkName::Isolated) => NetworkMode::Isolated,
+        Some(NetworkName::Internal) => NetworkMode::Internal,
+    }
 }
 
 /// The normalized form that goes into [`crate::model::Spec`].

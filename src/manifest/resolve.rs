@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::diagnostic::Diagnostic;
 use super::load::{Body, Document, Read};
 use super::types::{
-    AgentState, CleanupPolicy, ContainerSpec, DocumentKind, OnUnhealthy, ProtocolName,
-    RestartPolicyName,
+    AgentState, CleanupPolicy, ContainerSpec, DocumentKind, HostPortSpec, OnUnhealthy,
+    ProtocolName, RestartPolicyName,
 };
 use crate::model::{
     labels, parse_quantity, CleanupRule, DesiredContainer, DesiredSet, HealthCheck, HostBinding,
@@ -424,7 +424,7 @@ fn check_document(d: &Document) -> Vec<Diagnostic> {
                 ),
             ));
         }
-        if let Some(h) = p.host_port {
+        if let Some(HostPortSpec::Number(h)) = p.host_port {
             if let Some(prev) = host_seen.insert((h, proto), i) {
                 out.push(d.error_at(
                     &format!("/spec/ports/{i}/hostPort"),
@@ -661,7 +661,11 @@ fn normalize(
                 ProtocolName::Tcp => Protocol::Tcp,
                 ProtocolName::Udp => Protocol::Udp,
             },
-            host_port: p.host_port,
+            host_port: match p.host_port {
+                Some(HostPortSpec::Number(n)) => Some(n),
+                _ => None,
+            },
+            host_port_auto: matches!(p.host_port, Some(HostPortSpec::Auto(_))),
             host_ip: p.host_ip.clone(),
         })
         .collect();
@@ -716,6 +720,7 @@ fn normalize(
         volumes,
         host_mounts,
         privileges: super::privileges::normalize(c),
+        network: super::privileges::network(c),
     })
 }
 

@@ -102,6 +102,22 @@ pub struct ContainerSpec {
     /// is refused unless the Policy lists it in `allowedSysctls`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sysctls: Option<BTreeMap<String, String>>,
+    /// `default` (the engine's shared bridge), `isolated` (a network of the object's own,
+    /// created and removed with its container) or `internal` (the same, without egress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkName>,
+}
+
+/// Network choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkName {
+    /// The engine's default bridge.
+    Default,
+    /// A bridge network of the object's own, with egress.
+    Isolated,
+    /// A network of the object's own, without egress.
+    Internal,
 }
 
 /// Host namespaces a container joins (each `false` unless set).
@@ -370,10 +386,11 @@ pub struct PortSpec {
     /// Port inside the container.
     #[schemars(range(min = 1, max = 65535))]
     pub container_port: u16,
-    /// Port on the host. Without it the port is only exposed, not published.
+    /// Port on the host: a number, or `auto` for one from the instance's pool
+    /// (`--host-port-range`), kept across recreation and restarts. Without it the port is
+    /// only exposed, not published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 65535))]
-    pub host_port: Option<u16>,
+    pub host_port: Option<HostPortSpec>,
     /// `tcp` (default) or `udp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<ProtocolName>,
@@ -381,6 +398,23 @@ pub struct PortSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "hostIP")]
     pub host_ip: Option<String>,
+}
+
+/// A host port, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum HostPortSpec {
+    /// This port.
+    Number(#[schemars(range(min = 1, max = 65535))] u16),
+    /// One from the pool.
+    Auto(AutoKeyword),
+}
+
+/// The word `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoKeyword {
+    Auto,
 }
 
 /// Port protocols.

@@ -4,6 +4,7 @@
 mod desired;
 mod key;
 pub mod labels;
+mod network;
 mod observed;
 mod privileges;
 mod quantity;
@@ -13,6 +14,7 @@ mod volume;
 
 pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
 pub use key::{Kind, ObjectKey};
+pub use network::NetworkMode;
 pub use observed::{Health, Observed, RunState};
 pub use privileges::{Device, HostNamespace, Privileges};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::quantity::format_bytes;
-use super::Privileges;
-use super::{HostBinding, VolumeBinding};
+use super::{HostBinding, NetworkMode, Privileges, VolumeBinding};
 
 /// A container as berth wants it on the engine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +63,10 @@ pub struct Spec {
     /// for none of it is what it was before these settings existed.
     #[serde(flatten)]
     pub privileges: Privileges,
+    /// `isolated` or `internal`: a network of the object's own. Left out of the JSON when
+    /// default, like `privileges`.
+    #[serde(default, skip_serializing_if = "NetworkMode::is_default")]
+    pub network: NetworkMode,
 }
 
 /// An engine-native health check.
@@ -104,6 +107,10 @@ pub struct PortMapping {
     pub host_port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
+    /// `hostPort: auto`: `host_port` is filled from the pool before planning
+    /// ([`crate::plan::ports`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_port_auto: bool,
 }
 
 impl fmt::Display for PortMapping {
@@ -111,9 +118,11 @@ impl fmt::Display for PortMapping {
         if let Some(ip) = &self.host_ip {
             write!(f, "{ip}:")?;
         }
-        match self.host_port {
-            Some(h) => write!(f, "{h}:{}/{}", self.container_port, self.protocol),
-            None => write!(f, "{}/{}", self.container_port, self.protocol),
+        match (self.host_port, self.host_port_auto) {
+            (Some(h), true) => write!(f, "{h}(auto):{}/{}", self.container_port, self.protocol),
+            (Some(h), false) => write!(f, "{h}:{}/{}", self.container_port, self.protocol),
+            (None, true) => write!(f, "auto:{}/{}", self.container_port, self.protocol),
+            (None, false) => write!(f, "{}/{}", self.container_port, self.protocol),
         }
     }
 }
@@ -236,7 +245,19 @@ impl Spec {
             format_bytes(*v)
         });
         out.extend(self.privileges.changes_from(&old.privileges));
+        scalar_change(
+            &mut out,
+            "network",
+            old.network.as_str(),
+            self.network.as_str(),
+        );
         out
+    }
+}
+
+fn scalar_change(out: &mut Vec<String>, field: &str, old: &str, new: &str) {
+    if old != new {
+        out.push(format!("{field} {old} → {new}"));
     }
 }
 
@@ -318,6 +339,7 @@ pub(crate) mod tests {
             volumes: vec![],
             host_mounts: vec![],
             privileges: Privileges::default(),
+            network: NetworkMode::Default,
         }
     }
 

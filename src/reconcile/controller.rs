@@ -25,6 +25,7 @@ use crate::model::{
     unix_ms, CleanupRule, DesiredSet, FailureClass, Kind, ObjectKey, Observed, ObservedVolume,
     RunState, Runtime, VolumeMemory,
 };
+use crate::plan::ports::{self, PortAllocations, PortPool};
 use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, runtime as memory, Cause, Plan, Verb};
 use crate::source;
@@ -50,6 +51,8 @@ pub struct Config {
     pub default_cleanup: CleanupRule,
     pub max_orphans: Option<usize>,
     pub max_orphan_bytes: Option<u64>,
+    /// Where `hostPort: auto` ports come from.
+    pub port_pool: PortPool,
 }
 
 /// Why `berth run` could not start.
@@ -95,6 +98,8 @@ pub async fn run(
         volume_memory: file.volumes.clone(),
         volumes_seen: true,
         sizes_refused: false,
+        ports: file.port_allocations(),
+        port_warnings: HashSet::new(),
         store,
         shared,
         engine,
@@ -106,6 +111,7 @@ pub async fn run(
         overlay: Overlay::default(),
         passes: 0,
         last_notes: Vec::new(),
+        list_backoff: None,
         semaphore: Arc::new(Semaphore::new(config.concurrency.max(1))),
         config,
     };
@@ -196,17 +202,27 @@ struct Controller {
     volumes_seen: bool,
     /// The engine refused `GET /system/df`: the budget counts volumes instead.
     sizes_refused: bool,
+    /// `hostPort: auto` assignments (saved in the state file).
+    ports: PortAllocations,
+    /// Pool exhaustion messages already logged.
+    port_warnings: HashSet<String>,
     in_flight: HashSet<ObjectKey>,
     last_actions: BTreeMap<ObjectKey, LastAction>,
     last_saved: Option<state::StateFile>,
     last_diagnostics: Vec<String>,
     overlay: Overlay,
+    /// After a failed listing: no engine call before the instant, and the delay that led
+    /// there (doubling up to [`LIST_BACKOFF_MAX`]), so a refusing proxy is not hammered.
+    list_backoff: Option<(Instant, Duration)>,
     semaphore: Arc<Semaphore>,
     /// Passes that listed the engine successfully.
     passes: u64,
     /// Planner notes last logged, so each is said once when it appears.
     last_notes: Vec<String>,
 }
+
+/// The longest wait between two listings while the engine refuses or is away.
+const LIST_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
 /// What engine events said about containers that a listing taken right after them may not
 /// show yet (the engine emits `die` before its list view is updated). Applied on top of
@@ -296,29 +312,63 @@ impl Controller {
     /// One reconcile pass. Returns when the planner next wants to look.
     async fn pass(&mut self, done: &mpsc::UnboundedSender<Outcome>) -> Option<Instant> {
         let started = Instant::now();
+        if let Some((until, _)) = self.list_backoff {
+            if started < until {
+                return Some(until); // backing off: no engine call yet
+            }
+        }
         self.shared.metrics.request("list");
         let listed = match self.engine.list(&self.config.instance).await {
             Ok(o) => self.list_volumes().await.map(|v| (o, v)),
             Err(e) => Err(e),
         };
         let (mut observed, volumes) = match listed {
-            Ok(l) => l,
+            Ok(l) => {
+                self.list_backoff = None;
+                l
+            }
             Err(e) => {
                 self.shared
                     .metrics
                     .error(FailureClass::Infrastructure.as_str());
-                error!(class = "infrastructure", error = %e, "cannot list the engine's state; nothing is changed until it answers");
+                let delay = match self.list_backoff {
+                    Some((_, d)) => (d * 2).min(LIST_BACKOFF_MAX),
+                    None => self
+                        .config
+                        .poll_interval
+                        .clamp(Duration::from_secs(1), LIST_BACKOFF_MAX),
+                };
+                error!(class = "infrastructure", error = %e, retry_in_ms = delay.as_millis() as u64, "cannot list the engine's state; nothing is changed until it answers (retrying in {})", humantime::format_duration(delay));
                 self.shared
                     .report
                     .write()
                     .expect("not poisoned")
                     .engine_error = Some(e.to_string());
-                return Some(
-                    Instant::now() + self.config.poll_interval.max(Duration::from_secs(1)),
-                );
+                let until = Instant::now() + delay;
+                self.list_backoff = Some((until, delay));
+                return Some(until);
             }
         };
         self.overlay.apply(&mut observed);
+        // hostPort: auto. An object that gets no port is held; each message is logged once
+        // for as long as it lasts.
+        let mut warnings = HashSet::new();
+        for e in ports::assign(
+            &mut self.desired.desired,
+            &observed,
+            &mut self.ports,
+            self.config.port_pool,
+        ) {
+            let msg = format!("{}: {}", e.key, e.message);
+            if !self.port_warnings.contains(&msg) {
+                self.shared
+                    .metrics
+                    .error(FailureClass::Infrastructure.as_str());
+                warn!(object = %e.key, class = "infrastructure", "{}; its container is left as it is", e.message);
+            }
+            warnings.insert(msg);
+        }
+        self.port_warnings = warnings;
         let now = SystemTime::now();
         memory::observe(
             &mut self.runtime,
@@ -632,12 +682,13 @@ impl Controller {
                 volumes,
             };
         }
-        let snapshot = state::snapshot(
+        let mut snapshot = state::snapshot(
             &self.config.instance,
             &self.runtime,
             &phases,
             &self.volume_memory,
         );
+        snapshot.set_port_allocations(&self.ports);
         if self.last_saved.as_ref() != Some(&snapshot) {
             self.last_saved = Some(snapshot);
             self.save(false);
@@ -692,10 +743,12 @@ async fn watch_events(
                     tracing::debug!(action = %ev.action, object = ?ev.key, "engine event");
                     let _ = tx.send(Some(ev));
                 }
-                Err(EngineError::Forbidden { .. }) | Err(EngineError::NotFound { .. }) => {
+                Err(e @ EngineError::Forbidden { .. }) | Err(e @ EngineError::NotFound { .. }) => {
                     // Said once: from here on the loop only polls.
                     warn!(
-                        "the engine refused the event stream (GET /events); polling every {} instead (a socket proxy needs EVENTS=1)",
+                        class = "infrastructure",
+                        error = %e,
+                        "no engine events; polling every {} instead",
                         humantime::format_duration(poll)
                     );
                     loop {

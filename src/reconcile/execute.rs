@@ -117,6 +117,9 @@ async fn create_and_start(
             .create_volume(instance, &name, &owner, claim.cleanup.as_ref())
             .await?;
     }
+    if want.spec.network.is_own() {
+        engine.ensure_network(instance, want).await?;
+    }
     // A 409 here means a container with this name appeared since the listing: it is not
     // touched; the next listing observes it and plans again.
     let id = engine.create(instance, want).await?;

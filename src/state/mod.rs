@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::model::{ObjectKey, ObjectRuntime, Runtime, VolumeMemory};
+use crate::plan::ports::PortAllocations;
 
 /// The format version written into the file.
 pub const VERSION: u32 = 1;
@@ -51,6 +52,9 @@ pub struct StateFile {
     /// Engine volume name → orphan clock and last policy.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, VolumeMemory>,
+    /// `hostPort: auto` assignments: `kind/name` → `containerPort/protocol` → host port.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ports: BTreeMap<String, BTreeMap<String, u16>>,
 }
 
 impl StateFile {
@@ -63,6 +67,23 @@ impl StateFile {
 
     pub fn entry(&self, key: &ObjectKey) -> Option<&Entry> {
         self.objects.get(&key.to_string())
+    }
+
+    /// The remembered `hostPort: auto` assignments.
+    pub fn port_allocations(&self) -> PortAllocations {
+        self.ports
+            .iter()
+            .filter_map(|(k, p)| parse_key(k).map(|key| (key, p.clone())))
+            .collect()
+    }
+
+    /// Replaces the remembered `hostPort: auto` assignments.
+    pub fn set_port_allocations(&mut self, ports: &PortAllocations) {
+        self.ports = ports
+            .iter()
+            .filter(|(_, p)| !p.is_empty())
+            .map(|(k, p)| (k.to_string(), p.clone()))
+            .collect();
     }
 }
 
@@ -237,6 +258,7 @@ pub fn snapshot(
         instance: instance.to_string(),
         objects,
         volumes: volumes.clone(),
+        ports: BTreeMap::new(),
     }
 }
 

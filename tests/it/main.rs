@@ -5,10 +5,16 @@
 //! never skip — when the engine or the test images are missing: run `make test`, which
 //! prepares both.
 
+mod haproxy;
 mod util;
 
 mod apply;
+mod doctor;
+mod network;
 mod policy;
+mod portainer;
+mod ports;
+mod proxy;
 mod run;
 mod safety;
 mod schema;

@@ -8,11 +8,19 @@ pub const IMAGE: &str = "berth-runtime:1";
 
 /// Runs the berth binary.
 pub fn berth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(args)
-        .env_remove("BERTH_INSTANCE")
-        .output()
-        .expect("run berth")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.args(args).env_remove("BERTH_INSTANCE");
+    via_test_engine(&mut cmd);
+    cmd.output().expect("run berth")
+}
+
+/// `BERTH_TEST_DOCKER_HOST` (set by `make test-proxy`, which runs this suite again through
+/// the socket proxy) becomes berth's `DOCKER_HOST`; the docker CLI the tests use to look at
+/// the engine keeps talking to it directly.
+pub fn via_test_engine(cmd: &mut Command) {
+    if let Some(host) = std::env::var_os("BERTH_TEST_DOCKER_HOST") {
+        cmd.env("DOCKER_HOST", host);
+    }
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -164,6 +172,7 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         remove_by_label(&format!("berth.instance={}", self.name));
+        remove_networks_by_label(&format!("berth.instance={}", self.name));
         for id in &self.foreign {
             let _ = docker(&["rm", "-f", id]);
         }
@@ -250,6 +259,14 @@ pub fn inspect(id: &str) -> Option<Container> {
             .unwrap_or_default(),
         memory: c["HostConfig"]["Memory"].as_i64()?,
     })
+}
+
+/// Networks of an instance (after its containers are gone).
+pub fn remove_networks_by_label(label: &str) {
+    let ids = docker(&["network", "ls", "-q", "--filter", &format!("label={label}")]);
+    for id in stdout(&ids).split_whitespace() {
+        let _ = docker(&["network", "rm", id]);
+    }
 }
 
 pub fn remove_by_label(label: &str) {
@@ -354,6 +371,18 @@ impl Daemon {
     }
 
     pub fn start_with_env(inst: &Instance, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let d = Daemon::spawn_with_env(inst, extra, env);
+        wait_for("berth run to be ready", || {
+            match http_get(d.port, "/readyz") {
+                Some((200, _)) => Ok(()),
+                other => Err(format!("{other:?}\n{}", d.log_text())),
+            }
+        });
+        d
+    }
+
+    /// Starts `berth run` without waiting for it to be ready.
+    pub fn spawn_with_env(inst: &Instance, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let port = free_port();
         let log = inst.state.path().join(format!("run-{port}.log"));
         let listen = format!("127.0.0.1:{port}");
@@ -380,22 +409,16 @@ impl Daemon {
             .env("BERTH_LOG", "berth=debug")
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::OpenOptions::new().append(true).open(&log).unwrap());
+        via_test_engine(&mut cmd);
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start berth run");
-        let d = Daemon {
+        Daemon {
             child: Some(child),
             port,
             log,
-        };
-        wait_for("berth run to be ready", || {
-            match http_get(port, "/readyz") {
-                Some((200, _)) => Ok(()),
-                other => Err(format!("{other:?}\n{}", d.log_text())),
-            }
-        });
-        d
+        }
     }
 
     pub fn log_text(&self) -> String {

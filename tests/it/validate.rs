@@ -80,7 +80,7 @@ fn valid_examples_pass() {
     let o = berth(&["validate", &repo("examples").display().to_string()]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "");
-    assert!(stderr(&o).starts_with("valid: 5 file(s), 6 document(s), 4 container object(s)"));
+    assert!(stderr(&o).starts_with("valid: 6 file(s), 7 document(s), 4 container object(s)"));
 }
 
 #[test]

@@ -1,0 +1,162 @@
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::output::table;
+use super::PlanFormat;
+use crate::engine::{Engine, EngineError, EngineInfo, Need, Probe, Verdict};
+
+/// The `-o json` document.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    endpoint: &'a str,
+    engine: &'a EngineInfo,
+    negotiated_api_version: &'a str,
+    probes: &'a [Probe],
+    ok: bool,
+}
+
+/// `berth doctor`: can berth reach the engine, what is it, and does every call berth needs
+/// get through (with a verdict per socket-proxy flag)? Exit 0 when everything required is
+/// allowed, 1 when something is missing, 2 when nothing answers at all.
+pub async fn run(instance: &str, paths: &[std::path::PathBuf], format: PlanFormat) -> u8 {
+    // With manifests, NETWORKS is required when one of them declares its own network.
+    let networks_needed = !paths.is_empty()
+        && crate::manifest::load(paths)
+            .desired
+            .objects
+            .values()
+            .any(|o| o.spec.network.is_own());
+    let started = Instant::now();
+    let engine = match Engine::connect_to(super::engine_target()).await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return match e {
+                // Something answered, but refused the first call.
+                EngineError::Forbidden { .. } => {
+                    eprintln!("doctor: berth cannot start without GET /version");
+                    1
+                }
+                EngineError::Unauthorized { .. } => {
+                    eprintln!("doctor: the credentials were refused; nothing else can be checked");
+                    1
+                }
+                _ => {
+                    eprintln!("doctor: no engine answers; nothing else can be checked");
+                    2
+                }
+            };
+        }
+    };
+    let connected_ms = started.elapsed().as_millis();
+    let probes = engine.probe(instance).await;
+    let missing: Vec<&Probe> = probes
+        .iter()
+        .filter(|p| p.is_missing(networks_needed))
+        .collect();
+    let ok = missing.is_empty();
+    let info = engine.info();
+    match format {
+        PlanFormat::Json => {
+            let r = Report {
+                endpoint: engine.endpoint(),
+                engine: info,
+                negotiated_api_version: engine.api_version(),
+                probes: &probes,
+                ok,
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&r).expect("the report serializes")
+            );
+        }
+        PlanFormat::Text => {
+            println!(
+                "endpoint   {} (connected in {connected_ms} ms)",
+                engine.endpoint()
+            );
+            println!(
+                "engine     {} {} ({})",
+                info.kind, info.version, info.platform
+            );
+            println!(
+                "api        {} negotiated (engine speaks {}{})",
+                engine.api_version(),
+                info.api_version,
+                info.min_api_version
+                    .as_deref()
+                    .map(|m| format!(", down to {m}"))
+                    .unwrap_or_default()
+            );
+            println!();
+            let rows: Vec<Vec<String>> = probes
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.flag.to_string(),
+                        p.operation.to_string(),
+                        need(p.need, networks_needed),
+                        verdict_text(p),
+                    ]
+                })
+                .collect();
+            print!("{}", table(&["FLAG", "CALL", "NEEDED", "VERDICT"], &rows));
+            println!();
+            let wide_open = probes
+                .iter()
+                .any(|p| p.need == Need::NotNeeded && p.verdict == Verdict::Allowed);
+            if ok {
+                println!("doctor: ok: every call berth needs gets through");
+                if wide_open {
+                    println!("doctor: note: calls berth never makes get through too; put a socket proxy in front (docs/proxy.md)");
+                }
+            } else {
+                let flags: Vec<String> = missing.iter().map(|p| format!("{}=1", p.flag)).collect();
+                println!(
+                    "doctor: missing: {} (enable {} on the socket proxy)",
+                    missing
+                        .iter()
+                        .map(|p| p.operation)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    flags.join(" ")
+                );
+            }
+        }
+    }
+    u8::from(!ok)
+}
+
+fn need(n: Need, conditional_needed: bool) -> String {
+    match n {
+        Need::Required => "yes".into(),
+        Need::Only(when) if conditional_needed => format!("yes ({when} declared)"),
+        Need::Only(when) => format!("for {when}"),
+        Need::NotNeeded => "no".into(),
+    }
+}
+
+fn verdict_text(p: &Probe) -> String {
+    match (&p.verdict, p.need) {
+        (Verdict::Allowed, Need::NotNeeded) => {
+            format!(
+                "allowed; berth never uses it (on a socket proxy: {}=0)",
+                p.flag
+            )
+        }
+        (Verdict::Allowed, _) => "ok".into(),
+        (Verdict::Refused { by_proxy: true, .. }, Need::NotNeeded) => {
+            "refused by the proxy (good)".into()
+        }
+        (Verdict::Refused { by_proxy: true, .. }, Need::Only(when)) => {
+            format!("refused by the proxy: enable {}=1 to use {when}", p.flag)
+        }
+        (Verdict::Refused { by_proxy: true, .. }, Need::Required) => {
+            format!("REFUSED by the proxy: enable {}=1", p.flag)
+        }
+        (Verdict::Refused { message, .. }, _) => format!("REFUSED by the engine: {message}"),
+        (Verdict::Failed { message }, _) => format!("FAILED: {message}"),
+    }
+}

@@ -1,0 +1,144 @@
+//! Portainer as the way in: the Docker API under `/api/endpoints/{id}/docker/...`, with the
+//! API key in the `X-API-Key` header of every request. bollard drops any path from the
+//! address it connects to, so the connection goes to scheme and authority and a request
+//! modifier puts the prefix and the header on each request.
+
+use bollard::Docker;
+use http::header::HeaderValue;
+
+use super::EngineError;
+
+/// How to reach an engine through Portainer.
+#[derive(Clone)]
+pub struct Portainer {
+    /// `http://host:9000` (a path, e.g. behind a reverse proxy, is kept as a prefix).
+    pub url: String,
+    /// The Portainer environment (endpoint) id.
+    pub endpoint: String,
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for Portainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Portainer")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Where berth talks to the engine.
+#[derive(Debug, Clone, Default)]
+pub enum Target {
+    /// `DOCKER_HOST`, else the local socket (as the docker CLI).
+    #[default]
+    DockerHost,
+    Portainer(Portainer),
+}
+
+impl Portainer {
+    /// The API prefix of the environment: `<url path>/api/endpoints/<id>/docker`.
+    fn prefix(base_path: &str, endpoint: &str) -> String {
+        format!(
+            "{}/api/endpoints/{endpoint}/docker",
+            base_path.trim_end_matches('/')
+        )
+    }
+
+    /// A connection whose every request carries the prefix and the key; also returns the
+    /// endpoint as messages show it.
+    pub(super) fn connect(&self) -> Result<(Docker, String), EngineError> {
+        let shown = format!(
+            "{}/api/endpoints/{}/docker",
+            self.url.trim_end_matches('/'),
+            self.endpoint
+        );
+        let bad = |message: String| EngineError::Config { message };
+        let uri: http::Uri = self
+            .url
+            .parse()
+            .map_err(|e| bad(format!("--portainer-url {:?} is not a URL: {e}", self.url)))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(bad(format!(
+                    "--portainer-url {:?}: this build of berth speaks plain HTTP only; reach Portainer's HTTP port (9000) over a private network, or put a local TLS terminator in front",
+                    self.url
+                )))
+            }
+            _ => {
+                return Err(bad(format!(
+                    "--portainer-url {:?} must start with http://",
+                    self.url
+                )))
+            }
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| bad(format!("--portainer-url {:?} has no host", self.url)))?
+            .clone();
+        if self.endpoint.is_empty() || !self.endpoint.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad(format!(
+                "--portainer-endpoint {:?} must be the numeric environment id",
+                self.endpoint
+            )));
+        }
+        let key = HeaderValue::from_str(self.api_key.trim()).map_err(|_| {
+            bad("the Portainer API key contains characters a header cannot carry".into())
+        })?;
+        let prefix = Portainer::prefix(uri.path(), &self.endpoint);
+        let docker = Docker::connect_with_http(
+            &format!("http://{authority}"),
+            120,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|e| EngineError::from_bollard("connect", &shown, e))?
+        .with_request_modifier(move |mut req| {
+            let uri = req.uri().clone();
+            let path_and_query = uri
+                .path_and_query()
+                .map_or("/".to_string(), |pq| pq.as_str().to_string());
+            let mut parts = uri.into_parts();
+            parts.path_and_query = format!("{prefix}{path_and_query}").parse().ok();
+            if let Ok(u) = http::Uri::from_parts(parts) {
+                *req.uri_mut() = u;
+            }
+            req.headers_mut().insert("X-API-Key", key.clone());
+            req
+        });
+        Ok((docker, shown))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_keeps_a_base_path() {
+        assert_eq!(Portainer::prefix("/", "3"), "/api/endpoints/3/docker");
+        assert_eq!(
+            Portainer::prefix("/portainer/", "12"),
+            "/portainer/api/endpoints/12/docker"
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused_before_any_call() {
+        let p = |url: &str, endpoint: &str| Portainer {
+            url: url.into(),
+            endpoint: endpoint.into(),
+            api_key: "k".into(),
+        };
+        for (url, endpoint, want) in [
+            ("https://p:9443", "1", "plain HTTP only"),
+            ("p:9000", "1", "must start with http://"),
+            ("http://p:9000", "one", "numeric environment id"),
+        ] {
+            let e = p(url, endpoint).connect().unwrap_err().to_string();
+            assert!(e.contains(want), "{url} {endpoint}: {e}");
+        }
+        assert!(!format!("{:?}", p("http://p", "1")).contains("\"k\""));
+    }
+}
