@@ -10,8 +10,15 @@ BERTH    ?= target/debug/berth
 INSTANCE ?= demo
 EXAMPLES ?= examples/
 SCHEMA   ?= schemas/berth-v1.json
+# The integration tests that also run against Podman (make test-podman): everything that
+# does not need Docker-only tooling (docker events filters, the Docker socket path) or
+# engine-run health checks, which Podman only runs under systemd (see docs/proxy.md).
+PODMAN_TESTS ?= podman:: apply:: safety:: ports:: policy::apply_and_diff policy::run_holds \
+	run::files run::a_killed run::a_session run::an_agent_declared run::an_invalid_file \
+	run::kill_9 run::sigterm
+PODMAN_SKIP  ?= --skip healthy
 
-.PHONY: help build images engine tools test test-proxy demo demo-down schema fmt lint clean
+.PHONY: help build images engine tools test test-proxy test-podman demo demo-down schema fmt lint clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [BERTH=$(BERTH)] [INSTANCE=$(INSTANCE)]"
@@ -31,14 +38,19 @@ images: ## Build the local test images berth-runtime:1 and :2 (no registry neede
 tools: ## Install haproxy if missing (socket proxy and Portainer front for the tests)
 	bash scripts/ensure-tools.sh
 
-test: engine images tools ## fmt check, clippy -D warnings, cargo test, then the suite through the socket proxy
+test: engine images tools ## fmt, clippy -D warnings, cargo test, the suite through the socket proxy, and on Podman
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test
 	$(MAKE) --no-print-directory test-proxy
+	$(MAKE) --no-print-directory test-podman
 
 test-proxy: engine images tools ## The integration suite again, every berth call through the socket proxy (minimal flags)
 	bash scripts/with-socket-proxy.sh $(CARGO) test --test it
+
+test-podman: engine images ## A subset of the integration suite against `podman system service` (installs podman)
+	bash scripts/ensure-tools.sh podman catatonit
+	bash scripts/with-podman.sh $(CARGO) test --test it -- --include-ignored $(PODMAN_TESTS) $(PODMAN_SKIP)
 
 demo: engine images build ## Apply examples/ as instance INSTANCE (default demo), show it
 	$(BERTH) validate $(EXAMPLES)

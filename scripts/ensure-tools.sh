@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Make sure the programs the integration tests drive are installed: haproxy (the socket
-# proxy and the Portainer front). Installs missing ones with apt-get as root; otherwise
-# fails with instructions. Never continues silently.
+# Make sure the Debian packages the integration tests drive are installed: haproxy (the
+# socket proxy and the Portainer stand-in) by default; podman and catatonit (its init, which
+# berth's --init needs) for `make test-podman`. Installs missing ones with apt-get as root;
+# otherwise fails with instructions. Never continues silently.
 #
-# Usage: scripts/ensure-tools.sh [TOOL...]   (default: haproxy)
+# Usage: scripts/ensure-tools.sh [PACKAGE...]   (default: haproxy)
 set -euo pipefail
 
 log() { printf 'ensure-tools: %s\n' "$*"; }
@@ -12,15 +13,23 @@ die() {
     exit 1
 }
 
-tools=("$@")
-[[ ${#tools[@]} -gt 0 ]] || tools=(haproxy)
+packages=("$@")
+[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy)
+
+installed() {
+    if command -v dpkg-query >/dev/null 2>&1; then
+        [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+    else
+        command -v "$1" >/dev/null 2>&1
+    fi
+}
 
 missing=()
-for tool in "${tools[@]}"; do
-    if command -v "$tool" >/dev/null 2>&1; then
-        log "$tool: $("$tool" -v 2>/dev/null | head -n 1 || "$tool" --version 2>/dev/null | head -n 1)"
+for pkg in "${packages[@]}"; do
+    if installed "$pkg"; then
+        log "$pkg: $(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || echo present)"
     else
-        missing+=("$tool")
+        missing+=("$pkg")
     fi
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
@@ -38,7 +47,7 @@ if ! apt-get install -y -q "${missing[@]}"; then
     apt-get update -q || die "apt-get update failed"
     apt-get install -y -q "${missing[@]}" || die "apt-get install -y ${missing[*]} failed"
 fi
-for tool in "${missing[@]}"; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool was installed but is still not on PATH"
-    log "installed $tool"
+for pkg in "${missing[@]}"; do
+    installed "$pkg" || die "$pkg was installed but is still not there"
+    log "installed $pkg"
 done

@@ -38,6 +38,17 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
             }
         }
     };
+    let spec = l
+        .get(labels::SPEC)
+        .and_then(|s| serde_json::from_str::<Spec>(s).ok());
+    // Podman shows a short name it resolved locally as `localhost/NAME:TAG`: show the
+    // image as the manifest names it.
+    let mut image = c.image.unwrap_or_default();
+    if let Some(s) = &spec {
+        if image.strip_prefix("localhost/") == Some(s.image.as_str()) {
+            image = s.image.clone();
+        }
+    }
     Observed {
         id: c.id.unwrap_or_default(),
         name: c
@@ -47,11 +58,9 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
             .unwrap_or_default(),
         key,
         spec_hash: l.get(labels::SPEC_HASH).cloned(),
-        spec: l
-            .get(labels::SPEC)
-            .and_then(|s| serde_json::from_str::<Spec>(s).ok()),
+        spec,
         source: l.get(labels::SOURCE).cloned(),
-        image: c.image.unwrap_or_default(),
+        image,
         state,
         health: health(&status),
         created: c.created.unwrap_or_default(),

@@ -65,6 +65,10 @@ impl EngineError {
                 match status_code {
                     404 => EngineError::NotFound { operation, message },
                     409 => EngineError::Conflict { operation, message },
+                    // Podman answers a name conflict with 500.
+                    500 if message.contains("is already in use") => {
+                        EngineError::Conflict { operation, message }
+                    }
                     401 => EngineError::Unauthorized {
                         operation,
                         endpoint: endpoint.to_string(),
@@ -173,6 +177,10 @@ mod tests {
             e(401, "Invalid API key").to_string(),
             "POST /containers/create: unix:///x refused the API key (401 Unauthorized: Invalid API key): check PORTAINER_API_KEY or --portainer-api-key-file"
         );
+        assert!(matches!(
+            e(500, "container create: creating container storage: the container name \"x\" is already in use by abc"),
+            EngineError::Conflict { .. }
+        ));
         assert!(matches!(
             e(500, "boom"),
             EngineError::Engine { status: 500, .. }

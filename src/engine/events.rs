@@ -113,7 +113,11 @@ impl Engine {
                                     .time_nano
                                     .or(msg.time.map(|t| t * 1_000_000_000))
                                     .unwrap_or_default(),
-                                exit_code: attrs.get("exitCode").and_then(|c| c.parse().ok()),
+                                // Podman names it containerExitCode.
+                                exit_code: attrs
+                                    .get("exitCode")
+                                    .or_else(|| attrs.get("containerExitCode"))
+                                    .and_then(|c| c.parse().ok()),
                                 health,
                             })
                         })

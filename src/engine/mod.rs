@@ -100,11 +100,21 @@ impl Engine {
             .all(true)
             .filters(&filters)
             .build();
-        let list = self
-            .docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(|e| self.err("GET /containers/json", e))?;
+        // Podman reports a container whose process just ended as `stopped` for a moment,
+        // a state the Docker API (and bollard) does not know: the whole listing then fails
+        // to read. It settles to `exited` within milliseconds, so look again.
+        let mut attempt = 0;
+        let list = loop {
+            match self.docker.list_containers(Some(opts.clone())).await {
+                Err(bollard::errors::Error::JsonDataError { message, .. })
+                    if message.contains("unknown variant") && attempt < 40 =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                other => break other.map_err(|e| self.err("GET /containers/json", e))?,
+            }
+        };
         Ok(list
             .into_iter()
             // The filter is the engine's; check again so no foreign container slips through.

@@ -11,6 +11,7 @@ mod util;
 mod apply;
 mod doctor;
 mod network;
+mod podman;
 mod policy;
 mod portainer;
 mod ports;

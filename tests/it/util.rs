@@ -16,11 +16,19 @@ pub fn berth(args: &[&str]) -> Output {
 
 /// `BERTH_TEST_DOCKER_HOST` (set by `make test-proxy`, which runs this suite again through
 /// the socket proxy) becomes berth's `DOCKER_HOST`; the docker CLI the tests use to look at
-/// the engine keeps talking to it directly.
+/// the engine keeps talking to it directly. `BERTH_TEST_ENGINE` (set by `make test-podman`)
+/// points both at another engine.
 pub fn via_test_engine(cmd: &mut Command) {
-    if let Some(host) = std::env::var_os("BERTH_TEST_DOCKER_HOST") {
+    if let Some(host) =
+        std::env::var_os("BERTH_TEST_DOCKER_HOST").or_else(|| std::env::var_os("BERTH_TEST_ENGINE"))
+    {
         cmd.env("DOCKER_HOST", host);
     }
+}
+
+/// The engine the tests run against: `BERTH_TEST_ENGINE`, else the docker CLI's default.
+pub fn test_engine_host() -> Option<String> {
+    std::env::var("BERTH_TEST_ENGINE").ok()
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -43,10 +51,12 @@ pub fn assert_exit(o: &Output, code: i32) {
 }
 
 pub fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("run the docker CLI")
+    let mut cmd = Command::new("docker");
+    cmd.args(args);
+    if let Some(host) = test_engine_host() {
+        cmd.env("DOCKER_HOST", host);
+    }
+    cmd.output().expect("run the docker CLI")
 }
 
 /// Fails loudly (never skips) when the engine or the test image is missing.
