@@ -308,3 +308,39 @@ impl<T> OkOrDefault<T> for Option<T> {
         self.ok_or_else(|| "not yet".to_string())
     }
 }
+
+#[test]
+fn host_mounts_work_only_where_the_policy_allows_them() {
+    let inst = Instance::new("vol-host");
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::write(shared.path().join("hello"), "from the host\n").unwrap();
+    let host = shared.path().canonicalize().unwrap().display().to_string();
+    let reader = format!(
+        "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: r }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, 'cat /host/hello; exec sleep 3600']\n  stopGracePeriod: 1s\n  hostMounts: [ {{ hostPath: \"{host}\", mountPath: /host }} ]\n"
+    );
+    inst.write("r.yaml", &reader);
+
+    // The built-in restricted profile allows no host path: refused before any engine call.
+    let refused = inst.run("apply", &[]);
+    assert_exit(&refused, 1);
+    assert!(
+        stderr(&refused).contains("spec.hostMounts[0].hostPath: policy: allowedHostPaths"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(inst.containers().is_empty());
+
+    // A Policy that lists the directory admits it; the mount is read-only by default.
+    inst.write(
+        "policy.yaml",
+        &format!("apiVersion: berth/v1\nkind: Policy\nmetadata: {{ name: p }}\nspec:\n  allowedHostPaths: [\"{host}\"]\n"),
+    );
+    assert_exit(&inst.run("apply", &["--wait", "--timeout", "60s"]), 0);
+    let id = inst.container("r").id;
+    assert_eq!(stdout(&docker(&["logs", &id])), "from the host\n");
+    let write = docker(&["exec", &id, "sh", "-c", "echo x > /host/new"]);
+    assert!(
+        !write.status.success(),
+        "host mounts are read-only unless readOnly: false"
+    );
+}
