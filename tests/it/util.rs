@@ -491,25 +491,3 @@ impl Drop for Daemon {
         }
     }
 }
-
-/// Start events of one container between two instants, as Unix seconds (fractional).
-pub fn start_times(container: &str, since: f64, until: f64) -> Vec<f64> {
-    let o = docker(&[
-        "events",
-        "--since",
-        &format!("{since:.3}"),
-        "--until",
-        &format!("{until:.3}"),
-        "--filter",
-        &format!("container={container}"),
-        "--filter",
-        "event=start",
-        "--format",
-        "{{.TimeNano}}",
-    ]);
-    stdout(&o)
-        .lines()
-        .filter_map(|l| l.trim().parse::<f64>().ok())
-        .map(|n| n / 1e9)
-        .collect()
-}
