@@ -205,21 +205,7 @@ fn has(d: &Document, pointer: &str) -> bool {
 
 /// The object's container spec with its template merged under it (as resolution does).
 fn merged_spec(d: &Document, template: Option<&Value>) -> ContainerSpec {
-    let mut own = d.doc.value["spec"].clone();
-    if let Value::Object(m) = &mut own {
-        m.remove("template");
-        m.remove("ttl");
-        m.remove("state");
-    }
-    let merged = match template {
-        Some(t) => {
-            let mut base = t.clone();
-            super::resolve::merge(&mut base, &own);
-            base
-        }
-        None => own,
-    };
-    serde_json::from_value(merged).unwrap_or_default()
+    serde_json::from_value(super::resolve::merged_spec_value(d, template)).unwrap_or_default()
 }
 
 /// A file that could not be parsed at all, whose text mentions `kind: Policy`.

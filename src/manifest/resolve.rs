@@ -485,6 +485,25 @@ fn read_seccomp(path: &str) -> Result<String, String> {
 }
 
 /// Objects Kubernetes-style: mappings merge key by key, everything else replaces.
+/// An Agent's or Session's `spec` with its template merged under it, without the fields
+/// that are berth's and not the container's (`template`, `ttl`, `state`).
+pub(super) fn merged_spec_value(d: &Document, template: Option<&Value>) -> Value {
+    let mut own = d.doc.value["spec"].clone();
+    if let Value::Object(m) = &mut own {
+        m.remove("template");
+        m.remove("ttl");
+        m.remove("state");
+    }
+    match template {
+        Some(t) => {
+            let mut base = t.clone();
+            merge(&mut base, &own);
+            base
+        }
+        None => own,
+    }
+}
+
 pub(super) fn merge(base: &mut Value, over: &Value) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
@@ -521,20 +540,7 @@ fn resolve_object(
         ),
         _ => return Ok(None),
     };
-    let mut own = d.doc.value["spec"].clone();
-    if let Value::Object(m) = &mut own {
-        m.remove("template");
-        m.remove("ttl");
-        m.remove("state");
-    }
-    let merged = match template {
-        Some(name) => {
-            let mut base = templates[name].clone();
-            merge(&mut base, &own);
-            base
-        }
-        None => own,
-    };
+    let merged = merged_spec_value(d, template.map(|name| &templates[name]));
     let spec: ContainerSpec = serde_json::from_value(merged)
         .map_err(|e| d.error_at("/spec", format!("internal error merging the template: {e}")))?;
     let Some(image) = spec.image.clone() else {

@@ -22,6 +22,21 @@ pub use runtime::{time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRun
 /// A small valid spec for tests across modules.
 #[cfg(test)]
 pub(crate) use spec::tests::sample as sample_spec;
+
+/// Restart settings with one-second delays and windows, for tests across modules.
+#[cfg(test)]
+pub(crate) fn sample_restart() -> RestartSpec {
+    let s = std::time::Duration::from_secs(1);
+    RestartSpec {
+        policy: RestartPolicy::Always,
+        backoff_initial: s,
+        backoff_max: s,
+        reset_after: s,
+        on_unhealthy_restart: true,
+        unhealthy_max_restarts: 1,
+        unhealthy_window: s,
+    }
+}
 pub use spec::{HealthCheck, PortMapping, Protocol, Spec};
 pub use volume::{
     CleanupRule, HostBinding, ObservedVolume, VolumeBinding, VolumeClaim, VolumeMemory,

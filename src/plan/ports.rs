@@ -191,10 +191,9 @@ fn protocol_of(port_key: &str) -> Option<Protocol> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use super::*;
-    use crate::model::{DesiredContainer, Kind, RestartPolicy, RestartSpec, RunState, Spec};
+    use crate::model::{DesiredContainer, Kind, RunState, Spec};
 
     fn spec(ports: Vec<PortMapping>) -> Spec {
         let mut s: Spec = serde_json::from_value(serde_json::json!({
@@ -237,15 +236,7 @@ mod tests {
                 DesiredContainer::new(
                     key(name),
                     spec(ports),
-                    RestartSpec {
-                        policy: RestartPolicy::Always,
-                        backoff_initial: Duration::from_secs(1),
-                        backoff_max: Duration::from_secs(1),
-                        reset_after: Duration::from_secs(1),
-                        on_unhealthy_restart: true,
-                        unhealthy_max_restarts: 1,
-                        unhealthy_window: Duration::from_secs(1),
-                    },
+                    crate::model::sample_restart(),
                     None,
                     "/m.yaml".into(),
                 ),

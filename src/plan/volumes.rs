@@ -291,10 +291,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::model::{
-        DesiredContainer, ObjectRuntime, RestartPolicy, RestartSpec, RunState, VolumeClaim,
-        VolumeSource,
-    };
+    use crate::model::{DesiredContainer, ObjectRuntime, RunState, VolumeClaim, VolumeSource};
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
@@ -305,15 +302,7 @@ mod tests {
         let mut d = DesiredContainer::new(
             ObjectKey::new(Kind::Agent, name),
             spec,
-            RestartSpec {
-                policy: RestartPolicy::Always,
-                backoff_initial: Duration::from_secs(1),
-                backoff_max: Duration::from_secs(1),
-                reset_after: Duration::from_secs(1),
-                on_unhealthy_restart: true,
-                unhealthy_max_restarts: 1,
-                unhealthy_window: Duration::from_secs(1),
-            },
+            crate::model::sample_restart(),
             None,
             "/m.yaml".into(),
         );
