@@ -68,10 +68,10 @@ is_static() {
     # true if $1 is an executable that is not dynamically linked
     [[ -x "$1" ]] || return 1
     if command -v file >/dev/null 2>&1; then
-        file -L "$1" | grep -q 'statically linked'
+        file -L "$1" | grep 'statically linked' >/dev/null
     else
         # ldd exits non-zero and prints "not a dynamic executable" for static binaries
-        LC_ALL=C ldd "$1" 2>&1 | grep -q 'not a dynamic executable'
+        LC_ALL=C ldd "$1" 2>&1 | grep 'not a dynamic executable' >/dev/null
     fi
 }
 
@@ -188,7 +188,10 @@ for tag in "${TAGS[@]}"; do
     img="${REPO}:${tag}"
     out=$(docker run --rm "$img" sh -c 'wget -q -O- http://127.0.0.1:1 2>/dev/null || true; echo ok')
     [[ $out == ok ]] || die "$img: shell check printed '$out' instead of 'ok'"
-    docker run --rm "$img" /bin/busybox --list | grep -qx httpd || die "$img: no httpd applet"
+    # Read the whole list before matching: `grep -q` would stop early and, under pipefail,
+    # the writer's broken pipe would fail the check.
+    applets=$(docker run --rm "$img" /bin/busybox --list) || die "$img: cannot list its applets"
+    grep -qx httpd <<<"$applets" || die "$img: no httpd applet"
     docker run --rm "$img" sleep 0 || die "$img: cannot exec the sleep applet directly"
     ver=$(docker run --rm "$img" cat /etc/berth-image-version)
     [[ $ver == "$tag" ]] || die "$img: /etc/berth-image-version is '$ver', expected '$tag'"

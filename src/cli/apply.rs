@@ -61,7 +61,21 @@ pub async fn run(instance: &str, paths: &[PathBuf], opts: Options) -> u8 {
 
     if let Some(timeout) = opts.wait {
         let poll = Duration::from_millis(500);
-        match reconcile::wait_ready(&engine, instance, &loaded.desired, timeout, poll).await {
+        let failed_keys = outcomes
+            .iter()
+            .filter(|o| o.result.is_err())
+            .map(|o| o.action.key.clone())
+            .collect();
+        match reconcile::wait_ready(
+            &engine,
+            instance,
+            &loaded.desired,
+            &failed_keys,
+            timeout,
+            poll,
+        )
+        .await
+        {
             Ok(pending) if pending.is_empty() => println!(
                 "ready: {} object(s) running{}",
                 loaded.desired.objects.len(),

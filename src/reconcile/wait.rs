@@ -22,11 +22,13 @@ pub struct NotReady {
 /// [`FIRST_POLL`] apart, see the same container ready, so one that crashes right after its
 /// start is not taken for running. Polls start [`FIRST_POLL`] apart and double up to `poll`.
 /// Returns what is still not ready when `timeout` passes, or as soon as one object has
-/// failed for good.
+/// failed for good. An object in `failed` (its action failed just before) has failed for
+/// good unless the engine already shows it ready: waiting cannot repair it.
 pub async fn wait_ready(
     engine: &Engine,
     instance: &str,
     desired: &DesiredSet,
+    failed: &HashSet<ObjectKey>,
     timeout: Duration,
     poll: Duration,
 ) -> Result<Vec<NotReady>, EngineError> {
@@ -42,6 +44,14 @@ pub async fn wait_ready(
                 o.key.as_ref() == Some(key) && o.spec_hash.as_deref() == Some(&want.hash)
             });
             let (reason, failed) = match have {
+                _ if failed.contains(key)
+                    && !have.is_some_and(|o| {
+                        o.state == RunState::Running && o.health != Some(Health::Unhealthy)
+                    }) =>
+                {
+                    let now = have.map_or("no container".to_string(), |o| o.state.to_string());
+                    (format!("its action failed ({now})"), true)
+                }
                 None => ("no container with the current spec".to_string(), false),
                 Some(o) => match (o.state, o.health) {
                     (RunState::Running, None | Some(Health::Healthy)) => {

@@ -224,6 +224,17 @@ fn a_missing_image_is_a_clear_error() {
         stdout(&apply)
     );
     assert!(inst.containers().is_empty());
+
+    // With --wait, a failed action ends the wait at once instead of sitting out the
+    // timeout, and the other objects are still reported.
+    inst.write("b.yaml", &agent("fine", ""));
+    let apply = inst.run("apply", &["--wait", "--timeout", "30m"]);
+    assert_exit(&apply, 1);
+    let out = stdout(&apply);
+    assert!(
+        out.contains("agent/ghost: its action failed (no container)"),
+        "{out}"
+    );
 }
 
 #[test]
