@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, NullFormatter  # noqa: E402
 
 
 def percentile(xs, p):
@@ -50,6 +51,10 @@ def cold_panel(ax, cold):
     ns = sorted({c["n"] for c in cold})
     ax.set_xticks(ns)
     ax.set_xticklabels([str(n) for n in ns])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    ax.tick_params(axis="y", which="minor", labelsize=7)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
 

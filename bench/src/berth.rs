@@ -66,11 +66,17 @@ impl Berth {
                 .iter()
                 .map(|a| a.as_ref().to_string_lossy().into_owned())
                 .collect();
+            let tail = |b: &[u8]| {
+                let text = String::from_utf8_lossy(b);
+                let lines: Vec<&str> = text.lines().collect();
+                lines[lines.len().saturating_sub(8)..].join(" | ")
+            };
             bail!(
-                "berth {} failed ({}): {}",
+                "berth {} failed ({}): stdout: {} stderr: {}",
                 shown.join(" "),
                 out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
+                tail(&out.stdout),
+                tail(&out.stderr)
             );
         }
         Ok(took)

@@ -201,3 +201,26 @@ pub async fn wait_event(
     .await
     .with_context(|| format!("no {action} event for {name} within {timeout:?}"))?
 }
+
+/// A Linux bridge takes at most 1023 ports: beyond that the engine cannot start another
+/// container on its default bridge ("exchange full").
+const BRIDGE_PORTS: usize = 1023;
+
+/// Fails unless `more` containers still fit on the engine's default bridge.
+pub async fn ensure_bridge_room(docker: &Docker, more: usize) -> Result<()> {
+    let net = docker
+        .inspect_network(
+            "bridge",
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        .context("inspecting the default bridge network")?;
+    let used = net.containers.map_or(0, |c| c.len());
+    anyhow::ensure!(
+        used + more <= BRIDGE_PORTS,
+        "the default bridge holds {used} running containers and Linux bridges take at most \
+         {BRIDGE_PORTS}: {more} more would not start (\"exchange full\"). Stop other \
+         containers on the default bridge first"
+    );
+    Ok(())
+}

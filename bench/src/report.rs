@@ -467,7 +467,7 @@ fn reaction(w: &mut String, r: &Results) {
     let _ = writeln!(
         w,
         "## 4. Reaction latency\n\n\
-         `berth run` (default debounce {}, default resync) over {} agents with \
+         `berth run` (debounce {}, default resync) over {} agents with \
          `restart.backoff.initial: 0s`, so no configured backoff is included. Times are the \
          engine's event timestamps (`timeNano`, same clock as the bench).\n\n\
          - **file → running**: a manifest for a new agent is written beside the watched \
@@ -477,7 +477,10 @@ fn reaction(w: &mut String, r: &Results) {
          is the engine's part before berth can know; the reaction runs from the `die` event to \
          the next `start` event. berth's own part is `berth_event_to_action_seconds` for the \
          trial (the `die` event received → the start call issued); the engine's part is the \
-         rest (event delivery, the start call, the container start).\n\n\
+         rest (event delivery, the start call, the container start).\n\
+         - **floor reactor**: the same kill on a container the floor created, started again by \
+         the bench itself (bollard) the moment its `die` event arrives: what any reactor pays \
+         the engine.\n\n\
          | | trials | p50 | p95 |\n|---|---|---|---|",
         re.debounce, re.agents
     );
@@ -498,7 +501,12 @@ fn reaction(w: &mut String, r: &Results) {
         .collect();
     row("… berth's part (event → start call)", &part);
     row("… the engine's part (total − berth's)", &engine);
-    let odd = re.kill.iter().filter(|t| t.metric_count != 1.0).count();
+    row("floor reactor: `die` → running", &re.floor_die_to_start_s);
+    let odd = re
+        .kill
+        .iter()
+        .filter(|t| t.berth_part_s.is_some() && t.metric_count != 1.0)
+        .count();
     if odd > 0 {
         let _ = writeln!(
             w,

@@ -102,6 +102,9 @@ pub struct Reaction {
     /// Manifest renamed into the directory → the engine's `start` event.
     pub file_to_running_s: Vec<f64>,
     pub kill: Vec<KillTrial>,
+    /// The same kill on a floor container, restarted by a bare bollard loop on its `die`
+    /// event: `die` → `start`, the engine's own reaction time.
+    pub floor_die_to_start_s: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -103,7 +103,15 @@ fn differences(berth: &Value, other: &Value, who: &str) -> Vec<String> {
     FIELDS
         .iter()
         .filter_map(|f| {
-            let (a, b) = (norm(berth.pointer(f)), norm(other.pointer(f)));
+            let (mut a, mut b) = (norm(berth.pointer(f)), norm(other.pointer(f)));
+            // On Linux the engine's `default` network mode is the `bridge` network.
+            if *f == "/HostConfig/NetworkMode" {
+                for m in [&mut a, &mut b] {
+                    if m == "default" {
+                        *m = "bridge".into();
+                    }
+                }
+            }
             (a != b).then(|| format!("{who} `{f}`: berth `{a}`, {who} `{b}`"))
         })
         .collect()

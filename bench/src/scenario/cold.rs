@@ -11,6 +11,7 @@ use crate::results::Cold;
 
 pub async fn run(ctx: &Ctx, n: usize, out: &mut Cold) -> Result<()> {
     out.n = n;
+    crate::engine::ensure_bridge_room(&ctx.docker, n).await?;
     let timeout = Duration::from_secs(600 + 2 * n as u64);
     for rep in 0..ctx.repetitions {
         for tool in rotation(rep, &[Tool::Berth, Tool::Floor, Tool::Compose]) {

@@ -39,6 +39,8 @@ pub async fn run(ctx: &Ctx, plan: &Plan, out: Out<'_>) -> Result<()> {
     let period = humantime::parse_duration(&plan.resync)?;
     let mut sizes = plan.sizes.clone();
     sizes.sort_unstable();
+    let most = sizes.last().copied().unwrap_or(0);
+    crate::engine::ensure_bridge_room(&ctx.docker, most).await?;
     let mut have = 0;
     for &m in &sizes {
         if m > have {

@@ -17,6 +17,7 @@ const PROJECT: &str = "bench-noop-compose";
 pub async fn run(ctx: &Ctx, n: usize, noop: &mut Versus, recreate: &mut Versus) -> Result<()> {
     noop.n = n;
     recreate.n = n;
+    crate::engine::ensure_bridge_room(&ctx.docker, 2 * n).await?;
     let timeout = Duration::from_secs(600);
     let dir = ctx.dir(INSTANCE)?;
     manifests::write_range(&dir, 0..n, Agent::default())?;

@@ -22,7 +22,7 @@ const HIST: &str = "berth_event_to_action_seconds";
 
 pub async fn run(ctx: &Ctx, agents: usize, out: &mut Reaction) -> Result<()> {
     out.agents = agents;
-    out.debounce = "100ms (default)".into();
+    out.debounce = "100ms, the default".into();
     let agent = Agent {
         no_backoff: true,
         ..Agent::default()
@@ -45,7 +45,8 @@ pub async fn run(ctx: &Ctx, agents: usize, out: &mut Reaction) -> Result<()> {
     let result = trials(ctx, &daemon, &dir, agents, agent, &mut rx, out).await;
     let stopped = daemon.stop().await;
     let down = ctx.berth.down(INSTANCE).await;
-    result.and(stopped).and(down)
+    result.and(stopped).and(down)?;
+    floor_reactor(ctx, out).await
 }
 
 async fn trials(
@@ -107,6 +108,31 @@ async fn trials(
             metric_count: count,
         });
         settle(rx).await;
+    }
+    Ok(())
+}
+
+/// The reference for kill → running: a floor container (not berth's) killed the same way and
+/// started again by this process as soon as its `die` event arrives.
+async fn floor_reactor(ctx: &Ctx, out: &mut Reaction) -> Result<()> {
+    const FLOOR: &str = "bench-react-floor";
+    let mut rx = events(&ctx.docker, FLOOR);
+    crate::floor::create_and_start(&ctx.docker, ctx.template()?, FLOOR, 1, 1).await?;
+    let name = manifests::name(0);
+    let container = format!("{FLOOR}-{name}");
+    settle(&mut rx).await;
+    for t in 0..ctx.trials {
+        let opts = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
+        ctx.docker
+            .kill_container(&container, Some(opts))
+            .await
+            .with_context(|| format!("floor kill trial {t}"))?;
+        let die = wait_event(&mut rx, &name, "die", EVENT_TIMEOUT).await?;
+        ctx.docker.start_container(&container, None).await?;
+        let start = wait_event(&mut rx, &name, "start", EVENT_TIMEOUT).await?;
+        out.floor_die_to_start_s
+            .push((start.time_nano - die.time_nano) as f64 / 1e9);
+        settle(&mut rx).await;
     }
     Ok(())
 }
