@@ -165,6 +165,10 @@ async fn run(args: Args) -> Result<ExitCode> {
     let cleaned = engine::cleanup(&docker).await;
     if let Some(signal) = outcome {
         cleaned?;
+        // A create the engine was still serving for a killed client may land after the
+        // first sweep.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        engine::cleanup(&docker).await?;
         eprintln!("berth-bench: interrupted by {signal}; cleaned up, no report written");
         return Ok(ExitCode::from(130));
     }
