@@ -30,7 +30,7 @@ pub async fn run(instance: &str, concurrency: usize, volumes: bool) -> u8 {
                 name: o.name.clone(),
             }),
             desired: None,
-            stop_grace_secs: o.spec.as_ref().map_or(10, |s| s.stop_grace_period_secs),
+            stop_grace_secs: o.spec().map_or(10, |s| s.stop_grace_period_secs),
             volume: None,
         })
         .collect();

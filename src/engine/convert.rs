@@ -38,15 +38,16 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
             }
         }
     };
-    let spec = l
-        .get(labels::SPEC)
-        .and_then(|s| serde_json::from_str::<Spec>(s).ok());
+    let spec_label = l.get(labels::SPEC).cloned();
     // Podman shows a short name it resolved locally as `localhost/NAME:TAG`: show the
     // image as the manifest names it.
     let mut image = c.image.unwrap_or_default();
-    if let Some(s) = &spec {
-        if image.strip_prefix("localhost/") == Some(s.image.as_str()) {
-            image = s.image.clone();
+    if let Some(short) = image.strip_prefix("localhost/") {
+        let spec = spec_label
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Spec>(s).ok());
+        if spec.is_some_and(|s| s.image == short) {
+            image = short.to_string();
         }
     }
     Observed {
@@ -58,7 +59,7 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
             .unwrap_or_default(),
         key,
         spec_hash: l.get(labels::SPEC_HASH).cloned(),
-        spec,
+        spec_label,
         source: l.get(labels::SOURCE).cloned(),
         image,
         state,
@@ -120,10 +121,7 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
     l.insert(labels::KIND.into(), want.key.kind.as_str().into());
     l.insert(labels::NAME.into(), want.key.name.clone());
     l.insert(labels::SPEC_HASH.into(), want.hash.clone());
-    l.insert(
-        labels::SPEC.into(),
-        serde_json::to_string(s).expect("a spec always serializes"),
-    );
+    l.insert(labels::SPEC.into(), s.label());
     l.insert(labels::SOURCE.into(), want.source.clone());
 
     let mut security_opt = Vec::new();

@@ -161,14 +161,14 @@ impl Engine {
             }};
         }
         probe!("VERSION", "GET /version", Need::Required, async {
-            self.docker
+            self.api("version")
                 .version()
                 .await
                 .map(|_| ())
                 .map_err(|e| self.err("GET /version", e))
         });
         probe!("PING", "GET /_ping", Need::Required, async {
-            self.docker
+            self.api("ping")
                 .ping()
                 .await
                 .map(|_| ())
@@ -184,7 +184,7 @@ impl Engine {
                     .limit(1)
                     .filters(&label)
                     .build();
-                self.docker
+                self.api("list_containers")
                     .list_containers(Some(opts))
                     .await
                     .map(|_| ())
@@ -194,7 +194,7 @@ impl Engine {
         probe!("IMAGES", "GET /images/json", Need::Required, async {
             let filters = HashMap::from([("reference".to_string(), vec![absent.clone()])]);
             let opts = ListImagesOptionsBuilder::new().filters(&filters).build();
-            self.docker
+            self.api("list_images")
                 .list_images(Some(opts))
                 .await
                 .map(|_| ())
@@ -202,7 +202,7 @@ impl Engine {
         });
         probe!("VOLUMES", "GET /volumes", Need::Required, async {
             let opts = ListVolumesOptionsBuilder::new().filters(&label).build();
-            self.docker
+            self.api("list_volumes")
                 .list_volumes(Some(opts))
                 .await
                 .map(|_| ())
@@ -220,7 +220,7 @@ impl Engine {
                 .until(&now)
                 .filters(&label)
                 .build();
-            let mut stream = self.docker.events(Some(opts));
+            let mut stream = self.api("events").events(Some(opts));
             // A refusal is the first answer; an open stream with nothing in it is fine.
             match tokio::time::timeout(Duration::from_secs(3), stream.next()).await {
                 Ok(Some(Err(e))) => Err(self.err("GET /events", e)),
@@ -234,7 +234,11 @@ impl Engine {
             async {
                 // Starting a container that does not exist changes nothing; a 404 means the
                 // write got through the proxy.
-                match self.docker.start_container(&absent, None).await {
+                match self
+                    .api("start_container")
+                    .start_container(&absent, None)
+                    .await
+                {
                     Ok(()) => Ok(()),
                     Err(e) => match self.err("POST /containers/{id}/start", e) {
                         EngineError::NotFound { .. } => Ok(()),
@@ -249,7 +253,7 @@ impl Engine {
             Need::Only("isolated networks"),
             async {
                 let opts = ListNetworksOptionsBuilder::new().filters(&label).build();
-                self.docker
+                self.api("list_networks")
                     .list_networks(Some(opts))
                     .await
                     .map(|_| ())
@@ -257,14 +261,14 @@ impl Engine {
             }
         );
         probe!("INFO", "GET /info", Need::NotNeeded, async {
-            self.docker
+            self.api("info")
                 .info()
                 .await
                 .map(|_| ())
                 .map_err(|e| self.err("GET /info", e))
         });
         probe!("EXEC", "GET /exec/{id}/json", Need::NotNeeded, async {
-            match self.docker.inspect_exec(&absent).await {
+            match self.api("inspect_exec").inspect_exec(&absent).await {
                 Ok(_) => Ok(()),
                 Err(e) => match self.err("GET /exec/{id}/json", e) {
                     EngineError::NotFound { .. } => Ok(()),

@@ -75,7 +75,7 @@ impl Engine {
         }
         let endpoint = self.endpoint.clone();
         let instance = instance.to_string();
-        self.docker
+        self.api("events")
             .events(Some(opts.build()))
             .filter_map(move |item| {
                 let out = match item {

@@ -11,6 +11,7 @@ mod privileges;
 pub mod proxy;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -33,6 +34,22 @@ pub struct Engine {
     endpoint: String,
     api_version: String,
     info: EngineInfo,
+    calls: CallObserver,
+}
+
+/// Told the name of every engine call (the bollard operation, e.g. `list_containers`) just
+/// before it is made: how `berth run` counts its engine requests.
+#[derive(Clone, Default)]
+pub struct CallObserver(Option<Arc<dyn Fn(&'static str) + Send + Sync>>);
+
+impl std::fmt::Debug for CallObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "CallObserver(set)"
+        } else {
+            "CallObserver(none)"
+        })
+    }
 }
 
 impl Engine {
@@ -68,7 +85,22 @@ impl Engine {
             endpoint,
             api_version,
             info: EngineInfo::from_version(&version),
+            calls: CallObserver::default(),
         })
+    }
+
+    /// The same connection, telling `observe` about every engine call it makes from now on.
+    pub fn observed_by(mut self, observe: impl Fn(&'static str) + Send + Sync + 'static) -> Engine {
+        self.calls = CallObserver(Some(Arc::new(observe)));
+        self
+    }
+
+    /// The client, for one call named `operation` (counted).
+    fn api(&self, operation: &'static str) -> &Docker {
+        if let Some(observe) = &self.calls.0 {
+            observe(operation);
+        }
+        &self.docker
     }
 
     /// What the engine said about itself at connect.
@@ -105,7 +137,11 @@ impl Engine {
         // to read. It settles to `exited` within milliseconds, so look again.
         let mut attempt = 0;
         let list = loop {
-            match self.docker.list_containers(Some(opts.clone())).await {
+            match self
+                .api("list_containers")
+                .list_containers(Some(opts.clone()))
+                .await
+            {
                 Err(bollard::errors::Error::JsonDataError { message, .. })
                     if message.contains("unknown variant") && attempt < 40 =>
                 {
@@ -136,7 +172,7 @@ impl Engine {
         )]);
         let opts = ListVolumesOptionsBuilder::new().filters(&filters).build();
         let list = self
-            .docker
+            .api("list_volumes")
             .list_volumes(Some(opts))
             .await
             .map_err(|e| self.err("GET /volumes", e))?;
@@ -157,7 +193,7 @@ impl Engine {
     /// which a socket proxy allows only with SYSTEM=1).
     pub async fn volume_sizes(&self) -> Result<HashMap<String, u64>, EngineError> {
         let df = self
-            .docker
+            .api("df")
             .df(None::<bollard::query_parameters::DataUsageOptions>)
             .await
             .map_err(|e| self.err("GET /system/df", e))?;
@@ -187,7 +223,7 @@ impl Engine {
         if let Some(c) = cleanup {
             l.insert(labels::VOLUME_CLEANUP.to_string(), c.label());
         }
-        self.docker
+        self.api("create_volume")
             .create_volume(bollard::models::VolumeCreateRequest {
                 name: Some(name.to_string()),
                 labels: Some(l),
@@ -202,7 +238,7 @@ impl Engine {
     /// already gone is success.
     pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         match self
-            .docker
+            .api("remove_volume")
             .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
             .await
             .map_err(|e| self.err("DELETE /volumes/{name}", e))
@@ -223,7 +259,11 @@ impl Engine {
             .name(&name)
             .build();
         let body = convert::create_body(instance, want);
-        match self.docker.create_container(Some(opts), body).await {
+        match self
+            .api("create_container")
+            .create_container(Some(opts), body)
+            .await
+        {
             Ok(r) => Ok(r.id),
             Err(e) => Err(match self.err("POST /containers/create", e) {
                 EngineError::NotFound { message, .. } if message.contains("image") => {
@@ -238,7 +278,7 @@ impl Engine {
 
     /// Starts a container; already running is success.
     pub async fn start(&self, id: &str) -> Result<(), EngineError> {
-        self.docker
+        self.api("start_container")
             .start_container(id, None)
             .await
             .or_else(not_modified_ok)
@@ -252,7 +292,7 @@ impl Engine {
             .t(i32::try_from(grace_secs).unwrap_or(i32::MAX))
             .build();
         match self
-            .docker
+            .api("stop_container")
             .stop_container(id, Some(opts))
             .await
             .or_else(not_modified_ok)
@@ -268,7 +308,11 @@ impl Engine {
     pub async fn remove(&self, id: &str) -> Result<(), EngineError> {
         // Which network was the container's own? Its network mode names it, and its
         // labels say whose it is.
-        let own_network = match self.docker.inspect_container(id, None).await {
+        let own_network = match self
+            .api("inspect_container")
+            .inspect_container(id, None)
+            .await
+        {
             Ok(c) => {
                 let mode = c.host_config.and_then(|h| h.network_mode);
                 let instance = c
@@ -282,7 +326,7 @@ impl Engine {
         };
         let opts = RemoveContainerOptionsBuilder::new().force(true).build();
         match self
-            .docker
+            .api("remove_container")
             .remove_container(id, Some(opts))
             .await
             .map_err(|e| self.err("DELETE /containers/{id}", e))
@@ -298,7 +342,11 @@ impl Engine {
 
     /// Removes `name` if `instance` owns it and no container uses it any more.
     async fn remove_owned_network(&self, name: &str, instance: &str) -> Result<(), EngineError> {
-        let owned = match self.docker.inspect_network(name, None).await {
+        let owned = match self
+            .api("inspect_network")
+            .inspect_network(name, None)
+            .await
+        {
             Ok(n) => n
                 .labels
                 .as_ref()

@@ -31,7 +31,11 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let name = network_name(instance, &want.key);
         let internal = want.spec.network == NetworkMode::Internal;
-        match self.docker.inspect_network(&name, None).await {
+        match self
+            .api("inspect_network")
+            .inspect_network(&name, None)
+            .await
+        {
             Ok(n) => {
                 let owner = n
                     .labels
@@ -69,7 +73,7 @@ impl Engine {
             labels: Some(l),
             ..Default::default()
         };
-        match self.docker.create_network(req).await {
+        match self.api("create_network").create_network(req).await {
             Ok(_) => Ok(()),
             Err(e) => match self.err("POST /networks/create", e) {
                 // Created concurrently: look again next time.
@@ -81,7 +85,7 @@ impl Engine {
 
     /// Removes a network this instance owns; already gone is success.
     pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
-        match self.docker.remove_network(name).await {
+        match self.api("remove_network").remove_network(name).await {
             Ok(()) => Ok(()),
             Err(e) => match self.err("DELETE /networks/{id}", e) {
                 EngineError::NotFound { .. } => Ok(()),
@@ -103,7 +107,7 @@ impl Engine {
             .filters(&filters)
             .build();
         let list = self
-            .docker
+            .api("list_networks")
             .list_networks(Some(opts))
             .await
             .map_err(|e| self.err("GET /networks", e))?;

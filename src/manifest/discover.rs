@@ -84,7 +84,7 @@ fn walk(
     let Ok(canonical) = fs::canonicalize(dir) else {
         return;
     };
-    if !seen.insert(canonical) {
+    if !seen.insert(canonical.clone()) {
         return; // a symlink loop or the same directory named twice
     }
     let entries = match fs::read_dir(dir) {
@@ -92,18 +92,31 @@ fn walk(
         Err(e) => return errors.push(unreadable(dir, &e)),
     };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
-    entries.sort_by_key(|e| e.file_name());
+    entries.sort_by_cached_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
         if is_ignored(&name) {
             continue;
         }
         let path = entry.path();
-        match fs::metadata(&path) {
-            Ok(m) if m.is_dir() => walk(&path, files, errors, seen),
-            Ok(_) if is_manifest(&name) => push_file(&path, files, errors),
-            Ok(_) => {}
-            Err(e) => errors.push(unreadable(&path, &e)),
+        // The entry's own type comes with the directory listing; only a symlink (or a
+        // filesystem that does not report types) needs a look at what it points to.
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk(&path, files, errors, seen),
+            Ok(t) if t.is_file() => {
+                if is_manifest(&name) {
+                    files.push(SourceFile {
+                        display: path.display().to_string(),
+                        canonical: canonical.join(&name).display().to_string(),
+                    });
+                }
+            }
+            _ => match fs::metadata(&path) {
+                Ok(m) if m.is_dir() => walk(&path, files, errors, seen),
+                Ok(_) if is_manifest(&name) => push_file(&path, files, errors),
+                Ok(_) => {}
+                Err(e) => errors.push(unreadable(&path, &e)),
+            },
         }
     }
 }

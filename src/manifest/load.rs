@@ -82,6 +82,14 @@ pub struct Read {
 /// Reads every manifest under `paths`.
 pub fn read(paths: &[std::path::PathBuf]) -> Read {
     let (files, unreadable) = discover(paths);
+    read_discovered(files, unreadable)
+}
+
+/// Reads the files [`discover`] found.
+pub fn read_discovered(
+    files: Vec<SourceFile>,
+    unreadable: Vec<super::discover::Unreadable>,
+) -> Read {
     Read {
         files: files.into_iter().map(|f| read_file(Arc::new(f))).collect(),
         unreadable: unreadable

@@ -1,5 +1,6 @@
 //! Manifests: files on disk → typed documents → diagnostics → the desired set.
 //!
+//! - [`cache`]: skips re-reading on a resync when no file changed.
 //! - [`discover`]: which files a list of paths names.
 //! - [`yaml`]: YAML → JSON with the position of every node.
 //! - [`types`]: the document types (the JSON Schema is generated from them).
@@ -12,6 +13,7 @@
 //! - [`diagnostic`]: `file:line:col: field.path: message`, as text, JSON or GitHub annotations.
 
 mod admission;
+pub mod cache;
 pub mod diagnostic;
 pub mod discover;
 pub mod load;

@@ -15,7 +15,7 @@ mod volume;
 pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
 pub use key::{Kind, ObjectKey};
 pub use network::NetworkMode;
-pub use observed::{Health, Observed, RunState};
+pub use observed::{by_key, Health, Observed, RunState};
 pub use privileges::{Device, HostNamespace, Privileges};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
 pub use runtime::{time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRuntime, Runtime};

@@ -59,9 +59,10 @@ pub struct Observed {
     /// From the kind and name labels; `None` when they are missing or unreadable.
     pub key: Option<ObjectKey>,
     pub spec_hash: Option<String>,
-    /// Decoded from the spec label, used only to explain a recreate.
+    /// The spec label as the engine listed it: decoded only when needed (to explain a
+    /// recreate, to find a stop grace period or `hostPort: auto` ports), not on every pass.
     #[serde(skip)]
-    pub spec: Option<Spec>,
+    pub spec_label: Option<String>,
     pub source: Option<String>,
     pub image: String,
     pub state: RunState,
@@ -73,4 +74,26 @@ pub struct Observed {
     /// Names of the named volumes it mounts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+}
+
+/// The listed containers by object, for lookups that would otherwise scan the whole list
+/// once per object.
+pub fn by_key(observed: &[Observed]) -> std::collections::HashMap<&ObjectKey, Vec<&Observed>> {
+    let mut map: std::collections::HashMap<&ObjectKey, Vec<&Observed>> =
+        std::collections::HashMap::with_capacity(observed.len());
+    for o in observed {
+        if let Some(k) = &o.key {
+            map.entry(k).or_default().push(o);
+        }
+    }
+    map
+}
+
+impl Observed {
+    /// The spec the container was created from, when its label is there and readable.
+    pub fn spec(&self) -> Option<Spec> {
+        self.spec_label
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+    }
 }

@@ -133,12 +133,17 @@ const HASH_DOMAIN: &[u8] = b"berth/v1 spec\n";
 impl Spec {
     /// sha256 (hex) of the canonical JSON form. Maps are ordered and values are in canonical
     /// units, so two specs that mean the same hash the same.
+    /// The spec as its container label carries it.
+    pub fn label(&self) -> String {
+        serde_json::to_string(self).expect("a spec always serializes")
+    }
+
     pub fn hash(&self) -> String {
         let json = serde_json::to_vec(self).expect("a spec always serializes");
         let mut h = Sha256::new();
         h.update(HASH_DOMAIN);
         h.update(&json);
-        hex(&h.finalize())
+        format!("{:x}", h.finalize())
     }
 
     /// Readable field-by-field changes from `old` to `self`, e.g. `memory 256Mi → 512Mi`.
@@ -305,10 +310,6 @@ fn health(h: &HealthCheck) -> String {
         h.retries,
         h.start_period_ms
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -364,7 +364,7 @@ fn human(d: Duration) -> String {
 }
 
 fn grace_of(o: &Observed) -> u64 {
-    o.spec.as_ref().map_or(10, |s| s.stop_grace_period_secs)
+    o.spec().map_or(10, |s| s.stop_grace_period_secs)
 }
 
 fn remove(key: &ObjectKey, o: &Observed, cause: Cause, reason: String) -> Action {
@@ -406,7 +406,7 @@ fn converge_one(
         volume: None,
     };
     if have.spec_hash.as_deref() != Some(want.hash.as_str()) {
-        let reason = match (&have.spec, &have.spec_hash) {
+        let reason = match (&have.spec(), &have.spec_hash) {
             (_, None) => "the container has no spec-hash label".to_string(),
             (Some(old), Some(_)) => {
                 let changes = want.spec.changes_from(old);

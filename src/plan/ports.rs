@@ -73,6 +73,14 @@ pub fn assign(
     memory: &mut PortAllocations,
     pool: PortPool,
 ) -> Vec<Exhausted> {
+    if !desired
+        .objects
+        .values()
+        .any(|o| o.spec.ports.iter().any(|p| p.host_port_auto))
+    {
+        memory.retain(|k, _| desired.objects.contains_key(k) || desired.held_keys.contains(k));
+        return Vec::new(); // nothing to assign
+    }
     // Who holds which (port, protocol): fixed numbers first, then containers, then memory.
     let mut used: BTreeMap<(u16, Protocol), ObjectKey> = BTreeMap::new();
     for (key, obj) in &desired.objects {
@@ -83,7 +91,7 @@ pub fn assign(
         }
     }
     for o in observed {
-        let (Some(key), Some(spec)) = (&o.key, &o.spec) else {
+        let (Some(key), Some(spec)) = (&o.key, o.spec()) else {
             continue;
         };
         for p in &spec.ports {
@@ -111,10 +119,10 @@ pub fn assign(
         let current = observed
             .iter()
             .filter(|o| o.key.as_ref() == Some(key))
-            .filter_map(|o| o.spec.as_ref())
-            .flat_map(|s| s.ports.iter())
+            .filter_map(Observed::spec)
+            .flat_map(|s| s.ports)
             .filter(|p| p.host_port_auto)
-            .filter_map(|p| p.host_port.map(|h| (port_key(p), h)))
+            .filter_map(|p| p.host_port.map(|h| (port_key(&p), h)))
             .collect::<BTreeMap<String, u16>>();
         for (i, p) in obj.spec.ports.iter_mut().enumerate() {
             if !p.host_port_auto {
@@ -251,7 +259,7 @@ mod tests {
             name: format!("berth_t_agent_{name}"),
             key: Some(key(name)),
             spec_hash: Some(s.hash()),
-            spec: Some(s.clone()),
+            spec_label: Some(s.label()),
             source: None,
             image: s.image.clone(),
             state: RunState::Running,

@@ -22,11 +22,12 @@ pub fn observe(
     // left. While any manifest is in doubt (a file that does not parse may have declared
     // anything) nothing is forgotten, or an expired session could start afresh.
     let in_doubt = desired.incomplete || !desired.held_sources.is_empty();
+    let by_key = crate::model::by_key(observed);
     runtime.retain(|k, _| {
         in_doubt
             || desired.objects.contains_key(k)
             || desired.held_keys.contains(k)
-            || observed.iter().any(|o| o.key.as_ref() == Some(k))
+            || by_key.contains_key(k)
     });
     for (key, want) in &desired.objects {
         let rt = runtime.entry(key.clone()).or_default();
@@ -36,10 +37,10 @@ pub fn observe(
         rt.unhealthy_restarts
             .retain(|t| now.duration_since(*t).is_ok_and(|age| age < window));
 
-        let current = observed
-            .iter()
-            .filter(|o| o.key.as_ref() == Some(key))
-            .find(|o| o.spec_hash.as_deref() == Some(want.hash.as_str()));
+        let current = by_key.get(key).and_then(|have| {
+            have.iter()
+                .find(|o| o.spec_hash.as_deref() == Some(want.hash.as_str()))
+        });
         match current.map(|o| (o.state, o.health, o.created)) {
             Some((RunState::Running, health, created)) => {
                 if want.ttl.is_some() && rt.first_started.is_none() {

@@ -38,7 +38,7 @@ fn seen(name: &str, memory_mi: u64, state: RunState) -> Observed {
         name: format!("berth_t_agent_{name}"),
         key: Some(ObjectKey::new(Kind::Agent, name)),
         spec_hash: Some(s.hash()),
-        spec: Some(s),
+        spec_label: Some(s.label()),
         source: Some(format!("/m/{name}.yaml")),
         image: "berth-runtime:1".into(),
         state,
@@ -129,7 +129,7 @@ fn missing_or_unreadable_spec_labels_still_recreate() {
     let mut no_hash = seen("a", 256, RunState::Running);
     no_hash.spec_hash = None;
     let mut no_spec = seen("b", 256, RunState::Running);
-    no_spec.spec = None;
+    no_spec.spec_label = None;
     check(
         set(vec![want("a", 256, ALWAYS), want("b", 512, ALWAYS)]),
         vec![no_hash, no_spec],

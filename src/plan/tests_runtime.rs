@@ -44,7 +44,7 @@ fn seen(w: &DesiredContainer, state: RunState, health: Option<Health>) -> Observ
         name: w.key.container_name("t"),
         key: Some(w.key.clone()),
         spec_hash: Some(w.hash.clone()),
-        spec: Some(w.spec.clone()),
+        spec_label: Some(w.spec.label()),
         source: Some(w.source.clone()),
         image: w.spec.image.clone(),
         state,

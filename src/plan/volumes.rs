@@ -463,7 +463,7 @@ mod tests {
             name: "n".into(),
             key: None,
             spec_hash: None,
-            spec: None,
+            spec_label: None,
             source: None,
             image: "i".into(),
             state: RunState::Running,

@@ -8,7 +8,7 @@
 //! until that action reports back. Nothing here deletes on an error: a failed listing means
 //! no plan at all.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use crate::plan::{self, runtime as memory, Cause, Plan, Verb};
 use crate::source;
 use crate::state::{self, Store};
 use crate::status::http::Shared;
-use crate::status::{self, LastAction, Phase, Report};
+use crate::status::{self, metrics, LastAction, Phase, Report};
 
 /// Settings of `berth run`.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ pub enum RunError {
 
 enum Trigger {
     Files,
-    Event(Option<EngineEvent>),
+    Event(Instant, Option<EngineEvent>),
     Done(Box<Outcome>),
     Timer,
     Shutdown,
@@ -80,6 +80,10 @@ pub async fn run(
     shared: Arc<Shared>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), RunError> {
+    let engine = {
+        let shared = shared.clone();
+        engine.observed_by(move |operation| shared.metrics.request(operation))
+    };
     let store = Store::new(&config.state_dir, &config.instance);
     let _lock = store.lock()?;
     info!(
@@ -104,7 +108,10 @@ pub async fn run(
         shared,
         engine,
         desired: Loaded::default(),
+        pristine: None,
+        cache: manifest::cache::Cache::default(),
         in_flight: HashSet::new(),
+        event_at: HashMap::new(),
         last_actions: BTreeMap::new(),
         last_saved: None,
         last_diagnostics: Vec::new(),
@@ -135,11 +142,14 @@ pub async fn run(
     let mut shutting_down = false;
     loop {
         if !shutting_down {
+            let cpu = metrics::process_cpu();
             if files_dirty {
                 ctl.load();
                 files_dirty = false;
             }
             wake = ctl.pass(&done_tx).await;
+            let used = metrics::process_cpu().saturating_sub(cpu);
+            ctl.shared.metrics.reconcile_cpu.observe(used.as_secs_f64());
         }
         if shutting_down && ctl.in_flight.is_empty() {
             break;
@@ -151,7 +161,7 @@ pub async fn run(
         let trigger = tokio::select! {
             _ = &mut shutdown, if !shutting_down => Trigger::Shutdown,
             Some(()) = file_rx.recv() => Trigger::Files,
-            Some(ev) = event_rx.recv() => Trigger::Event(ev),
+            Some((at, ev)) = event_rx.recv() => Trigger::Event(at, ev),
             Some(o) = done_rx.recv() => Trigger::Done(Box::new(o)),
             _ = tokio::time::sleep_until(deadline.into()) => Trigger::Timer,
         };
@@ -164,7 +174,7 @@ pub async fn run(
                 shutting_down = true;
             }
             Trigger::Files => files_dirty = true,
-            Trigger::Event(ev) => ctl.overlay.note(ev),
+            Trigger::Event(at, ev) => ctl.note_event(at, ev),
             Trigger::Done(o) => ctl.finish(*o),
             Trigger::Timer => {
                 if Instant::now() >= next_resync {
@@ -180,8 +190,8 @@ pub async fn run(
         if file_rx.try_recv().is_ok() {
             files_dirty = true;
         }
-        while let Ok(ev) = event_rx.try_recv() {
-            ctl.overlay.note(ev);
+        while let Ok((at, ev)) = event_rx.try_recv() {
+            ctl.note_event(at, ev);
         }
     }
     events.abort();
@@ -196,6 +206,9 @@ struct Controller {
     store: Store,
     shared: Arc<Shared>,
     desired: Loaded,
+    /// The manifests as loaded, when `hostPort: auto` makes each pass change `desired`.
+    pristine: Option<Loaded>,
+    cache: manifest::cache::Cache,
     runtime: Runtime,
     volume_memory: BTreeMap<String, VolumeMemory>,
     /// The last volume listing found some: keep listing volumes on every pass.
@@ -207,6 +220,9 @@ struct Controller {
     /// Pool exhaustion messages already logged.
     port_warnings: HashSet<String>,
     in_flight: HashSet<ObjectKey>,
+    /// When an engine event that may call for an action on the object (its container died
+    /// or turned unhealthy) was received and no action has followed yet.
+    event_at: HashMap<ObjectKey, Instant>,
     last_actions: BTreeMap<ObjectKey, LastAction>,
     last_saved: Option<state::StateFile>,
     last_diagnostics: Vec<String>,
@@ -258,6 +274,9 @@ impl Overlay {
     }
 
     fn apply(&mut self, observed: &mut [Observed]) {
+        if self.by_id.is_empty() {
+            return; // the usual case: nothing to correct
+        }
         let listed: HashSet<&str> = observed.iter().map(|o| o.id.as_str()).collect();
         self.by_id.retain(|id, _| listed.contains(id.as_str()));
         for o in observed.iter_mut() {
@@ -284,9 +303,31 @@ impl Overlay {
 }
 
 impl Controller {
-    /// Re-reads the manifests. Diagnostics are logged when they change, not on every resync.
+    /// An engine event: the overlay learns from it, and a death or failing health check
+    /// starts the clock of [`metrics::Metrics::event_to_action`].
+    fn note_event(&mut self, at: Instant, ev: Option<EngineEvent>) {
+        if let Some(e) = &ev {
+            let calls_for_action = e.action == "die"
+                || (e.action == "health_status"
+                    && e.health == Some(crate::model::Health::Unhealthy));
+            if let (true, Some(key)) = (calls_for_action, &e.key) {
+                self.event_at.entry(key.clone()).or_insert(at);
+            }
+        }
+        self.overlay.note(ev);
+    }
+
+    /// Re-reads the manifests if any file changed. Diagnostics are logged when they change,
+    /// not on every resync.
     fn load(&mut self) {
-        let loaded = manifest::load(&self.config.paths);
+        let Some(loaded) = self.cache.load(&self.config.paths) else {
+            return; // nothing changed since the last read
+        };
+        tracing::debug!(
+            files = loaded.files,
+            documents = loaded.documents,
+            "manifests read"
+        );
         let diags: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
         if diags != self.last_diagnostics {
             for d in &loaded.diagnostics {
@@ -306,6 +347,14 @@ impl Controller {
             }
             self.last_diagnostics = diags;
         }
+        // `hostPort: auto` fills ports in (and may hold objects) on every pass: keep the
+        // manifests' own version to start each pass from.
+        let auto_ports = loaded
+            .desired
+            .objects
+            .values()
+            .any(|o| o.spec.ports.iter().any(|p| p.host_port_auto));
+        self.pristine = auto_ports.then(|| loaded.clone());
         self.desired = loaded;
     }
 
@@ -317,7 +366,6 @@ impl Controller {
                 return Some(until); // backing off: no engine call yet
             }
         }
-        self.shared.metrics.request("list");
         let listed = match self.engine.list(&self.config.instance).await {
             Ok(o) => self.list_volumes().await.map(|v| (o, v)),
             Err(e) => Err(e),
@@ -350,6 +398,9 @@ impl Controller {
             }
         };
         self.overlay.apply(&mut observed);
+        if let Some(p) = &self.pristine {
+            self.desired = p.clone();
+        }
         // hostPort: auto. An object that gets no port is held; each message is logged once
         // for as long as it lasts.
         let mut warnings = HashSet::new();
@@ -425,6 +476,24 @@ impl Controller {
             if !self.in_flight.insert(action.key.clone()) {
                 continue; // never two actions at once on one object
             }
+            // berth's own reaction time: from the event to this action's first engine call,
+            // less the restart backoff the object is configured to wait.
+            let reaction = self.event_at.remove(&action.key).and_then(|at| {
+                let waited = match action.cause {
+                    Cause::Crashed | Cause::Unhealthy => self
+                        .runtime
+                        .get(&action.key)
+                        .and_then(|rt| rt.backoff)
+                        .unwrap_or_default(),
+                    _ => Duration::ZERO,
+                };
+                matches!(
+                    action.verb,
+                    Verb::Start | Verb::Restart | Verb::Create | Verb::Recreate
+                )
+                .then_some((at, waited))
+            });
+            let shared = self.shared.clone();
             let engine = self.engine.clone();
             let instance = self.config.instance.clone();
             let permit = self.semaphore.clone();
@@ -434,10 +503,17 @@ impl Controller {
                     .acquire_owned()
                     .await
                     .expect("the semaphore is never closed");
+                if let Some((at, waited)) = reaction {
+                    let took = at.elapsed().saturating_sub(waited);
+                    shared.metrics.event_to_action.observe(took.as_secs_f64());
+                }
                 let outcome = run_action(&engine, &instance, action).await;
                 let _ = done.send(outcome);
             });
         }
+        // An event that led to no action and waits for none is not waiting for anything.
+        self.event_at
+            .retain(|k, _| self.in_flight.contains(k) || p.waits.iter().any(|w| &w.key == k));
         self.shared.metrics.reconciles.inc();
         self.shared
             .metrics
@@ -580,11 +656,9 @@ impl Controller {
         if !(declared || self.volumes_seen || !self.volume_memory.is_empty()) {
             return Ok(Vec::new());
         }
-        self.shared.metrics.request("list_volumes");
         let mut volumes = self.engine.list_volumes(&self.config.instance).await?;
         self.volumes_seen = !volumes.is_empty();
         if self.config.max_orphan_bytes.is_some() && !self.sizes_refused && !volumes.is_empty() {
-            self.shared.metrics.request("df");
             match self.engine.volume_sizes().await {
                 Ok(sizes) => {
                     for v in &mut volumes {
@@ -628,11 +702,14 @@ impl Controller {
         let mut objects = Vec::new();
         let mut phases = BTreeMap::new();
         let mut counts: BTreeMap<Phase, i64> = Phase::ALL.iter().map(|p| (*p, 0)).collect();
+        let by_key = crate::model::by_key(observed);
         for key in &keys {
             let want = desired.objects.get(key);
-            let have = observed
-                .iter()
-                .filter(|o| o.key.as_ref() == Some(key))
+            let have = by_key
+                .get(key)
+                .into_iter()
+                .flatten()
+                .copied()
                 .max_by_key(|o| {
                     (
                         want.is_some_and(|w| o.spec_hash.as_deref() == Some(w.hash.as_str())),
@@ -726,7 +803,7 @@ async fn watch_events(
     engine: Engine,
     instance: String,
     poll: Duration,
-    tx: mpsc::UnboundedSender<Option<EngineEvent>>,
+    tx: mpsc::UnboundedSender<(Instant, Option<EngineEvent>)>,
     shared: Arc<Shared>,
 ) {
     let mut since: Option<String> = None;
@@ -741,7 +818,7 @@ async fn watch_events(
                     shared.metrics.events.inc();
                     since = Some(ev.resume_since());
                     tracing::debug!(action = %ev.action, object = ?ev.key, "engine event");
-                    let _ = tx.send(Some(ev));
+                    let _ = tx.send((Instant::now(), Some(ev)));
                 }
                 Err(e @ EngineError::Forbidden { .. }) | Err(e @ EngineError::NotFound { .. }) => {
                     // Said once: from here on the loop only polls.
@@ -753,7 +830,7 @@ async fn watch_events(
                     );
                     loop {
                         tokio::time::sleep(poll).await;
-                        let _ = tx.send(None);
+                        let _ = tx.send((Instant::now(), None));
                     }
                 }
                 Err(e) => {
@@ -767,7 +844,7 @@ async fn watch_events(
             since = Some(format!("{}", unix_ms(&SystemTime::now()) / 1000));
         }
         // Something may have happened while disconnected: look again.
-        let _ = tx.send(None);
+        let _ = tx.send((Instant::now(), None));
         delay = if got_any {
             Duration::from_millis(250)
         } else {

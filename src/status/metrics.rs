@@ -46,6 +46,8 @@ pub struct Metrics {
     pub objects: Family<PhaseLabels, Gauge>,
     pub engine_requests: Family<OperationLabels, Counter>,
     pub events: Counter,
+    pub reconcile_cpu: Histogram,
+    pub event_to_action: Histogram,
 }
 
 impl Default for Metrics {
@@ -65,6 +67,8 @@ impl Metrics {
         let objects = Family::<PhaseLabels, Gauge>::default();
         let engine_requests = Family::<OperationLabels, Counter>::default();
         let events = Counter::default();
+        let reconcile_cpu = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        let event_to_action = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         registry.register("reconciles", "Reconcile passes run", reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",
@@ -85,10 +89,20 @@ impl Metrics {
         registry.register("objects", "Objects by phase", objects.clone());
         registry.register(
             "engine_requests",
-            "Engine listings made by the controller's passes, by operation (list, list_volumes); writes are counted by berth_actions",
+            "Engine API calls made by the daemon, by operation (list_containers, start_container, ...); the event stream counts once per connection",
             engine_requests.clone(),
         );
         registry.register("engine_events", "Engine events received", events.clone());
+        registry.register(
+            "reconcile_cpu_seconds",
+            "Process CPU time (user + system) of one reconcile round: manifest re-read when due, listing, planning, dispatch",
+            reconcile_cpu.clone(),
+        );
+        registry.register(
+            "event_to_action_seconds",
+            "From an engine event (die, unhealthy) received to the first engine call of the action it led to, the object's configured restart backoff excluded",
+            event_to_action.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -99,6 +113,8 @@ impl Metrics {
             objects,
             engine_requests,
             events,
+            reconcile_cpu,
+            event_to_action,
         }
     }
 
@@ -133,4 +149,10 @@ impl Metrics {
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
+}
+
+/// CPU time (user + system) this process has used so far, all threads.
+pub fn process_cpu() -> std::time::Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }

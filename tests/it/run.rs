@@ -51,7 +51,8 @@ fn files_created_edited_and_deleted_converge_one_object_at_a_time() {
 fn a_killed_container_is_restarted_and_counted() {
     let inst = Instance::new("run-kill");
     inst.write("a.yaml", &agent("k", &fast("")));
-    let d = Daemon::start(&inst, &[]);
+    // No periodic resync: the restart must come from the engine's `die` event.
+    let d = Daemon::start(&inst, &["--resync", "1h"]);
     inst.wait_until("k runs", |cs| cs.iter().any(|c| c.running));
     let before = inst.container("k");
     assert_exit(&docker(&["kill", &before.id]), 0);
@@ -84,6 +85,86 @@ fn a_killed_container_is_restarted_and_counted() {
         metrics.contains("berth_restarts_total{cause=\"crash\"} 1"),
         "{metrics}"
     );
+    // The reaction time from the event to the start call (its 200 ms backoff excluded)
+    // was measured once.
+    assert_eq!(
+        metric(&metrics, "berth_event_to_action_seconds_count"),
+        1.0,
+        "{metrics}"
+    );
+}
+
+/// The value of the first sample named exactly `name` (with its labels, if any).
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn a_resync_with_nothing_to_do_lists_once_writes_nothing_and_reads_no_manifest() {
+    let inst = Instance::new("run-noop");
+    inst.write("a.yaml", &agent("a", ""));
+    inst.write("b.yaml", &agent("b", ""));
+    let d = Daemon::start(&inst, &["--resync", "200ms"]);
+    inst.wait_until("both run", |cs| {
+        cs.iter().filter(|c| c.running).count() == 2
+    });
+    // Files modified in the last 2 s are read again on every pass; wait until they are
+    // older and one more pass has run.
+    std::thread::sleep(Duration::from_millis(2500));
+    let reads = |d: &Daemon| d.log_text().matches("manifests read").count();
+    let first = http_get(d.port, "/metrics").unwrap().1;
+    let reads_before = reads(&d);
+    let passes = |m: &str| metric(m, "berth_reconciles_total");
+    let last = wait_for("five more resyncs", || {
+        let m = http_get(d.port, "/metrics").unwrap().1;
+        if passes(&m) >= passes(&first) + 5.0 {
+            Ok(m)
+        } else {
+            Err(m)
+        }
+    });
+    let calls = |m: &str| -> Vec<(String, f64)> {
+        m.lines()
+            .filter(|l| l.starts_with("berth_engine_requests_total{"))
+            .filter_map(|l| {
+                let (k, v) = l.rsplit_once(' ')?;
+                Some((k.to_string(), v.parse().ok()?))
+            })
+            .collect()
+    };
+    let before = calls(&first);
+    let grew: Vec<(String, f64)> = calls(&last)
+        .into_iter()
+        .map(|(k, v)| {
+            let was = before.iter().find(|(b, _)| *b == k).map_or(0.0, |b| b.1);
+            (k, v - was)
+        })
+        .filter(|(_, d)| *d > 0.0)
+        .collect();
+    let rounds = passes(&last) - passes(&first);
+    assert_eq!(
+        grew,
+        vec![(
+            "berth_engine_requests_total{operation=\"list_containers\"}".to_string(),
+            rounds
+        )],
+        "one listing per pass and no other engine call\n{last}"
+    );
+    assert_eq!(reads(&d), reads_before, "no manifest was parsed again");
+    assert!(metric(&last, "berth_reconcile_cpu_seconds_count") >= rounds);
+
+    // A changed file is read again.
+    inst.write("b.yaml", &agent("b", "  env: { X: \"1\" }\n"));
+    wait_for("b recreated", || {
+        if reads(&d) > reads_before {
+            Ok(())
+        } else {
+            Err(d.log_text())
+        }
+    });
 }
 
 #[test]
