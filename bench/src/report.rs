@@ -242,7 +242,7 @@ fn targets(w: &mut String, r: &Results) {
         );
     }
     if let Some(rs) = largest(&r.resync, |x| x.manifests) {
-        let lists: Vec<f64> = rs.rounds.iter().map(|x| op(x, "list")).collect();
+        let lists: Vec<f64> = rs.rounds.iter().map(|x| op(x, "list_containers")).collect();
         let writes: Vec<f64> = rs.rounds.iter().map(writes).collect();
         let cpu: Vec<f64> = rs.rounds.iter().filter_map(|x| x.cpu_s).collect();
         let max_w = writes.iter().copied().fold(f64::NAN, f64::max);
