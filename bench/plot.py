@@ -65,6 +65,7 @@ def reaction_panel(ax, reaction):
         ("file -> running", reaction.get("file_to_running_s", [])),
         ("die -> running", [k["die_to_start_s"] for k in kill]),
         ("berth's part", [k["berth_part_s"] for k in kill if k.get("berth_part_s") is not None]),
+        ("floor reactor\ndie -> running", reaction.get("floor_die_to_start_s", [])),
     ]
     series = [(name, xs) for name, xs in series if xs]
     names = [name for name, _ in series]

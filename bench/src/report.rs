@@ -467,7 +467,7 @@ fn reaction(w: &mut String, r: &Results) {
     let _ = writeln!(
         w,
         "## 4. Reaction latency\n\n\
-         `berth run` (debounce {}, default resync) over {} agents with \
+         `berth run` (debounce {}, resync 30s, the default) over {} agents with \
          `restart.backoff.initial: 0s`, so no configured backoff is included. Times are the \
          engine's event timestamps (`timeNano`, same clock as the bench).\n\n\
          - **file → running**: a manifest for a new agent is written beside the watched \

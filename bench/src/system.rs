@@ -39,7 +39,10 @@ impl SystemInfo {
             .map(|(_, m)| m.trim().to_string())
             .unwrap_or_else(|| "unknown".into());
         let commit = output("git", &["rev-parse", "--short=12", "HEAD"]);
-        let dirty = !output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+        let dirty = Command::new("git")
+            .args(["status", "--porcelain", "--untracked-files=no"])
+            .output()
+            .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
         Ok(SystemInfo {
             date: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),

@@ -22,7 +22,7 @@ const HIST: &str = "berth_event_to_action_seconds";
 
 pub async fn run(ctx: &Ctx, agents: usize, out: &mut Reaction) -> Result<()> {
     out.agents = agents;
-    out.debounce = "100ms, the default".into();
+    out.debounce = "100ms (the default)".into();
     let agent = Agent {
         no_backoff: true,
         ..Agent::default()
