@@ -18,7 +18,8 @@ PODMAN_TESTS ?= podman:: apply:: safety:: ports:: policy::apply_and_diff policy:
 	run::kill_9 run::sigterm
 PODMAN_SKIP  ?= --skip healthy
 
-.PHONY: help build images engine tools test test-proxy test-podman demo demo-down schema fmt lint clean
+.PHONY: help build images engine tools test test-proxy test-podman demo demo-down schema fmt lint clean \
+	bench bench-quick
 
 help: ## List the targets
 	@echo "Usage: make <target> [BERTH=$(BERTH)] [INSTANCE=$(INSTANCE)]"
@@ -62,6 +63,22 @@ demo: engine images build ## Apply examples/ as instance INSTANCE (default demo)
 
 demo-down: ## Remove everything the demo instance created
 	$(BERTH) down --instance $(INSTANCE) --volumes
+
+# The benchmarks (issue 6): release builds on the real engine, against the floor (a bare
+# bollard loop) and Docker Compose v2 from a venv that bench/setup.sh prepares. Not part of
+# `make test`. Extra flags for berth-bench go in ARGS, e.g. ARGS="--only cold".
+BENCH_QUICK_DIR ?= target/bench-quick
+
+bench: engine images ## Benchmarks on the real engine (~25 min, quiet machine): docs/benchmarks.md + .png, bench/results.json
+	$(CARGO) build --release -p berth -p berth-bench
+	compose=$$(bash bench/setup.sh) && target/release/berth-bench --compose "$$compose" \
+		--out docs/benchmarks.md --plot docs/benchmarks.png --json bench/results.json $(ARGS)
+
+bench-quick: engine images ## Smoke run of the benchmarks (small N, 1 repetition): writes under target/bench-quick/
+	$(CARGO) build --release -p berth -p berth-bench
+	compose=$$(bash bench/setup.sh) && target/release/berth-bench --quick --compose "$$compose" \
+		--out $(BENCH_QUICK_DIR)/benchmarks.md --plot $(BENCH_QUICK_DIR)/benchmarks.png \
+		--json $(BENCH_QUICK_DIR)/results.json $(ARGS)
 
 schema: ## Regenerate the JSON schema in schemas/berth-v1.json
 	@mkdir -p $(dir $(SCHEMA))
