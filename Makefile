@@ -41,8 +41,8 @@ tools: ## Install haproxy if missing (socket proxy and Portainer front for the t
 
 test: engine images tools ## fmt, clippy -D warnings, cargo test, the suite through the socket proxy, and on Podman
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) test
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory test-proxy
 	$(MAKE) --no-print-directory test-podman
 
@@ -89,7 +89,7 @@ fmt: ## Format the code (cargo fmt)
 	$(CARGO) fmt --all
 
 lint: ## Run clippy on all targets, warnings are errors
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 clean: ## Remove build output (cargo clean)
 	$(CARGO) clean
