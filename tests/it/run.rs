@@ -85,13 +85,17 @@ fn a_killed_container_is_restarted_and_counted() {
         metrics.contains("berth_restarts_total{cause=\"crash\"} 1"),
         "{metrics}"
     );
-    // The reaction time from the event to the start call (its 200 ms backoff excluded)
-    // was measured once.
-    assert_eq!(
-        metric(&metrics, "berth_event_to_action_seconds_count"),
-        1.0,
-        "{metrics}"
-    );
+    // The reaction time from the `die` event to the start call (its 200 ms backoff
+    // excluded) was measured once. On Podman no `die` arrives before the listing shows the
+    // exit (docs/proxy.md), so there is nothing to measure there.
+    if test_engine_host().is_none() {
+        assert_eq!(
+            metric(&metrics, "berth_event_to_action_seconds_count"),
+            1.0,
+            "{metrics}\n{}",
+            d.log_text()
+        );
+    }
 }
 
 /// The value of the first sample named exactly `name` (with its labels, if any).
