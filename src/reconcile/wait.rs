@@ -4,10 +4,6 @@ use std::time::{Duration, Instant};
 use crate::engine::{Engine, EngineError};
 use crate::model::{DesiredSet, Health, ObjectKey, RunState};
 
-/// The first wait between two polls: also the shortest time a container must be seen
-/// running to count as started.
-pub const FIRST_POLL: Duration = Duration::from_millis(100);
-
 /// An object that did not reach its desired state, and what it was doing instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotReady {
@@ -18,9 +14,8 @@ pub struct NotReady {
 }
 
 /// Polls the engine until every desired object runs its current spec and, where it has a
-/// health check, is healthy. A container is ready only when two polls in a row, at least
-/// [`FIRST_POLL`] apart, see the same container ready, so one that crashes right after its
-/// start is not taken for running. Polls start [`FIRST_POLL`] apart and double up to `poll`.
+/// health check, is healthy. A container is ready only when two polls in a row see the same
+/// container ready, so one that crashes right after its start is not taken for running.
 /// Returns what is still not ready when `timeout` passes, or as soon as one object has
 /// failed for good. An object in `failed` (its action failed just before) has failed for
 /// good unless the engine already shows it ready: waiting cannot repair it.
@@ -33,7 +28,6 @@ pub async fn wait_ready(
     poll: Duration,
 ) -> Result<Vec<NotReady>, EngineError> {
     let deadline = Instant::now() + timeout;
-    let mut interval = FIRST_POLL.min(poll);
     let mut ready_before: HashSet<String> = HashSet::new();
     loop {
         let mut ready_now = HashSet::new();
@@ -88,7 +82,6 @@ pub async fn wait_ready(
             return Ok(pending);
         }
         ready_before = ready_now;
-        tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
-        interval = (interval * 2).min(poll);
+        tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
 }
