@@ -95,8 +95,7 @@ fn a_missing_flag_fails_and_names_it() {
         "{out}"
     );
 
-    let no_version =
-        Haproxy::socket_proxy(&["CONTAINERS", "IMAGES", "VOLUMES", "POST", "EVENTS", "PING"]);
+    let no_version = Haproxy::minimal_without("VERSION");
     let o = doctor(&no_version.docker_host(), false);
     assert_exit(&o, 1);
     assert!(

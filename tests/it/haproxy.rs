@@ -69,6 +69,14 @@ pub struct Haproxy {
 
 impl Haproxy {
     /// The socket proxy with exactly `flags` enabled.
+    /// The socket proxy with the least privilege berth needs, less `flag`: how the tests
+    /// show what each refusal looks like.
+    pub fn minimal_without(flag: &str) -> Haproxy {
+        let flags: Vec<&str> = MINIMAL.iter().copied().filter(|f| *f != flag).collect();
+        assert!(flags.len() < MINIMAL.len(), "{flag} is not in MINIMAL");
+        Haproxy::socket_proxy(&flags)
+    }
+
     pub fn socket_proxy(flags: &[&str]) -> Haproxy {
         require_haproxy();
         let dir = tempfile::tempdir().unwrap();

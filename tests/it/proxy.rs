@@ -99,14 +99,7 @@ fn a_refusal_names_the_call_and_the_flag_and_deletes_nothing() {
     let before = inst.containers();
 
     // Without POST: a change cannot be applied, and nothing is stopped or removed.
-    let no_post = Haproxy::socket_proxy(&[
-        "CONTAINERS",
-        "IMAGES",
-        "VOLUMES",
-        "EVENTS",
-        "PING",
-        "VERSION",
-    ]);
+    let no_post = Haproxy::minimal_without("POST");
     let host = no_post.docker_host();
     let env = [("DOCKER_HOST", host.as_str())];
     inst.write("a.yaml", &agent("a", "  env: { V: \"2\" }\n"));
@@ -133,8 +126,7 @@ fn a_refusal_names_the_call_and_the_flag_and_deletes_nothing() {
     assert_eq!(inst.containers(), before);
 
     // Without CONTAINERS even the listing is refused: nothing is planned at all.
-    let no_containers =
-        Haproxy::socket_proxy(&["IMAGES", "VOLUMES", "POST", "EVENTS", "PING", "VERSION"]);
+    let no_containers = Haproxy::minimal_without("CONTAINERS");
     let host = no_containers.docker_host();
     let diff = berth_env(&inst, "diff", &["--allow-empty"], &[("DOCKER_HOST", &host)]);
     assert_exit(&diff, 2);
@@ -152,8 +144,7 @@ fn a_refusal_names_the_call_and_the_flag_and_deletes_nothing() {
     assert_eq!(inst.containers(), before);
 
     // Without VERSION berth cannot even negotiate the API version.
-    let no_version =
-        Haproxy::socket_proxy(&["CONTAINERS", "IMAGES", "VOLUMES", "POST", "EVENTS", "PING"]);
+    let no_version = Haproxy::minimal_without("VERSION");
     let host = no_version.docker_host();
     let get = berth_env(&inst, "get", &[], &[("DOCKER_HOST", &host)]);
     assert_exit(&get, 2);
@@ -167,8 +158,7 @@ fn a_refusal_names_the_call_and_the_flag_and_deletes_nothing() {
 #[test]
 fn run_backs_off_while_the_proxy_refuses() {
     // Listing refused: the loop waits 1s, 2s, 4s, ... between attempts.
-    let no_containers =
-        Haproxy::socket_proxy(&["IMAGES", "VOLUMES", "POST", "EVENTS", "PING", "VERSION"]);
+    let no_containers = Haproxy::minimal_without("CONTAINERS");
     let inst = Instance::new("px-backoff");
     inst.write("a.yaml", &agent("a", ""));
     let d = Daemon::spawn_with_env(&inst, &[], &[("DOCKER_HOST", &no_containers.docker_host())]);
@@ -197,14 +187,7 @@ fn run_backs_off_while_the_proxy_refuses() {
     drop(d);
 
     // Create refused: the object's retries back off, and its error says what to enable.
-    let no_post = Haproxy::socket_proxy(&[
-        "CONTAINERS",
-        "IMAGES",
-        "VOLUMES",
-        "EVENTS",
-        "PING",
-        "VERSION",
-    ]);
+    let no_post = Haproxy::minimal_without("POST");
     let d = Daemon::start_with_env(&inst, &[], &[("DOCKER_HOST", &no_post.docker_host())]);
     let o = d.wait_object("the retry delay to reach 4s", "agent", "a", |o| {
         let at = o["lastError"]["atMs"].as_u64().unwrap_or(0);
