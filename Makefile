@@ -9,6 +9,7 @@ CARGO    ?= cargo
 BERTH    ?= target/debug/berth
 INSTANCE ?= demo
 EXAMPLES ?= examples/
+POLICY   ?= examples/policy.yaml
 SCHEMA   ?= schemas/berth-v1.json
 # The integration tests that also run against Podman (make test-podman): everything that
 # does not need Docker-only tooling (docker events filters, the Docker socket path) or
@@ -54,11 +55,11 @@ test-podman: engine images ## A subset of the integration suite against `podman 
 	bash scripts/with-podman.sh $(CARGO) test --test it -- --include-ignored $(PODMAN_TESTS) $(PODMAN_SKIP)
 
 demo: engine images build ## Apply examples/ as instance INSTANCE (default demo), show it
-	$(BERTH) validate $(EXAMPLES)
-	$(BERTH) apply --instance $(INSTANCE) --wait --timeout 60s $(EXAMPLES)
+	$(BERTH) validate --policy $(POLICY) $(EXAMPLES)
+	$(BERTH) apply --instance $(INSTANCE) --policy $(POLICY) --wait --timeout 60s $(EXAMPLES)
 	$(BERTH) get --instance $(INSTANCE) -o wide
 	@echo
-	@echo "Edit a file in $(EXAMPLES) and run: $(BERTH) diff --instance $(INSTANCE) $(EXAMPLES)"
+	@echo "Edit a file in $(EXAMPLES) and run: $(BERTH) diff --instance $(INSTANCE) --policy $(POLICY) $(EXAMPLES)"
 	@echo "Remove everything: make demo-down"
 
 demo-down: ## Remove everything the demo instance created

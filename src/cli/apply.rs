@@ -1,6 +1,6 @@
-use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::manifest::Sources;
 use crate::model::CleanupRule;
 use crate::plan::Verb;
 use crate::reconcile::{self, Outcome};
@@ -16,8 +16,8 @@ pub struct Options {
 /// `berth apply`: converge once, print each action and its result, optionally wait.
 /// Exit 0 when converged, 1 when anything failed or was invalid, 2 when the engine is out of
 /// reach.
-pub async fn run(instance: &str, paths: &[PathBuf], opts: Options) -> u8 {
-    let mut loaded = super::diff::load(paths);
+pub async fn run(instance: &str, sources: &Sources, opts: Options) -> u8 {
+    let mut loaded = super::diff::load(sources);
     let Some(engine) = super::connect().await else {
         return 2;
     };

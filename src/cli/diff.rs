@@ -1,15 +1,13 @@
-use std::path::PathBuf;
-
 use super::PlanFormat;
 use crate::engine::{Engine, EngineError};
-use crate::manifest::{self, diagnostic, Format, Loaded};
+use crate::manifest::{self, diagnostic, Format, Loaded, Sources};
 use crate::model::CleanupRule;
 use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, Plan};
 
 /// Loads manifests and prints their diagnostics to stderr.
-pub(super) fn load(paths: &[PathBuf]) -> Loaded {
-    let loaded = manifest::load(paths);
+pub(super) fn load(sources: &Sources) -> Loaded {
+    let loaded = manifest::load(sources);
     eprint!("{}", diagnostic::render(&loaded.diagnostics, Format::Text));
     loaded
 }
@@ -63,12 +61,12 @@ pub(super) fn render(p: &Plan) -> String {
 /// `berth diff`: exit 0 no changes, 1 changes, 2 error (as `kubectl diff`).
 pub async fn run(
     instance: &str,
-    paths: &[PathBuf],
+    sources: &Sources,
     allow_empty: bool,
     cleanup: CleanupRule,
     format: PlanFormat,
 ) -> u8 {
-    let mut loaded = load(paths);
+    let mut loaded = load(sources);
     let Some(engine) = super::connect().await else {
         return 2;
     };

@@ -20,10 +20,10 @@ struct Report<'a> {
 /// `berth doctor`: can berth reach the engine, what is it, and does every call berth needs
 /// get through (with a verdict per socket-proxy flag)? Exit 0 when everything required is
 /// allowed, 1 when something is missing, 2 when nothing answers at all.
-pub async fn run(instance: &str, paths: &[std::path::PathBuf], format: PlanFormat) -> u8 {
+pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: PlanFormat) -> u8 {
     // With manifests, NETWORKS is required when one of them declares its own network.
-    let networks_needed = !paths.is_empty()
-        && crate::manifest::load(paths)
+    let networks_needed = !sources.trusted.is_empty()
+        && crate::manifest::load(sources)
             .desired
             .objects
             .values()

@@ -8,6 +8,7 @@ mod down;
 mod get;
 mod output;
 mod run;
+mod sources;
 mod validate;
 
 use std::path::PathBuf;
@@ -78,17 +79,16 @@ pub struct Cli {
 pub enum Command {
     /// Check manifests without touching the engine. Exit 0 valid, 1 invalid.
     Validate {
-        /// Files or directories (searched recursively for *.yaml and *.yml).
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        sources: sources::SourceArgs,
         /// How to print diagnostics.
         #[arg(long, short = 'o', value_enum, default_value = "text")]
         output: Format,
     },
     /// Show what `apply` would change. Exit 0 no changes, 1 changes, 2 error.
     Diff {
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        sources: sources::SourceArgs,
         /// Allow removing everything when the manifests declare nothing.
         #[arg(long)]
         allow_empty: bool,
@@ -98,8 +98,8 @@ pub enum Command {
     },
     /// Converge the engine to the manifests once.
     Apply {
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        sources: sources::SourceArgs,
         /// Wait until every container runs (and is healthy, where it has a health check).
         #[arg(long)]
         wait: bool,
@@ -146,6 +146,12 @@ pub enum Command {
         /// Manifests to check the setup against (optional): with an object that declares
         /// an isolated network, NETWORKS becomes required.
         paths: Vec<PathBuf>,
+        /// Drop-in directories to include (as for `run`).
+        #[arg(long = "sessions", value_name = "DIR")]
+        sessions: Vec<PathBuf>,
+        /// The Policy source (as for `run`).
+        #[arg(long, env = "BERTH_POLICY", value_name = "PATH")]
+        policy: Option<PathBuf>,
         /// `text` or `json`.
         #[arg(long, short = 'o', value_enum, default_value = "text")]
         output: PlanFormat,
@@ -220,7 +226,7 @@ pub fn main() -> ExitCode {
         }
     }
     let code = match cli.command {
-        Command::Validate { paths, output } => validate::run(&paths, output),
+        Command::Validate { sources, output } => validate::run(&sources.sources(), output),
         Command::Schema => {
             print!("{}", crate::manifest::schema::schema_text());
             0
@@ -239,12 +245,12 @@ pub fn main() -> ExitCode {
 async fn async_main(instance: String, cleanup: crate::model::CleanupRule, command: Command) -> u8 {
     match command {
         Command::Diff {
-            paths,
+            sources,
             allow_empty,
             output,
-        } => diff::run(&instance, &paths, allow_empty, cleanup, output).await,
+        } => diff::run(&instance, &sources.sources(), allow_empty, cleanup, output).await,
         Command::Apply {
-            paths,
+            sources,
             wait,
             timeout,
             allow_empty,
@@ -256,7 +262,7 @@ async fn async_main(instance: String, cleanup: crate::model::CleanupRule, comman
                 concurrency: usize::from(concurrency),
                 cleanup,
             };
-            apply::run(&instance, &paths, opts).await
+            apply::run(&instance, &sources.sources(), opts).await
         }
         Command::Get {
             what: GetWhat::Objects,
@@ -273,7 +279,20 @@ async fn async_main(instance: String, cleanup: crate::model::CleanupRule, comman
             concurrency,
             volumes,
         } => down::run(&instance, usize::from(concurrency), volumes).await,
-        Command::Doctor { paths, output } => doctor::run(&instance, &paths, output).await,
+        Command::Doctor {
+            paths,
+            sessions,
+            policy,
+            output,
+        } => {
+            let sources = crate::manifest::Sources {
+                trusted: paths,
+                sessions,
+                policy,
+                ..Default::default()
+            };
+            doctor::run(&instance, &sources, output).await
+        }
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }
 }

@@ -14,9 +14,8 @@ use crate::status::http::{self, Shared};
 /// Flags of `berth run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Files or directories to watch (directories recursively, *.yaml and *.yml).
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub sources: super::sources::SourceArgs,
     /// Directory for the state file `<instance>.json` (session clocks, restart counts).
     /// Default: $BERTH_STATE_DIR, /var/lib/berth for root, else ~/.local/state/berth.
     #[arg(long, env = "BERTH_STATE_DIR")]
@@ -88,7 +87,7 @@ pub async fn run(instance: &str, cleanup: CleanupRule, args: Args) -> u8 {
     let state_dir = args.state_dir.unwrap_or_else(Store::default_dir);
     let config = Config {
         instance: instance.to_string(),
-        paths: args.paths,
+        sources: args.sources.sources(),
         state_dir,
         resync: args.resync,
         allow_empty: args.allow_empty,

@@ -1,10 +1,8 @@
-use std::path::PathBuf;
-
-use crate::manifest::{self, diagnostic, Format};
+use crate::manifest::{self, diagnostic, Format, Sources};
 
 /// `berth validate`: every problem in every file, then a one-line verdict on stderr.
-pub fn run(paths: &[PathBuf], format: Format) -> u8 {
-    let loaded = manifest::load(paths);
+pub fn run(sources: &Sources, format: Format) -> u8 {
+    let loaded = manifest::load(sources);
     print!("{}", diagnostic::render(&loaded.diagnostics, format));
     let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
     if format == Format::Text {

@@ -1,26 +1,38 @@
-//! Resyncs without re-reading: when no manifest file changed since the last read, the
-//! manifests are not parsed, checked and resolved again.
+//! Resyncs without re-reading: when no input changed since the last read, the manifests
+//! are not parsed, checked and resolved again.
 //!
-//! A file counts as unchanged when its size, modification and change times, inode and
-//! device are the same as when it was last read, and it had last been modified well before
-//! that read (so a second write within the same timestamp tick cannot go unseen). A new,
-//! removed or renamed file changes the discovered list. Any unreadable path forces a read.
+//! The inputs are every file the last load read: the manifests, the Policy source and the
+//! seccomp profiles they name. An input counts as unchanged when its size, modification and
+//! change times, inode and device are the same as when it was last read, and it had last
+//! been modified well before that read (so a second write within the same timestamp tick
+//! cannot go unseen). A new, removed or renamed manifest or Policy file changes the
+//! discovered list. Any unreadable path forces a read.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::discover::{discover, SourceFile};
+use super::files::Reader;
 use super::load::read_discovered;
+use super::policy_source;
 use super::resolve::{resolve, Loaded};
+use super::sources::Sources;
 
 /// A file modified this close to a read is read again next time whatever its stamp says.
 const SETTLE: Duration = Duration::from_secs(2);
 
-/// What the last read saw, file by file.
+/// What the last read saw.
 #[derive(Debug, Default)]
 pub struct Cache {
-    last: Option<Vec<(SourceFile, Stamp)>>,
+    last: Option<Snapshot>,
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    manifests: Vec<SourceFile>,
+    policy: Vec<SourceFile>,
+    inputs: Vec<(String, Stamp)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +46,8 @@ struct Stamp {
 
 impl Stamp {
     /// `None` when the file cannot be stat'ed or changed too recently to be trusted.
-    fn of(file: &SourceFile, read_at: SystemTime) -> Option<Stamp> {
-        let m = std::fs::metadata(&file.canonical).ok()?;
+    fn of(path: &str, read_at: SystemTime) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
         let settled = m.modified().ok()? + SETTLE < read_at;
         settled.then(|| Stamp {
             len: m.len(),
@@ -48,38 +60,53 @@ impl Stamp {
 }
 
 impl Cache {
-    /// Reads, checks and resolves the manifests under `paths`, or returns `None` when
-    /// nothing changed since the last call that returned a result.
-    pub fn load(&mut self, paths: &[PathBuf]) -> Option<Loaded> {
+    /// Reads, checks and resolves what `sources` names, or returns `None` when nothing
+    /// changed since the last call that returned a result.
+    pub fn load(&mut self, sources: &Sources) -> Option<Loaded> {
         let now = SystemTime::now();
-        let (files, unreadable) = discover(paths);
-        let unchanged = unreadable.is_empty()
+        let found = discover(sources);
+        let policy = match &sources.policy {
+            Some(p) => policy_source::files(p).ok(),
+            None => Some(Vec::new()),
+        };
+        let unchanged = found.unreadable.is_empty()
             && self.last.as_ref().is_some_and(|last| {
-                last.len() == files.len()
-                    && files.iter().zip(last).all(|(f, (was, stamp))| {
-                        f == was && Stamp::of(f, now).as_ref() == Some(stamp)
-                    })
+                last.manifests == found.files
+                    && policy.as_ref() == Some(&last.policy)
+                    && last
+                        .inputs
+                        .iter()
+                        .all(|(path, stamp)| Stamp::of(path, now).as_ref() == Some(stamp))
             });
         if unchanged {
             return None;
         }
-        let stamps: Option<Vec<(SourceFile, Stamp)>> = if unreadable.is_empty() {
-            files
-                .iter()
-                .map(|f| Stamp::of(f, now).map(|s| (f.clone(), s)))
-                .collect()
-        } else {
-            None
+        let manifests = found.files.clone();
+        let clean = found.unreadable.is_empty();
+        let mut reader = Reader::new(sources.limits);
+        let policy_load = policy_source::load(sources.policy.as_deref(), &mut reader);
+        let read = read_discovered(found, &mut reader);
+        let loaded = resolve(read, policy_load, &mut reader);
+        let inputs: Option<Vec<(String, Stamp)>> = loaded
+            .inputs
+            .iter()
+            .map(|p| Stamp::of(p, now).map(|s| (p.clone(), s)))
+            .collect();
+        self.last = match (clean, policy, inputs) {
+            (true, Some(policy), Some(inputs)) => Some(Snapshot {
+                manifests,
+                policy,
+                inputs,
+            }),
+            _ => None,
         };
-        let loaded = resolve(read_discovered(files, unreadable));
-        self.last = stamps;
         Some(loaded)
     }
+}
 
-    /// Forgets what was read: the next [`Cache::load`] reads everything.
-    pub fn clear(&mut self) {
-        self.last = None;
-    }
+/// Whether `path` is one of the files a load read (for tests and tools).
+pub fn is_input(loaded: &Loaded, path: &Path) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|c| loaded.inputs.iter().any(|i| Path::new(i) == c))
 }
 
 #[cfg(test)]
@@ -108,7 +135,7 @@ mod tests {
         fs::write(&f, AGENT).unwrap();
         age(&f);
         let mut cache = Cache::default();
-        let paths = [dir.path().to_path_buf()];
+        let paths = Sources::trusted(&[dir.path().to_path_buf()]);
         let first = cache.load(&paths).expect("first read");
         assert_eq!(first.desired.objects.len(), 1);
         assert!(cache.load(&paths).is_none());
@@ -127,9 +154,65 @@ mod tests {
         assert_eq!(cache.load(&paths).unwrap().desired.objects.len(), 2);
         fs::remove_file(&g).unwrap();
         assert_eq!(cache.load(&paths).unwrap().desired.objects.len(), 1);
+    }
 
-        cache.clear();
-        assert!(cache.load(&paths).is_some());
+    #[test]
+    fn an_edited_seccomp_profile_is_read_again() {
+        // Regression: the cache used to stamp manifest files only, so `berth run` kept the
+        // old profile in the spec after the profile was edited.
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("profile.json");
+        fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_ERRNO"}"#).unwrap();
+        age(&profile);
+        let policy = dir.path().join("policy.yaml");
+        fs::write(
+            &policy,
+            format!(
+                "apiVersion: berth/v1\nkind: Policy\nmetadata: {{name: p}}\nspec: {{allowedHostPaths: [{}]}}\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        age(&policy);
+        let m = dir.path().join("m");
+        fs::create_dir(&m).unwrap();
+        let f = m.join("a.yaml");
+        fs::write(
+            &f,
+            format!(
+                "{AGENT}  security: {{seccompProfile: {}}}\n",
+                profile.display()
+            )
+            .replace(
+                "spec: {image: berth-runtime:1}",
+                "spec:\n  image: berth-runtime:1",
+            ),
+        )
+        .unwrap();
+        age(&f);
+        let sources = Sources {
+            policy: Some(policy.clone()),
+            ..Sources::trusted(std::slice::from_ref(&m))
+        };
+        let mut cache = Cache::default();
+        let first = cache.load(&sources).expect("first read");
+        assert!(!first.has_errors(), "{:?}", first.diagnostics);
+        assert!(is_input(&first, &profile) && is_input(&first, &policy));
+        let hash = first.desired.objects.values().next().unwrap().hash.clone();
+        assert!(cache.load(&sources).is_none());
+
+        fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_KILL"}"#).unwrap();
+        age(&profile);
+        let again = cache.load(&sources).expect("the profile changed");
+        assert_ne!(again.desired.objects.values().next().unwrap().hash, hash);
+
+        // The Policy file is an input too.
+        fs::write(&policy, "kind: [").unwrap();
+        age(&policy);
+        assert!(cache
+            .load(&sources)
+            .expect("the Policy changed")
+            .has_errors());
     }
 
     #[test]
@@ -137,7 +220,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a.yaml"), AGENT).unwrap();
         let mut cache = Cache::default();
-        let paths = [dir.path().to_path_buf()];
+        let paths = Sources::trusted(&[dir.path().to_path_buf()]);
         assert!(cache.load(&paths).is_some());
         assert!(
             cache.load(&paths).is_some(),
@@ -148,7 +231,7 @@ mod tests {
     #[test]
     fn an_unreadable_path_is_read_every_time() {
         let dir = tempfile::tempdir().unwrap();
-        let paths = [dir.path().join("missing")];
+        let paths = Sources::trusted(&[dir.path().join("missing")]);
         let mut cache = Cache::default();
         assert!(cache.load(&paths).unwrap().has_errors());
         assert!(cache.load(&paths).is_some());

@@ -7,12 +7,18 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::diagnostic::Diagnostic;
-use super::discover::{discover, SourceFile};
+use super::discover::{discover, Discovery, SourceFile};
+use super::files::Reader;
+use super::sources::Sources;
 use super::types::{
     AgentSpec, DocumentKind, Envelope, Metadata, PolicySpec, SessionSpec, TemplateSpec,
     ABSOLUTE_PATH, DNS_LABEL, DURATION, QUANTITY,
 };
 use super::yaml::{self, pointer_to_path, SpannedDoc};
+use crate::model::shorten;
+
+/// A file with more problems than this stops being checked: the rest would only repeat.
+const MAX_DIAGNOSTICS: usize = 50;
 
 /// A document that passed the schema, with where it came from.
 #[derive(Debug, Clone)]
@@ -77,50 +83,81 @@ pub struct Read {
     pub files: Vec<FileResult>,
     /// Paths that could not be read at all (absolute form), with their diagnostics.
     pub unreadable: Vec<(String, Diagnostic)>,
+    /// Entries that could not be read, each a doubt about itself only (absolute form).
+    pub unreadable_entries: Vec<(String, Diagnostic)>,
+    /// Warnings about entries that were skipped.
+    pub warnings: Vec<Diagnostic>,
 }
 
-/// Reads every manifest under `paths`.
-pub fn read(paths: &[std::path::PathBuf]) -> Read {
-    let (files, unreadable) = discover(paths);
-    read_discovered(files, unreadable)
+/// Reads every manifest the sources name.
+pub fn read(sources: &Sources) -> Read {
+    read_discovered(discover(sources), &mut Reader::new(sources.limits))
 }
 
 /// Reads the files [`discover`] found.
-pub fn read_discovered(
-    files: Vec<SourceFile>,
-    unreadable: Vec<super::discover::Unreadable>,
-) -> Read {
-    Read {
-        files: files.into_iter().map(|f| read_file(Arc::new(f))).collect(),
-        unreadable: unreadable
-            .into_iter()
-            .map(|u| {
-                let d = Diagnostic::error(&u.display, (1, 1), "", u.message);
-                (u.absolute, d)
-            })
-            .collect(),
+pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
+    let mut read = Read::default();
+    for u in found.unreadable {
+        let d = Diagnostic::error(&u.display, (1, 1), "", u.message);
+        if u.entry_only {
+            read.unreadable_entries.push((u.absolute, d));
+        } else {
+            read.unreadable.push((u.absolute, d));
+        }
     }
+    read.warnings = found
+        .skipped
+        .into_iter()
+        .map(|s| Diagnostic::warning(&s.display, (1, 1), "", s.message))
+        .collect();
+    read.files = found
+        .files
+        .into_iter()
+        .map(|f| {
+            let text = reader.read_text(std::path::Path::new(&f.canonical));
+            let file = Arc::new(f);
+            match text {
+                Ok(t) => read_text(file, &t),
+                Err(e) => FileResult {
+                    diagnostics: vec![Diagnostic::error(
+                        &file.display,
+                        e.position(),
+                        "",
+                        e.to_string(),
+                    )],
+                    file,
+                    documents: Vec::new(),
+                    failed_names: Vec::new(),
+                },
+            }
+        })
+        .collect();
+    read
 }
 
-fn read_file(file: Arc<SourceFile>) -> FileResult {
+/// The documents of one file whose text is at hand.
+pub fn read_text(file: Arc<SourceFile>, text: &str) -> FileResult {
     let mut result = FileResult {
         file: file.clone(),
         documents: Vec::new(),
         failed_names: Vec::new(),
         diagnostics: Vec::new(),
     };
-    let text = match std::fs::read_to_string(&file.canonical) {
-        Ok(t) => t,
-        Err(e) => {
-            result
-                .diagnostics
-                .push(Diagnostic::error(&file.display, (1, 1), "", e.to_string()));
-            return result;
-        }
-    };
-    match yaml::parse(&text) {
+    match yaml::parse(text) {
         Ok(docs) => {
             for doc in docs {
+                if result.diagnostics.len() >= MAX_DIAGNOSTICS {
+                    result.diagnostics.truncate(MAX_DIAGNOSTICS);
+                    result.diagnostics.push(Diagnostic::error(
+                        &file.display,
+                        doc.start,
+                        "",
+                        format!(
+                            "more than {MAX_DIAGNOSTICS} problems: the rest of the file was not checked"
+                        ),
+                    ));
+                    break;
+                }
                 read_document(&mut result, Arc::new(doc));
             }
         }
@@ -216,13 +253,23 @@ fn schema_errors(file: &str, doc: &SpannedDoc) -> Vec<Diagnostic> {
                 file,
                 doc.value_pos(&pointer),
                 &pointer_to_path(&pointer),
-                message(kind, &err.to_string()),
+                message(kind, &short_instance(&err.to_string(), err.instance())),
             )),
         }
     }
     out.sort_by_key(|d| (d.line, d.column));
     out.dedup();
     out
+}
+
+/// The validator's text with the offending value shortened: it quotes the whole value,
+/// which may be huge.
+fn short_instance(text: &str, instance: &Value) -> String {
+    let full = instance.to_string();
+    if full.chars().count() <= 80 {
+        return text.to_string();
+    }
+    shorten(&text.replace(&full, &shorten(&full, 60)), 300)
 }
 
 /// Friendlier words for the errors whose default text shows a regular expression.

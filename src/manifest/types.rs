@@ -226,9 +226,9 @@ pub struct Resources {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = QUANTITY))]
     pub memory: Option<String>,
-    /// CPU limit in cores (`0.5`, `1.5`). Default: no limit.
+    /// CPU limit in cores (`0.5`, `1.5`), at least `0.01`. Default: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0.001, max = 1024.0))]
+    #[schemars(range(min = 0.01, max = 1024.0))]
     pub cpus: Option<f64>,
     /// Maximum number of processes. Default `256`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -430,6 +430,10 @@ pub enum ProtocolName {
 #[serde(rename_all = "camelCase")]
 #[schemars(deny_unknown_fields)]
 pub struct TemplateSpec {
+    /// The `env` keys a Session from a `--sessions` directory may set (default: any). Env
+    /// values set in trusted manifests are not limited by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_env: Option<Vec<String>>,
     #[serde(flatten)]
     pub container: ContainerSpec,
 }
@@ -520,8 +524,9 @@ pub struct PolicySpec {
     /// Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_sysctls: Option<Vec<String>>,
-    /// Upper bounds for `resources`. A container without a CPU limit exceeds any `cpus`
-    /// bound; memory and pids always have a value (the defaults apply).
+    /// Upper bounds for `resources` (each field left out keeps the built-in profile's). A
+    /// container without a CPU limit exceeds any `cpus` bound; memory and pids always have a
+    /// value (the defaults apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_resources: Option<MaxResources>,
     /// Require `security.readOnlyRootFilesystem: true` (default `false`).
@@ -535,6 +540,14 @@ pub struct PolicySpec {
     /// binaries (default `false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_privilege_escalation: Option<bool>,
+    /// The longest `ttl` a Session may have (default `30d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub max_ttl: Option<String>,
+    /// The longest `stopGracePeriod` a container may have (default `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION))]
+    pub max_stop_grace_period: Option<String>,
 }
 
 /// Which host namespaces a Policy allows.
@@ -564,13 +577,13 @@ pub enum HostNamespaceName {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MaxResources {
-    /// Largest memory limit, as a quantity (`4Gi`).
+    /// Largest memory limit, as a quantity (`4Gi`; default `16Gi`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = QUANTITY))]
     pub memory: Option<String>,
     /// Largest CPU limit, in cores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0.001, max = 1024.0))]
+    #[schemars(range(min = 0.01, max = 1024.0))]
     pub cpus: Option<f64>,
     /// Largest pids limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]

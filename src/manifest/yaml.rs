@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use saphyr::{MarkedYaml, Scalar, YamlData, YamlLoader};
 use serde_json::{Map, Number, Value};
+
+use crate::model::shorten;
 
 /// A 1-based (line, column) position.
 pub type Pos = (usize, usize);
@@ -53,15 +55,50 @@ pub struct YamlError {
     pub message: String,
 }
 
+/// Bounds on what one file may expand into: a small file must not become a large tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Nodes that YAML aliases may produce by copying their anchors, in one file.
+    pub alias_nodes: usize,
+    /// Nodes (mappings, sequences, scalars) in one file, aliases included.
+    pub nodes: usize,
+    /// Nesting of mappings and sequences.
+    pub depth: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            alias_nodes: 10_000,
+            nodes: 200_000,
+            depth: 64,
+        }
+    }
+}
+
 /// Parses every document of a file. Empty documents (only comments, or nothing between two
 /// `---`) are skipped.
 pub fn parse(text: &str) -> Result<Vec<SpannedDoc>, YamlError> {
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| YamlError {
+    parse_within(text, Budget::default())
+}
+
+/// [`parse`] within `budget`.
+pub fn parse_within(text: &str, budget: Budget) -> Result<Vec<SpannedDoc>, YamlError> {
+    let scan = |e: saphyr::ScanError| YamlError {
         pos: (e.marker().line(), e.marker().col() + 1),
         path: String::new(),
-        message: format!("invalid YAML: {}", e.info()),
-    })?;
+        message: format!("invalid YAML: {}", shorten(e.info(), 200)),
+    };
+    let mut loader: YamlLoader<'_, MarkedYaml<'_>> = YamlLoader::default();
+    loader.alias_limit(budget.alias_nodes);
+    let mut parser = saphyr_parser::Parser::new_from_str(text);
+    parser.load(&mut loader, true).map_err(scan)?;
+    if let Some(e) = loader.error() {
+        return Err(scan(e.clone()));
+    }
+    let docs = loader.into_documents();
     let mut out = Vec::new();
+    let mut left = budget.nodes;
     for doc in &docs {
         if matches!(doc.data, YamlData::Value(Scalar::Null)) {
             continue;
@@ -72,7 +109,13 @@ pub fn parse(text: &str) -> Result<Vec<SpannedDoc>, YamlError> {
             values: HashMap::new(),
             keys: HashMap::new(),
         };
-        spanned.value = convert(doc, String::new(), &mut spanned)?;
+        let mut walk = Walk {
+            doc: &mut spanned,
+            left: &mut left,
+            budget,
+        };
+        let value = walk.convert(doc, String::new(), 0)?;
+        spanned.value = value;
         out.push(spanned);
     }
     Ok(out)
@@ -86,62 +129,85 @@ fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-fn convert(
-    node: &MarkedYaml<'_>,
-    pointer: String,
-    doc: &mut SpannedDoc,
-) -> Result<Value, YamlError> {
-    doc.values.insert(pointer.clone(), pos(node));
-    let err = |message: String| YamlError {
-        pos: pos(node),
-        path: pointer_to_path(&pointer),
-        message,
-    };
-    Ok(match &node.data {
-        YamlData::Value(s) => scalar(s).map_err(err)?,
-        YamlData::Representation(s, _, _) => Value::String(s.to_string()),
-        YamlData::Tagged(_, inner) => convert(inner, pointer, doc)?,
-        YamlData::Sequence(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| convert(item, format!("{pointer}/{i}"), doc))
-                .collect::<Result<_, _>>()?,
-        ),
-        YamlData::Mapping(entries) => {
-            let mut map = Map::new();
-            for (k, v) in entries {
-                let key = match &k.data {
-                    YamlData::Value(Scalar::String(s)) => s.to_string(),
-                    YamlData::Value(Scalar::Integer(i)) => i.to_string(),
-                    YamlData::Value(Scalar::Boolean(b)) => b.to_string(),
-                    YamlData::Value(Scalar::FloatingPoint(f)) => f.to_string(),
-                    YamlData::Representation(s, _, _) => s.to_string(),
-                    _ => {
-                        return Err(YamlError {
-                            pos: pos(k),
-                            path: pointer_to_path(&pointer),
-                            message: "mapping keys must be plain scalars".into(),
-                        })
-                    }
-                };
-                let child = format!("{pointer}/{}", escape(&key));
-                doc.keys.insert(child.clone(), pos(k));
-                let value = convert(v, child, doc)?;
-                map.insert(key, value);
+struct Walk<'a> {
+    doc: &'a mut SpannedDoc,
+    /// Nodes the file may still hold.
+    left: &'a mut usize,
+    budget: Budget,
+}
+
+impl Walk<'_> {
+    fn convert(
+        &mut self,
+        node: &MarkedYaml<'_>,
+        pointer: String,
+        depth: usize,
+    ) -> Result<Value, YamlError> {
+        let err = |message: String| YamlError {
+            pos: pos(node),
+            path: pointer_to_path(&pointer),
+            message,
+        };
+        if *self.left == 0 {
+            return Err(err(format!(
+                "the file holds more than {} values: manifests are small documents",
+                self.budget.nodes
+            )));
+        }
+        *self.left -= 1;
+        if depth > self.budget.depth {
+            return Err(err(format!(
+                "nested deeper than {} levels",
+                self.budget.depth
+            )));
+        }
+        self.doc.values.insert(pointer.clone(), pos(node));
+        Ok(match &node.data {
+            YamlData::Value(s) => scalar(s).map_err(err)?,
+            YamlData::Representation(s, _, _) => Value::String(s.to_string()),
+            YamlData::Tagged(_, inner) => self.convert(inner, pointer, depth)?,
+            YamlData::Sequence(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.convert(item, format!("{pointer}/{i}"), depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            YamlData::Mapping(entries) => {
+                let mut map = Map::new();
+                for (k, v) in entries {
+                    let key = match &k.data {
+                        YamlData::Value(Scalar::String(s)) => s.to_string(),
+                        YamlData::Value(Scalar::Integer(i)) => i.to_string(),
+                        YamlData::Value(Scalar::Boolean(b)) => b.to_string(),
+                        YamlData::Value(Scalar::FloatingPoint(f)) => f.to_string(),
+                        YamlData::Representation(s, _, _) => s.to_string(),
+                        _ => {
+                            return Err(YamlError {
+                                pos: pos(k),
+                                path: pointer_to_path(&pointer),
+                                message: "mapping keys must be plain scalars".into(),
+                            })
+                        }
+                    };
+                    let child = format!("{pointer}/{}", escape(&key));
+                    self.doc.keys.insert(child.clone(), pos(k));
+                    let value = self.convert(v, child, depth + 1)?;
+                    map.insert(key, value);
+                }
+                Value::Object(map)
             }
-            Value::Object(map)
-        }
-        // The loader expands aliases within a document; one it could not resolve ends here.
-        YamlData::Alias(_) => {
-            return Err(err(
-                "unresolved YAML alias: anchors work within one document only; use a Template \
-                 to share settings between objects"
-                    .into(),
-            ))
-        }
-        YamlData::BadValue => return Err(err("unreadable YAML value".into())),
-    })
+            // The loader expands aliases within a document; one it could not resolve ends here.
+            YamlData::Alias(_) => {
+                return Err(err(
+                    "unresolved YAML alias: anchors work within one document only; use a Template \
+                     to share settings between objects"
+                        .into(),
+                ))
+            }
+            YamlData::BadValue => return Err(err("unreadable YAML value".into())),
+        })
+    }
 }
 
 fn scalar(s: &Scalar<'_>) -> Result<Value, String> {
@@ -156,11 +222,11 @@ fn scalar(s: &Scalar<'_>) -> Result<Value, String> {
     })
 }
 
-/// `/spec/ports/0/containerPort` → `spec.ports[0].containerPort`.
+/// `/spec/ports/0/containerPort` → `spec.ports[0].containerPort` (long keys shortened).
 pub fn pointer_to_path(pointer: &str) -> String {
     let mut out = String::new();
     for seg in pointer.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let seg = shorten(&seg.replace("~1", "/").replace("~0", "~"), 40);
         if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
             out.push_str(&format!("[{seg}]"));
         } else {

@@ -10,6 +10,7 @@ mod privileges;
 mod quantity;
 mod runtime;
 mod spec;
+mod text;
 mod volume;
 
 pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
@@ -38,6 +39,7 @@ pub(crate) fn sample_restart() -> RestartSpec {
     }
 }
 pub use spec::{HealthCheck, PortMapping, Protocol, Spec};
+pub use text::{quoted, shorten};
 pub use volume::{
     CleanupRule, HostBinding, ObservedVolume, VolumeBinding, VolumeClaim, VolumeMemory,
     VolumeSource,

@@ -3,8 +3,10 @@
 
 use std::collections::BTreeSet;
 
+use std::time::Duration;
+
 use super::rules::{bytes, Policy, Rule};
-use super::{glob, image, paths};
+use super::{glob, image, paths, seccomp};
 use crate::manifest::types::ContainerSpec;
 use crate::model::Spec;
 
@@ -58,6 +60,8 @@ pub struct Request<'a> {
     /// Every host path the container would reach, as (JSON pointer, path); see
     /// [`host_paths`].
     pub host_paths: Vec<(String, String)>,
+    /// A Session's lifetime.
+    pub ttl: Option<Duration>,
 }
 
 /// Every (JSON pointer, host path) a manifest container spec reaches on the host: bind
@@ -122,7 +126,8 @@ pub fn admit(policy: &Policy, request: &Request<'_>) -> Vec<Violation> {
                 "/spec/security/apparmorProfile",
                 Rule::AllowedApparmorProfiles,
                 format!(
-                    "AppArmor profile {profile:?} is not allowed{}",
+                    "AppArmor profile {} is not allowed{}",
+                    crate::model::quoted(profile),
                     allowed_list(policy.apparmor.iter().map(String::as_str))
                 ),
             ));
@@ -133,7 +138,10 @@ pub fn admit(policy: &Policy, request: &Request<'_>) -> Vec<Violation> {
             out.push(Violation::new(
                 format!("/spec/devices/{i}"),
                 Rule::AllowDevices,
-                format!("host device {} is not allowed", d.host_path),
+                format!(
+                    "host device {} is not allowed",
+                    crate::model::shorten(&d.host_path, 80)
+                ),
             ));
         }
     }
@@ -147,7 +155,8 @@ pub fn admit(policy: &Policy, request: &Request<'_>) -> Vec<Violation> {
                 format!("/spec/sysctls/{}", escape(name)),
                 Rule::AllowedSysctls,
                 format!(
-                    "sysctl {name} is not allowed{}",
+                    "sysctl {} is not allowed{}",
+                    crate::model::shorten(name, 80),
                     allowed_list(policy.sysctls.iter().map(String::as_str))
                 ),
             ));
@@ -169,6 +178,31 @@ pub fn admit(policy: &Policy, request: &Request<'_>) -> Vec<Violation> {
                 why,
             ));
         }
+    }
+    if let Some(ttl) = request.ttl {
+        if ttl > policy.max_ttl {
+            out.push(Violation::new(
+                "/spec/ttl",
+                Rule::MaxTtl,
+                format!(
+                    "ttl {} is longer than the maximum of {}",
+                    human(ttl),
+                    human(policy.max_ttl)
+                ),
+            ));
+        }
+    }
+    let grace = Duration::from_secs(s.stop_grace_period_secs);
+    if grace > policy.max_stop_grace {
+        out.push(Violation::new(
+            "/spec/stopGracePeriod",
+            Rule::MaxStopGracePeriod,
+            format!(
+                "stopGracePeriod {} is longer than the maximum of {}",
+                human(grace),
+                human(policy.max_stop_grace)
+            ),
+        ));
     }
     if !s.no_new_privileges && !policy.allow_privilege_escalation {
         out.push(Violation::new(
@@ -199,11 +233,28 @@ pub fn check_host_paths(policy: &Policy, host_paths: &[(String, String)]) -> Vec
                 continue;
             }
         };
+        let raw_shown = crate::model::shorten(raw, 80);
         let shown = if path == *raw {
-            format!("host path {raw}")
+            format!("host path {raw_shown}")
         } else {
-            format!("host path {raw} (that is {path})")
+            format!(
+                "host path {raw_shown} (that is {})",
+                crate::model::shorten(&path, 80)
+            )
         };
+        let kernel = paths::caught_by(&path, paths::KERNEL_PATHS);
+        if !kernel.is_empty() {
+            let what: Vec<&str> = kernel.iter().map(|(_, w)| *w).collect();
+            out.push(Violation::new(
+                pointer.clone(),
+                Rule::AllowedHostPaths,
+                format!(
+                    "{shown} reaches {}: never allowed, whatever allowedHostPaths says",
+                    what.join(" and ")
+                ),
+            ));
+            continue;
+        }
         // An engine path is allowed only by listing it exactly (for a directory above it,
         // the socket inside that directory; for a path below the data root, that path).
         let engine: Vec<&str> = paths::engine_paths(&path)
@@ -219,12 +270,17 @@ pub fn check_host_paths(policy: &Policy, host_paths: &[(String, String)]) -> Vec
             })
             .collect();
         if !engine.is_empty() {
+            let what: Vec<String> = paths::caught_by(&path, paths::ENGINE_PATHS)
+                .into_iter()
+                .filter(|(e, _)| engine.contains(e))
+                .map(|(e, w)| format!("{w} {e}"))
+                .collect();
             out.push(Violation::new(
                 pointer.clone(),
                 Rule::AllowedHostPaths,
                 format!(
                     "{shown} reaches the container engine ({}), which is root on the host; it is allowed only when listed by its exact path",
-                    engine.join(", ")
+                    crate::model::shorten(&what.join(", "), 200)
                 ),
             ));
             continue;
@@ -247,11 +303,25 @@ fn check_image(policy: &Policy, reference: &str, out: &mut Vec<Violation>) {
     if policy.images.contains(&image::ImagePattern::Any) {
         return;
     }
+    let shown = crate::model::quoted(reference);
+    if let Some(hex) = image::as_image_id(reference) {
+        if !policy.images.iter().any(|p| p.allows_id(hex)) {
+            out.push(Violation::new(
+                "/spec/image",
+                Rule::AllowedImages,
+                format!(
+                    "image {shown} names an image by its ID (or may: the engine looks a bare hexadecimal name up as an ID), and allowedImages lists no such ID: write the name with a tag (NAME:TAG), or list the full ID as sha256:<64 hex digits>"
+                ),
+            ));
+        }
+        return;
+    }
     let msg = match image::parse(reference) {
         Err(e) => e.to_string(),
         Ok(img) if policy.images.iter().any(|p| p.allows(&img)) => return,
         Ok(img) => format!(
-            "image {reference:?} (that is {img}) is not allowed{}",
+            "image {shown} (that is {}) is not allowed{}",
+            crate::model::shorten(&img.to_string(), 80),
             allowed_list(policy.images.iter().map(|p| p.to_string()))
         ),
     };
@@ -324,11 +394,33 @@ fn check_seccomp(policy: &Policy, seccomp: Option<&str>, out: &mut Vec<Violation
             "/spec/security/seccompProfile",
             Rule::AllowedSeccompProfiles,
             format!(
-                "seccomp profile {profile:?} is not allowed{}",
+                "seccomp profile {} is not allowed{}",
+                crate::model::quoted(profile),
                 allowed_list(policy.seccomp.iter().map(String::as_str))
             ),
         ));
     }
+}
+
+/// A custom seccomp profile (its JSON) that confines nothing counts as `unconfined`: refused
+/// unless the Policy lists `unconfined`.
+pub fn check_seccomp_content(policy: &Policy, profile: &serde_json::Value) -> Option<Violation> {
+    let why = seccomp::permissive(profile)?;
+    if policy.seccomp.iter().any(|a| a == "unconfined") {
+        return None;
+    }
+    Some(Violation::new(
+        "/spec/security/seccompProfile",
+        Rule::AllowedSeccompProfiles,
+        format!(
+            "the seccomp profile confines nothing ({why}): that is unconfined, which is not allowed{}",
+            allowed_list(policy.seccomp.iter().map(String::as_str))
+        ),
+    ))
+}
+
+fn human(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
 }
 
 /// `default` and `unconfined` match only themselves; patterns match everything else.

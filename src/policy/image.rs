@@ -135,6 +135,21 @@ fn valid_digest(d: &str, wildcards: bool) -> bool {
     }
 }
 
+/// An image named by its ID rather than by a name: `sha256:<hex>`, or a bare hexadecimal
+/// name without tag, which the engine looks up as an ID prefix when no image has that name
+/// (`7373cfcf642b`). Returns the hex digits.
+pub fn as_image_id(reference: &str) -> Option<&str> {
+    let hex = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if let Some(h) = reference.strip_prefix("sha256:") {
+        return hex(h).then_some(h);
+    }
+    hex(reference).then_some(reference)
+}
+
 /// Why a reference or pattern is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not a valid image reference (lower-case repository, optional :tag and @digest)")]
@@ -175,6 +190,8 @@ pub fn parse(reference: &str) -> Result<ImageRef, BadReference> {
 pub enum ImagePattern {
     /// `*`: every image.
     Any,
+    /// `sha256:<64 hex>`: the image with exactly this ID (the 64 hex digits).
+    Id(String),
     Match {
         /// `domain/path`, with wildcards.
         repository: String,
@@ -195,6 +212,12 @@ impl ImagePattern {
         if text.trim() != text || text.is_empty() {
             return Err(bad());
         }
+        if let Some(hex) = text.strip_prefix("sha256:") {
+            return match as_image_id(text) {
+                Some(h) if h.len() == 64 => Ok(ImagePattern::Id(hex.to_string())),
+                _ => Err(bad()),
+            };
+        }
         let p = split(text);
         if p.domain.is_some_and(str::is_empty)
             || !p.path.split('/').all(|c| valid_path_component(c, true))
@@ -213,10 +236,20 @@ impl ImagePattern {
         })
     }
 
+    /// Whether the image given by ID (its hex digits) is allowed: only by its own full ID.
+    pub fn allows_id(&self, hex: &str) -> bool {
+        match self {
+            ImagePattern::Any => true,
+            ImagePattern::Id(id) => id == hex,
+            ImagePattern::Match { .. } => false,
+        }
+    }
+
     /// Whether the image is allowed by this pattern.
     pub fn allows(&self, image: &ImageRef) -> bool {
         match self {
             ImagePattern::Any => true,
+            ImagePattern::Id(_) => false,
             ImagePattern::Match {
                 repository,
                 tag,
@@ -252,6 +285,7 @@ impl fmt::Display for ImagePattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ImagePattern::Any => f.write_str("*"),
+            ImagePattern::Id(id) => write!(f, "sha256:{id}"),
             ImagePattern::Match { text, .. } => f.write_str(text),
         }
     }
@@ -311,6 +345,24 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn image_ids_are_told_apart_from_names() {
+        let full = "7373cfcf642b".to_string() + &"0".repeat(52);
+        assert_eq!(as_image_id("7373cfcf642b"), Some("7373cfcf642b"));
+        assert_eq!(as_image_id(&format!("sha256:{full}")), Some(full.as_str()));
+        assert_eq!(as_image_id("beef"), Some("beef"));
+        assert_eq!(as_image_id("beef:latest"), None);
+        assert_eq!(as_image_id("library/beef"), None);
+        assert_eq!(as_image_id("berth-runtime"), None);
+        let id = ImagePattern::parse(&format!("sha256:{full}")).unwrap();
+        assert!(id.allows_id(&full));
+        assert!(
+            !id.allows_id("7373cfcf642b"),
+            "a prefix may name another image"
+        );
+        assert!(ImagePattern::parse("sha256:abc").is_err());
     }
 
     fn allows(pattern: &str, image: &str) -> bool {

@@ -7,6 +7,7 @@
 //! - [`admit`]: one container spec against one Policy → the rules it breaks.
 //! - [`image`], [`paths`], [`glob`]: how images, host paths and patterns are compared.
 //! - [`capabilities`]: the Linux capability names.
+//! - [`seccomp`]: a custom seccomp profile judged by its content.
 
 pub mod admit;
 pub mod capabilities;
@@ -15,8 +16,9 @@ pub mod image;
 pub mod paths;
 pub mod restricted;
 pub mod rules;
+pub mod seccomp;
 #[cfg(test)]
 mod tests;
 
-pub use admit::{admit, check_host_paths, host_paths, Request, Violation};
+pub use admit::{admit, check_host_paths, check_seccomp_content, host_paths, Request, Violation};
 pub use rules::{compile, Policy, Rule};

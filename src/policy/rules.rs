@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::time::Duration;
 
 use super::image::ImagePattern;
 use super::{capabilities, paths};
@@ -29,10 +30,12 @@ pub enum Rule {
     RequireReadOnlyRootFilesystem,
     RequireNonRoot,
     AllowPrivilegeEscalation,
+    MaxTtl,
+    MaxStopGracePeriod,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 15] = [
         Rule::AllowedImages,
         Rule::AllowPrivileged,
         Rule::AllowHostNamespaces,
@@ -46,6 +49,8 @@ impl Rule {
         Rule::RequireReadOnlyRootFilesystem,
         Rule::RequireNonRoot,
         Rule::AllowPrivilegeEscalation,
+        Rule::MaxTtl,
+        Rule::MaxStopGracePeriod,
     ];
 
     /// The field of the Policy spec that holds the rule.
@@ -64,6 +69,8 @@ impl Rule {
             Rule::RequireReadOnlyRootFilesystem => "requireReadOnlyRootFilesystem",
             Rule::RequireNonRoot => "requireNonRoot",
             Rule::AllowPrivilegeEscalation => "allowPrivilegeEscalation",
+            Rule::MaxTtl => "maxTtl",
+            Rule::MaxStopGracePeriod => "maxStopGracePeriod",
         }
     }
 }
@@ -101,7 +108,18 @@ pub struct Policy {
     pub require_read_only_root_filesystem: bool,
     pub require_non_root: bool,
     pub allow_privilege_escalation: bool,
+    /// The longest Session `ttl`.
+    pub max_ttl: Duration,
+    /// The longest `stopGracePeriod`.
+    pub max_stop_grace: Duration,
 }
+
+/// The memory cap of the built-in profile: a container needs a `--policy` to go beyond it.
+pub const RESTRICTED_MAX_MEMORY: u64 = 16 << 30;
+/// The longest Session lifetime under the built-in profile.
+pub const RESTRICTED_MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The longest stop grace period under the built-in profile.
+pub const RESTRICTED_MAX_STOP_GRACE: Duration = Duration::from_secs(300);
 
 impl Policy {
     /// The built-in `restricted` profile, modelled on the Kubernetes "restricted" Pod
@@ -119,12 +137,14 @@ impl Policy {
             apparmor: vec!["default".into(), "*".into()],
             allow_devices: false,
             sysctls: Vec::new(),
-            max_memory_bytes: None,
+            max_memory_bytes: Some(RESTRICTED_MAX_MEMORY),
             max_nano_cpus: None,
             max_pids: None,
             require_read_only_root_filesystem: false,
             require_non_root: false,
             allow_privilege_escalation: false,
+            max_ttl: RESTRICTED_MAX_TTL,
+            max_stop_grace: RESTRICTED_MAX_STOP_GRACE,
         }
     }
 
@@ -229,8 +249,28 @@ pub fn compile(name: &str, spec: &PolicySpec) -> Result<Policy, Vec<CompileError
                 Err(e) => errors.push(("/spec/maxResources/memory".into(), e.to_string())),
             }
         }
-        p.max_nano_cpus = m.cpus.map(|c| (c * 1e9).round() as i64);
-        p.max_pids = m.pids;
+        if let Some(c) = m.cpus {
+            p.max_nano_cpus = Some((c * 1e9).round() as i64);
+        }
+        if m.pids.is_some() {
+            p.max_pids = m.pids;
+        }
+    }
+    for (pointer, text, slot) in [
+        ("/spec/maxTtl", &spec.max_ttl, &mut p.max_ttl),
+        (
+            "/spec/maxStopGracePeriod",
+            &spec.max_stop_grace_period,
+            &mut p.max_stop_grace,
+        ),
+    ] {
+        if let Some(t) = text {
+            match humantime::parse_duration(t) {
+                Ok(d) if d > Duration::ZERO => *slot = d,
+                Ok(_) => errors.push((pointer.into(), "must be longer than zero".into())),
+                Err(e) => errors.push((pointer.into(), format!("not a duration: {e}"))),
+            }
+        }
     }
     if let Some(b) = spec.require_read_only_root_filesystem {
         p.require_read_only_root_filesystem = b;

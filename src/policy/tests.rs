@@ -66,6 +66,7 @@ impl Case {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
+            ttl: None,
         };
         admit(&self.policy, &req)
             .into_iter()
@@ -518,6 +519,7 @@ fn messages_say_what_is_asked_and_what_is_allowed() {
             spec: &s,
             seccomp: None,
             host_paths: vec![("/spec/x".into(), "/var/run/../run/docker.sock".into())],
+            ttl: None,
         },
     );
     let text: Vec<String> = v

@@ -37,7 +37,8 @@ use crate::status::{self, metrics, LastAction, Phase, Report};
 #[derive(Debug, Clone)]
 pub struct Config {
     pub instance: String,
-    pub paths: Vec<PathBuf>,
+    /// What to read: manifest paths, drop-ins, the Policy source.
+    pub sources: manifest::Sources,
     pub state_dir: PathBuf,
     /// Full re-read of the manifests and relisting, as the safety net for missed events.
     pub resync: Duration,
@@ -124,7 +125,14 @@ pub async fn run(
     };
 
     let (file_tx, mut file_rx) = mpsc::channel(1);
-    let _watcher = source::watch(&ctl.config.paths, ctl.config.debounce, file_tx)?;
+    let watched: Vec<PathBuf> = ctl
+        .config
+        .sources
+        .manifest_paths()
+        .chain(&ctl.config.sources.policy)
+        .cloned()
+        .collect();
+    let _watcher = source::watch(&watched, ctl.config.debounce, file_tx)?;
     let (event_tx, mut event_rx) = mpsc::unbounded_channel();
     let events = tokio::spawn(watch_events(
         ctl.engine.clone(),
@@ -320,7 +328,7 @@ impl Controller {
     /// Re-reads the manifests if any file changed. Diagnostics are logged when they change,
     /// not on every resync.
     fn load(&mut self) {
-        let Some(loaded) = self.cache.load(&self.config.paths) else {
+        let Some(loaded) = self.cache.load(&self.config.sources) else {
             return; // nothing changed since the last read
         };
         tracing::debug!(

@@ -241,9 +241,12 @@ fn a_missing_image_is_a_clear_error() {
 fn health_checked_template_becomes_healthy() {
     let inst = Instance::new("health");
     let examples = repo("examples");
+    let policy = repo("examples/policy.yaml");
     let apply = inst.berth(
         "apply",
         &[
+            "--policy",
+            &policy.display().to_string(),
             "--wait",
             "--timeout",
             "90s",

@@ -4,17 +4,24 @@
 
 use crate::util::*;
 
-/// Writes `files` into a fresh directory and runs `berth validate` on it.
-fn validate(files: &[(&str, &str)]) -> std::process::Output {
+/// Writes `files` into a fresh directory and runs `berth validate` on it, with `policy`
+/// (spec lines) as the `--policy` source when given.
+fn validate(files: &[(&str, &str)], policy: Option<&str>) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    std::fs::create_dir(&m).unwrap();
     for (name, text) in files {
-        std::fs::write(dir.path().join(name), text).unwrap();
+        std::fs::write(m.join(name), text).unwrap();
     }
-    berth(&["validate", &dir.path().display().to_string()])
-}
-
-fn policy_doc(spec: &str) -> String {
-    format!("apiVersion: berth/v1\nkind: Policy\nmetadata: {{ name: p }}\nspec:\n{spec}")
+    let m = m.display().to_string();
+    match policy {
+        Some(spec) => {
+            let p = dir.path().join("policy.yaml");
+            std::fs::write(&p, policy_doc(spec)).unwrap();
+            berth(&["validate", "--policy", &p.display().to_string(), &m])
+        }
+        None => berth(&["validate", &m]),
+    }
 }
 
 /// Agent `x` with extra spec lines (two-space indented).
@@ -41,8 +48,9 @@ fn escape_matrix_from_yaml_each_refused_at_its_line_and_field() {
         ("a device", "", "  devices: [ { hostPath: /dev/sda } ]\n", "spec.devices[0]: policy: allowDevices: host device /dev/sda is not allowed"),
         ("the docker socket as a device", ROOT_DEVICES, "  devices: [ { hostPath: /var/run/docker.sock } ]\n", "spec.devices[0].hostPath: policy: allowedHostPaths: host path /var/run/docker.sock (that is /run/docker.sock) reaches the container engine"),
         ("the socket through ..", ROOT_DEVICES, "  devices: [ { hostPath: /var/run/../run/docker.sock } ]\n", "spec.devices[0].hostPath: policy: allowedHostPaths: host path \"/var/run/../run/docker.sock\" contains '..'"),
-        ("the socket with // and a trailing /", ROOT_DEVICES, "  devices: [ { hostPath: \"//run//docker.sock/\" } ]\n", "reaches the container engine (/run/docker.sock)"),
-        ("/etc as a device path", "  allowDevices: true\n  allowedHostPaths: [/dev]\n", "  devices: [ { hostPath: /etc/ } ]\n", "spec.devices[0].hostPath: policy: allowedHostPaths: host path /etc/ (that is /etc) is not under an allowed prefix (allowed: /dev)"),
+        ("the socket with // and a trailing /", ROOT_DEVICES, "  devices: [ { hostPath: \"//run//docker.sock/\" } ]\n", "reaches the container engine (Docker's socket /run/docker.sock)"),
+        ("/srv as a device path", "  allowDevices: true\n  allowedHostPaths: [/dev]\n", "  devices: [ { hostPath: /srv/ } ]\n", "spec.devices[0].hostPath: policy: allowedHostPaths: host path /srv/ (that is /srv) is not under an allowed prefix (allowed: /dev)"),
+        ("/etc holds the engine's configuration", ROOT_DEVICES, "  devices: [ { hostPath: /etc/ } ]\n", "host path /etc/ (that is /etc) reaches the container engine (Docker's configuration /etc/docker, Podman's configuration /etc/containers)"),
         ("seccomp unconfined", "", "  security: { seccompProfile: unconfined }\n", "spec.security.seccompProfile: policy: allowedSeccompProfiles: seccomp profile \"unconfined\" is not allowed"),
         ("apparmor unconfined", "", "  security: { apparmorProfile: unconfined }\n", "spec.security.apparmorProfile: policy: allowedApparmorProfiles:"),
         ("user 0 where non-root is required", STRICT, "  resources: { memory: 64Mi }\n  security: { user: \"0\" }\n", "x.yaml:7:21: spec.security.user: policy: requireNonRoot: user \"0\" is root (uid 0)"),
@@ -55,18 +63,15 @@ fn escape_matrix_from_yaml_each_refused_at_its_line_and_field() {
     ];
     let mut failures = Vec::new();
     for (name, policy, extra, want) in cases {
-        let mut files = vec![("x.yaml", x(extra))];
-        if !policy.is_empty() {
-            files.push(("policy.yaml", policy_doc(policy)));
-        }
-        let mut files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let mut text = x(extra);
         // "another tag": the image differs, the rest is fine.
-        let retagged;
         if *name == "another tag" {
-            retagged = files[0].1.replace("berth-runtime:1", "berth-runtime:2");
-            files[0].1 = &retagged;
+            text = text.replace("berth-runtime:1", "berth-runtime:2");
         }
-        let o = validate(&files);
+        let o = validate(
+            &[("x.yaml", &text)],
+            (!policy.is_empty()).then_some(*policy),
+        );
         let out = stdout(&o);
         let want = if want.is_empty() {
             "spec.image: policy: allowedImages: image \"berth-runtime:2\""
@@ -82,9 +87,7 @@ fn escape_matrix_from_yaml_each_refused_at_its_line_and_field() {
 
 #[test]
 fn legitimate_configurations_are_admitted() {
-    let relaxed = policy_doc(
-        "  allowedImages: [\"berth-runtime:*\"]\n  allowHostNamespaces: [pid]\n  allowDevices: true\n  allowedHostPaths: [/dev/null]\n  allowedCapabilities: [NET_BIND_SERVICE, CHOWN]\n  allowedSysctls: [\"net.ipv4.ping_*\"]\n  requireNonRoot: true\n",
-    );
+    let relaxed = "  allowedImages: [\"berth-runtime:*\"]\n  allowHostNamespaces: [pid]\n  allowDevices: true\n  allowedHostPaths: [/dev/null]\n  allowedCapabilities: [NET_BIND_SERVICE, CHOWN]\n  allowedSysctls: [\"net.ipv4.ping_*\"]\n  requireNonRoot: true\n";
     let cases: &[(&str, &str)] = &[
         ("defaults under the built-in profile", ""),
         (
@@ -97,72 +100,94 @@ fn legitimate_configurations_are_admitted() {
         ),
     ];
     for (name, extra) in cases {
-        let o = validate(&[("x.yaml", &x(extra))]);
+        let o = validate(&[("x.yaml", &x(extra))], None);
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stdout(&o));
     }
-    let o = validate(&[
-        ("policy.yaml", &relaxed),
-        (
+    let o = validate(
+        &[(
             "x.yaml",
             &x("  security: { user: \"1000\", capabilities: { add: [CHOWN] } }\n  hostNamespaces: { pid: true }\n  devices: [ { hostPath: /dev/null, containerPath: /dev/berth-null } ]\n  sysctls: { net.ipv4.ping_group_range: \"0 0\" }\n"),
-        ),
-    ]);
+        )],
+        Some(relaxed),
+    );
     assert_exit(&o, 0);
 }
 
 #[test]
-fn two_policies_or_a_broken_one_admit_nothing() {
-    let two = validate(&[
-        ("a.yaml", &policy_doc("  allowPrivileged: false\n")),
-        (
-            "b.yaml",
-            &policy_doc("  allowPrivileged: true\n").replace("name: p", "name: q"),
-        ),
-        ("x.yaml", &x("")),
-    ]);
-    assert_exit(&two, 1);
-    let out = stdout(&two);
-    assert!(
-        out.contains("b.yaml:3:19: metadata.name: a second Policy: an instance has at most one"),
-        "{out}"
+fn a_policy_among_the_manifests_grants_nothing_and_holds_only_its_file() {
+    let o = validate(
+        &[
+            (
+                "a.yaml",
+                &format!(
+                    "{}---\n{}",
+                    policy_doc("  allowPrivileged: true\n"),
+                    x("  security: { privileged: true }\n")
+                ),
+            ),
+            ("b.yaml", &x("").replace("name: x", "name: y")),
+        ],
+        None,
     );
-    assert!(
-        out.contains("x.yaml:2:7: kind: policy: not admitted: 2 Policy documents are declared"),
-        "{out}"
-    );
-
-    let broken = validate(&[
-        (
-            "a.yaml",
-            &policy_doc("  allowedHostPaths: [relative/path]\n"),
-        ),
-        ("x.yaml", &x("")),
-    ]);
-    assert_exit(&broken, 1);
-    let out = stdout(&broken);
+    assert_exit(&o, 1);
+    let out = stdout(&o);
     assert!(
         out.contains(
-            "a.yaml:5:22: spec.allowedHostPaths[0]: \"relative/path\" is not an absolute path"
+            "a.yaml:2:7: kind: a Policy is read only from the trusted source named by --policy"
         ),
         "{out}"
     );
     assert!(
-        out.contains("x.yaml:2:7: kind: policy: not admitted: Policy \"p\""),
-        "{out}"
+        out.contains("spec.security.privileged: policy: allowPrivileged:")
+            && out.contains("[built-in profile \"restricted\"]"),
+        "the Policy beside it granted nothing: {out}"
     );
-
-    let unparsable = validate(&[
-        (
-            "a.yaml",
-            "apiVersion: berth/v1\nkind: Policy\nmetadata: { name: p\n",
-        ),
-        ("x.yaml", &x("")),
-    ]);
-    assert_exit(&unparsable, 1);
     assert!(
-        stdout(&unparsable).contains("a.yaml could not be parsed and may hold the Policy"),
+        !out.contains("b.yaml"),
+        "the other file is not affected: {out}"
+    );
+    assert!(
+        stderr(&o).contains("invalid: 2 error(s) in 2 file(s)"),
         "{}",
-        stdout(&unparsable)
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_broken_policy_source_admits_nothing() {
+    for (name, spec) in [
+        (
+            "a field that does not compile",
+            "  allowedHostPaths: [relative/path]\n",
+        ),
+        ("an unknown field", "  allowPriviledged: true\n"),
+        ("truncated YAML", "  allowedImages: [\"berth-runtime:*\"\n"),
+    ] {
+        let o = validate(&[("x.yaml", &x(""))], Some(spec));
+        assert_exit(&o, 1);
+        let out = stdout(&o);
+        assert!(
+            out.contains("x.yaml:2:7: kind: policy: not admitted: the Policy source --policy ")
+                && out.contains("nothing is created, changed or removed until it is fixed"),
+            "{name}: {out}"
+        );
+        assert!(
+            out.contains("policy.yaml:"),
+            "{name}: the source's own error is shown: {out}"
+        );
+    }
+    let missing = berth(&[
+        "validate",
+        "--policy",
+        "/nonexistent/policy.yaml",
+        &repo("examples").display().to_string(),
+    ]);
+    assert_exit(&missing, 1);
+    assert!(
+        stdout(&missing)
+            .contains("cannot be read (/nonexistent/policy.yaml: no such file or directory)"),
+        "{}",
+        stdout(&missing)
     );
 }
 
@@ -216,10 +241,7 @@ fn apply_and_diff_refuse_and_leave_the_running_container_untouched() {
 #[test]
 fn admitted_relaxations_reach_the_engine_as_declared() {
     let inst = Instance::new("pol-relaxed");
-    inst.write(
-        "policy.yaml",
-        &policy_doc("  allowPrivileged: true\n  allowHostNamespaces: [pid, ipc, uts]\n  allowDevices: true\n  allowedHostPaths: [/dev/null]\n  allowedSysctls: [\"net.ipv4.ping_group_range\"]\n"),
-    );
+    let policy = inst.write_policy("  allowPrivileged: true\n  allowHostNamespaces: [pid, ipc, uts]\n  allowDevices: true\n  allowedHostPaths: [/dev/null]\n  allowedSysctls: [\"net.ipv4.ping_group_range\"]\n");
     inst.write(
         "x.yaml",
         &agent(
@@ -234,7 +256,7 @@ fn admitted_relaxations_reach_the_engine_as_declared() {
         "p.yaml",
         &agent("p", "  state: Stopped\n  security: { privileged: true }\n"),
     );
-    assert_exit(&inst.run("apply", &[]), 0);
+    assert_exit(&inst.run("apply", &["--policy", &policy]), 0);
     let host_config = |id: &str| -> serde_json::Value {
         let o = docker(&["inspect", "--format", "{{json .HostConfig}}", id]);
         serde_json::from_slice(&o.stdout).unwrap()
@@ -254,8 +276,8 @@ fn admitted_relaxations_reach_the_engine_as_declared() {
     assert_eq!(h["Devices"][0]["CgroupPermissions"], "rw");
 
     // Tightening the Policy holds the object: the container keeps running as it is.
-    inst.write("policy.yaml", &policy_doc("  allowPrivileged: true\n"));
-    let apply = inst.run("apply", &[]);
+    inst.write_policy("  allowPrivileged: true\n");
+    let apply = inst.run("apply", &["--policy", &policy]);
     assert_exit(&apply, 1);
     assert!(stdout(&apply).contains("= agent/x: kept: its manifest has errors"));
     assert_eq!(inst.container("x"), c);

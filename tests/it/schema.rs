@@ -25,7 +25,12 @@ fn every_example_names_the_schema_and_is_valid() {
         n += 1;
     }
     assert!(n >= 3);
-    let o = crate::util::berth(&["validate", &repo("examples").display().to_string()]);
+    let o = crate::util::berth(&[
+        "validate",
+        "--policy",
+        &repo("examples/policy.yaml").display().to_string(),
+        &repo("examples").display().to_string(),
+    ]);
     crate::util::assert_exit(&o, 0);
 }
 

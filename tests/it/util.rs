@@ -85,6 +85,8 @@ pub struct Instance {
     pub dir: tempfile::TempDir,
     /// State directory for `berth run`.
     pub state: tempfile::TempDir,
+    /// A drop-in directory for `--sessions`.
+    pub sessions: tempfile::TempDir,
     /// Extra containers the test created outside berth (foreign ones) to remove at the end.
     pub foreign: Vec<String>,
     /// Volumes the test created outside berth, to remove at the end.
@@ -100,6 +102,7 @@ impl Instance {
             name,
             dir: tempfile::tempdir().expect("temp dir"),
             state: tempfile::tempdir().expect("temp dir"),
+            sessions: tempfile::tempdir().expect("temp dir"),
             foreign: Vec::new(),
             foreign_volumes: Vec::new(),
         }
@@ -114,6 +117,25 @@ impl Instance {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    /// Writes a drop-in file into [`Instance::sessions`].
+    pub fn write_session(&self, file: &str, text: &str) -> PathBuf {
+        let p = self.sessions.path().join(file);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    pub fn sessions_str(&self) -> String {
+        self.sessions.path().display().to_string()
+    }
+
+    /// Writes `spec` (two-space indented lines) as the Policy `--policy` reads, outside
+    /// the manifest directory, and returns its path.
+    pub fn write_policy(&self, spec: &str) -> String {
+        let p = self.state.path().join("policy.yaml");
+        std::fs::write(&p, policy_doc(spec)).unwrap();
+        p.display().to_string()
     }
 
     pub fn remove(&self, file: &str) {
@@ -289,6 +311,16 @@ pub fn remove_by_label(label: &str) {
 /// A file's path relative to the repository (cargo runs tests from the package root).
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// A Policy document with the given spec lines (two-space indented).
+pub fn policy_doc(spec: &str) -> String {
+    let spec = if spec.is_empty() {
+        " {}\n"
+    } else {
+        &format!("\n{spec}")
+    };
+    format!("apiVersion: berth/v1\nkind: Policy\nmetadata: {{ name: p }}\nspec:{spec}")
 }
 
 /// An Agent running `sleep`, with a short grace period so removals are quick.

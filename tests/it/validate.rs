@@ -2,11 +2,24 @@
 
 use crate::util::{assert_exit, berth, repo, stderr, stdout};
 
-/// Regenerate with: `target/debug/berth validate tests/fixtures/invalid > tests/golden/validate.txt`
-/// after checking every line by eye.
+/// The golden run: every fixture directory, the drop-in one under `--sessions`, against the
+/// fixture Policy.
+const GOLDEN: &[&str] = &[
+    "validate",
+    "--policy",
+    "tests/fixtures/policy",
+    "--sessions",
+    "tests/fixtures/sessions",
+    "tests/fixtures/invalid",
+    "tests/fixtures/templates",
+];
+
+/// Regenerate with `target/debug/berth validate --policy tests/fixtures/policy --sessions
+/// tests/fixtures/sessions tests/fixtures/invalid tests/fixtures/templates >
+/// tests/golden/validate.txt` after checking every line by eye.
 #[test]
 fn every_error_in_every_file_is_reported_with_position_and_path() {
-    let o = berth(&["validate", "tests/fixtures/invalid"]);
+    let o = berth(GOLDEN);
     assert_exit(&o, 1);
     let expected = std::fs::read_to_string(repo("tests/golden/validate.txt")).unwrap();
     let got = stdout(&o);
@@ -14,7 +27,7 @@ fn every_error_in_every_file_is_reported_with_position_and_path() {
         got == expected,
         "golden mismatch\n--- expected\n{expected}--- got\n{got}"
     );
-    assert_eq!(stderr(&o), "invalid: 27 error(s) in 4 file(s)\n");
+    assert_eq!(stderr(&o), "invalid: 40 error(s) in 7 file(s)\n");
 }
 
 #[test]
@@ -47,13 +60,15 @@ fn github_output_annotates_files() {
         "validate",
         "-o",
         "github",
+        "--policy",
+        "tests/fixtures/policy",
         "tests/fixtures/invalid/d-policy.yaml",
     ]);
     assert_exit(&o, 1);
     let out = stdout(&o);
     assert_eq!(
         out.lines().next().unwrap(),
-        "::error file=tests/fixtures/invalid/d-policy.yaml,line=15,col=24::spec.resources.memory: policy: maxResources: memory 1Gi is over the maximum of 256Mi [Policy \"default\"]"
+        "::error file=tests/fixtures/invalid/d-policy.yaml,line=7,col=24::spec.resources.memory: policy: maxResources: memory 1Gi is over the maximum of 256Mi [Policy \"default\"]"
     );
     assert_eq!(out.lines().count(), 8);
 }
@@ -64,6 +79,8 @@ fn policy_refusals_are_their_own_class_in_json() {
         "validate",
         "-o",
         "json",
+        "--policy",
+        "tests/fixtures/policy/default.yaml",
         "tests/fixtures/invalid/d-policy.yaml",
     ]);
     assert_exit(&o, 1);
@@ -72,15 +89,24 @@ fn policy_refusals_are_their_own_class_in_json() {
     assert_eq!(all.len(), 8);
     assert!(all.iter().all(|d| d["class"] == "policy"), "{v:#}");
     assert_eq!(all[1]["path"], "spec.security.privileged");
-    assert_eq!(all[1]["line"], 16);
+    assert_eq!(all[1]["line"], 8);
 }
 
 #[test]
 fn valid_examples_pass() {
-    let o = berth(&["validate", &repo("examples").display().to_string()]);
+    let o = berth(&[
+        "validate",
+        "--policy",
+        &repo("examples/policy.yaml").display().to_string(),
+        &repo("examples").display().to_string(),
+    ]);
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "");
-    assert!(stderr(&o).starts_with("valid: 6 file(s), 7 document(s), 4 container object(s)"));
+    assert!(
+        stderr(&o).starts_with("valid: 5 file(s), 6 document(s), 4 container object(s)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -331,11 +331,14 @@ fn host_mounts_work_only_where_the_policy_allows_them() {
     assert!(inst.containers().is_empty());
 
     // A Policy that lists the directory admits it; the mount is read-only by default.
-    inst.write(
-        "policy.yaml",
-        &format!("apiVersion: berth/v1\nkind: Policy\nmetadata: {{ name: p }}\nspec:\n  allowedHostPaths: [\"{host}\"]\n"),
+    let policy = inst.write_policy(&format!("  allowedHostPaths: [\"{host}\"]\n"));
+    assert_exit(
+        &inst.run(
+            "apply",
+            &["--policy", &policy, "--wait", "--timeout", "60s"],
+        ),
+        0,
     );
-    assert_exit(&inst.run("apply", &["--wait", "--timeout", "60s"]), 0);
     let id = inst.container("r").id;
     assert_eq!(stdout(&docker(&["logs", &id])), "from the host\n");
     let write = docker(&["exec", &id, "sh", "-c", "echo x > /host/new"]);

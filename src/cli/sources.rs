@@ -1,0 +1,53 @@
+//! The flags that say what one load reads: manifest paths, drop-in directories, the Policy
+//! source and the read limits. Shared by validate, diff, apply, run and doctor.
+
+use std::path::PathBuf;
+
+use crate::manifest::{Limits, Sources};
+
+/// What to read.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
+    /// Manifest files or directories (directories recursively, *.yaml and *.yml): trusted,
+    /// they may hold Templates, Agents and Sessions.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// A drop-in directory written by another program (repeatable): its files may hold only
+    /// Sessions that name a template from the manifest paths and set ttl, labels, env and
+    /// (lower) resources. See docs/security.md.
+    #[arg(long = "sessions", value_name = "DIR")]
+    pub sessions: Vec<PathBuf>,
+    /// The Policy (a file or directory holding one `kind: Policy`), read only from here.
+    /// Without it the built-in `restricted` profile applies. A Policy that cannot be read
+    /// or parsed admits nothing and removes nothing.
+    #[arg(long, env = "BERTH_POLICY", value_name = "PATH")]
+    pub policy: Option<PathBuf>,
+    /// The largest file berth reads (manifest, Policy, seccomp profile), as a quantity.
+    #[arg(long, default_value = "1Mi", value_parser = parse_size, value_name = "SIZE")]
+    pub max_file_size: u64,
+    /// All files of one load together, as a quantity.
+    #[arg(long, default_value = "16Mi", value_parser = parse_size, value_name = "SIZE")]
+    pub max_total_size: u64,
+    /// The most manifest files one load reads.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_files: usize,
+}
+
+impl SourceArgs {
+    pub fn sources(&self) -> Sources {
+        Sources {
+            trusted: self.paths.clone(),
+            sessions: self.sessions.clone(),
+            policy: self.policy.clone(),
+            limits: Limits {
+                max_file_bytes: self.max_file_size,
+                max_total_bytes: self.max_total_size,
+                max_files: self.max_files,
+            },
+        }
+    }
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::model::parse_quantity(s).map_err(|e| e.to_string())
+}
