@@ -37,7 +37,7 @@ engine: ## Make sure a Docker engine answers (starts dockerd as root if needed)
 images: ## Build the local test images berth-runtime:1 and :2 (no registry needed)
 	bash scripts/build-images.sh
 
-tools: ## Install haproxy if missing (socket proxy and Portainer front for the tests)
+tools: ## Install haproxy and GNU time if missing (socket proxy, Portainer front, peak memory)
 	bash scripts/ensure-tools.sh
 
 test: engine images tools ## fmt, clippy -D warnings, cargo test, the suite through the socket proxy, and on Podman

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages the integration tests drive are installed: haproxy (the
-# socket proxy and the Portainer stand-in) by default; podman and catatonit (its init, which
-# berth's --init needs) for `make test-podman`. Installs missing ones with apt-get as root;
+# socket proxy and the Portainer stand-in) and time (GNU time, which measures berth's peak
+# memory) by default; podman and catatonit (its init, which berth's --init needs) for
+# `make test-podman`. Installs missing ones with apt-get as root;
 # otherwise fails with instructions. Never continues silently.
 #
-# Usage: scripts/ensure-tools.sh [PACKAGE...]   (default: haproxy)
+# Usage: scripts/ensure-tools.sh [PACKAGE...]   (default: haproxy time)
 set -euo pipefail
 
 log() { printf 'ensure-tools: %s\n' "$*"; }
@@ -14,7 +15,7 @@ die() {
 }
 
 packages=("$@")
-[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy)
+[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time)
 
 installed() {
     if command -v dpkg-query >/dev/null 2>&1; then

@@ -25,7 +25,15 @@ pub(super) async fn observe_and_plan(
     cleanup: CleanupRule,
 ) -> Result<(Plan, bool), EngineError> {
     let observed = engine.list(instance).await?;
-    let ports_ok = super::assign_ports(instance, loaded, &observed);
+    let mut ports_ok = super::assign_ports(instance, loaded, &observed);
+    let facts = engine.host_facts().await;
+    for m in plan::host::check(&mut loaded.desired, &facts) {
+        eprintln!(
+            "error: {}: {}; nothing is sent to the engine for it",
+            m.key, m.message
+        );
+        ports_ok = false;
+    }
     let volumes = engine.list_volumes(instance).await?;
     let (p, _) = plan::plan_all(
         &loaded.desired,

@@ -26,11 +26,15 @@ pub struct SourceArgs {
     #[arg(long, default_value = "1Mi", value_parser = parse_size, value_name = "SIZE")]
     pub max_file_size: u64,
     /// All files of one load together, as a quantity.
-    #[arg(long, default_value = "16Mi", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "8Mi", value_parser = parse_size, value_name = "SIZE")]
     pub max_total_size: u64,
     /// The most manifest files one load reads.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_files: usize,
+    /// The most values (YAML mappings, lists and scalars) all files of one load hold: what
+    /// bounds berth's memory (a typical Agent is 20 to 40).
+    #[arg(long, default_value_t = 150_000, value_name = "N")]
+    pub max_values: usize,
 }
 
 impl SourceArgs {
@@ -43,6 +47,7 @@ impl SourceArgs {
                 max_file_bytes: self.max_file_size,
                 max_total_bytes: self.max_total_size,
                 max_files: self.max_files,
+                max_values: self.max_values,
             },
         }
     }

@@ -25,7 +25,13 @@ pub use events::EngineEvent;
 pub use network::network_name;
 pub use portainer::{Portainer, Target};
 
-use crate::model::{labels, CleanupRule, DesiredContainer, Observed, ObservedVolume};
+use crate::model::{labels, CleanupRule, DesiredContainer, HostFacts, Observed, ObservedVolume};
+
+/// How long berth waits for calls that should answer at once (`GET /info`): a wedged engine
+/// must not hold up a command.
+const QUICK_CALL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Beyond a stop's own grace period, how long the engine has to finish the stop.
+const STOP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A connection to a Docker-compatible engine.
 #[derive(Debug, Clone)]
@@ -120,6 +126,29 @@ impl Engine {
 
     fn err(&self, operation: &str, e: bollard::errors::Error) -> EngineError {
         EngineError::from_bollard(operation, &self.endpoint, e)
+    }
+
+    /// What the engine says about its host; empty where it does not say (a socket proxy
+    /// without INFO=1, or no answer within a few seconds).
+    pub async fn host_facts(&self) -> HostFacts {
+        let quick = self.api("info").clone().with_timeout(QUICK_CALL);
+        match quick.info().await {
+            Ok(i) => HostFacts {
+                cpus: i
+                    .ncpu
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| *n > 0),
+                memory_bytes: i
+                    .mem_total
+                    .and_then(|m| u64::try_from(m).ok())
+                    .filter(|m| *m > 0),
+                data_root: i.docker_root_dir.filter(|d| d.starts_with('/')),
+            },
+            Err(e) => {
+                tracing::debug!(error = %self.err("GET /info", e), "no host facts from the engine");
+                HostFacts::default()
+            }
+        }
     }
 
     /// Every container (running or not) that carries `instance`'s ownership label. One call.
@@ -286,13 +315,19 @@ impl Engine {
     }
 
     /// Stops a container with `grace_secs` between SIGTERM and SIGKILL; already stopped or
-    /// gone is success.
+    /// gone is success. The call may take the whole grace period: its timeout is longer.
     pub async fn stop(&self, id: &str, grace_secs: u64) -> Result<(), EngineError> {
         let opts = StopContainerOptionsBuilder::new()
             .t(i32::try_from(grace_secs).unwrap_or(i32::MAX))
             .build();
-        match self
-            .api("stop_container")
+        let client = self.api("stop_container");
+        let needed = std::time::Duration::from_secs(grace_secs) + STOP_MARGIN;
+        let client = if client.timeout() < needed {
+            client.clone().with_timeout(needed)
+        } else {
+            client.clone()
+        };
+        match client
             .stop_container(id, Some(opts))
             .await
             .or_else(not_modified_ok)

@@ -139,5 +139,5 @@ impl<'a> Admission<'a> {
 }
 
 fn has(d: &Document, pointer: &str) -> bool {
-    d.doc.value.pointer(pointer).is_some()
+    d.doc.contains(pointer)
 }

@@ -5,8 +5,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::diagnostic::Diagnostic;
 use super::load::{Body, Document};
 use super::types::{CleanupPolicy, ContainerSpec, HostPortSpec, ProtocolName};
@@ -24,7 +22,6 @@ const MIN_HEALTH_DURATION: Duration = Duration::from_millis(1);
 /// Every problem of one document that needs no other document.
 pub(super) fn check_document(d: &Document) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    no_nul(&mut out, d, &d.doc.value, String::new());
     for key in d.metadata.labels.keys() {
         reserved(&mut out, d, "/metadata/labels", key);
     }
@@ -286,30 +283,6 @@ fn reserved(out: &mut Vec<Diagnostic>, d: &Document, at: &str, key: &str) {
                 labels::RESERVED_PREFIX
             ),
         ));
-    }
-}
-
-/// A NUL character anywhere: the engine cannot pass it on (environment, arguments, paths).
-fn no_nul(out: &mut Vec<Diagnostic>, d: &Document, v: &Value, pointer: String) {
-    match v {
-        Value::String(s) if s.contains('\0') => {
-            out.push(d.error_at(&pointer, "contains a NUL character".into()))
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                no_nul(out, d, item, format!("{pointer}/{i}"));
-            }
-        }
-        Value::Object(m) => {
-            for (k, item) in m {
-                let child = format!("{pointer}/{}", esc(k));
-                if k.contains('\0') {
-                    out.push(d.error_at(&child, "the key contains a NUL character".into()));
-                }
-                no_nul(out, d, item, child);
-            }
-        }
-        _ => {}
     }
 }
 

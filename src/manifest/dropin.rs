@@ -77,9 +77,10 @@ pub(super) fn check(d: &Document) -> Vec<Diagnostic> {
             "a Session in a --sessions file must name a template (spec.template)".into(),
         ));
     }
-    if let Some(spec) = d.doc.value.get("spec").and_then(|v| v.as_object()) {
-        for key in spec
-            .keys()
+    {
+        for key in d
+            .spec_fields
+            .iter()
             .filter(|k| !SESSION_FIELDS.contains(&k.as_str()))
         {
             out.push(d.error_at(

@@ -20,14 +20,17 @@ pub struct Limits {
     pub max_total_bytes: u64,
     /// Manifest files found under the paths of one load.
     pub max_files: usize,
+    /// Values (YAML nodes: mappings, sequences, scalars) all files of one load may hold.
+    pub max_values: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_file_bytes: 1 << 20,
-            max_total_bytes: 16 << 20,
+            max_total_bytes: 8 << 20,
             max_files: 10_000,
+            max_values: 150_000,
         }
     }
 }
@@ -88,16 +91,23 @@ pub fn io_message(e: &std::io::Error) -> String {
     }
 }
 
-/// Reads files under one [`Limits`]: the total is counted across calls.
+/// Reads files under one [`Limits`]: the total is counted across calls, and so are the
+/// values the files parse into ([`Reader::values`]).
 #[derive(Debug, Clone)]
 pub struct Reader {
     limits: Limits,
     used: u64,
+    /// What the files read so far may still parse into.
+    pub values: super::yaml::Budget,
 }
 
 impl Reader {
     pub fn new(limits: Limits) -> Reader {
-        Reader { limits, used: 0 }
+        Reader {
+            limits,
+            used: 0,
+            values: super::yaml::Budget::with_nodes(limits.max_values),
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -216,6 +226,7 @@ mod tests {
             max_file_bytes: 500,
             max_total_bytes: 1000,
             max_files: 10,
+            max_values: 10,
         };
         let mut r = Reader::new(limits);
         assert_eq!(

@@ -14,7 +14,7 @@ use super::types::{
     AgentSpec, DocumentKind, Envelope, Metadata, PolicySpec, SessionSpec, TemplateSpec,
     ABSOLUTE_PATH, DNS_LABEL, DURATION, QUANTITY,
 };
-use super::yaml::{self, pointer_to_path, SpannedDoc};
+use super::yaml::{self, pointer_to_path, Parsed, SpannedDoc};
 use crate::model::shorten;
 
 /// A file with more problems than this stops being checked: the rest would only repeat.
@@ -24,9 +24,12 @@ const MAX_DIAGNOSTICS: usize = 50;
 #[derive(Debug, Clone)]
 pub struct Document {
     pub file: Arc<SourceFile>,
+    /// Where its nodes stand (its JSON is gone once it is typed).
     pub doc: Arc<SpannedDoc>,
     pub metadata: Metadata,
     pub body: Body,
+    /// The fields its `spec` writes, as written (for the trust checks).
+    pub spec_fields: Vec<String>,
 }
 
 /// The typed `spec` of a document.
@@ -117,7 +120,7 @@ pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
             let text = reader.read_text(std::path::Path::new(&f.canonical));
             let file = Arc::new(f);
             match text {
-                Ok(t) => read_text(file, &t),
+                Ok(t) => read_text(file, &t, &mut reader.values),
                 Err(e) => FileResult {
                     diagnostics: vec![Diagnostic::error(
                         &file.display,
@@ -135,22 +138,22 @@ pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
     read
 }
 
-/// The documents of one file whose text is at hand.
-pub fn read_text(file: Arc<SourceFile>, text: &str) -> FileResult {
+/// The documents of one file whose text is at hand, parsed within `budget`.
+pub fn read_text(file: Arc<SourceFile>, text: &str, budget: &mut yaml::Budget) -> FileResult {
     let mut result = FileResult {
         file: file.clone(),
         documents: Vec::new(),
         failed_names: Vec::new(),
         diagnostics: Vec::new(),
     };
-    match yaml::parse(text) {
+    match yaml::parse_within(text, budget) {
         Ok(docs) => {
             for doc in docs {
                 if result.diagnostics.len() >= MAX_DIAGNOSTICS {
                     result.diagnostics.truncate(MAX_DIAGNOSTICS);
                     result.diagnostics.push(Diagnostic::error(
                         &file.display,
-                        doc.start,
+                        doc.doc.start,
                         "",
                         format!(
                             "more than {MAX_DIAGNOSTICS} problems: the rest of the file was not checked"
@@ -158,7 +161,7 @@ pub fn read_text(file: Arc<SourceFile>, text: &str) -> FileResult {
                     ));
                     break;
                 }
-                read_document(&mut result, Arc::new(doc));
+                read_document(&mut result, doc);
             }
         }
         Err(e) => {
@@ -170,24 +173,36 @@ pub fn read_text(file: Arc<SourceFile>, text: &str) -> FileResult {
     result
 }
 
-fn read_document(result: &mut FileResult, doc: Arc<SpannedDoc>) {
-    let errors = schema_errors(&result.file.display, &doc);
+fn read_document(result: &mut FileResult, parsed: Parsed) {
+    let Parsed { value, doc } = parsed;
+    let mut errors = schema_errors(&result.file.display, &value, &doc);
+    nul_errors(
+        &result.file.display,
+        &doc,
+        &value,
+        String::new(),
+        &mut errors,
+    );
     if !errors.is_empty() {
         result.diagnostics.extend(errors);
-        let kind = doc
-            .value
+        let kind = value
             .get("kind")
             .and_then(Value::as_str)
             .and_then(DocumentKind::parse);
-        let name = doc.value.pointer("/metadata/name").and_then(Value::as_str);
+        let name = value.pointer("/metadata/name").and_then(Value::as_str);
         if let (Some(kind), Some(name)) = (kind, name) {
             result.failed_names.push((kind, name.to_string()));
         }
         return;
     }
+    let spec_fields = value
+        .get("spec")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
     // The schema passed, so these conversions only fail on a mismatch between the schema
     // and the types, which the tests guard against; report it rather than panic.
-    let typed = serde_json::from_value::<Envelope>(doc.value.clone()).and_then(|env| {
+    let typed = serde_json::from_value::<Envelope>(value).and_then(|env| {
         let body = match env.kind {
             DocumentKind::Template => Body::Template(serde_json::from_value(env.spec)?),
             DocumentKind::Agent => Body::Agent(serde_json::from_value(env.spec)?),
@@ -199,9 +214,10 @@ fn read_document(result: &mut FileResult, doc: Arc<SpannedDoc>) {
     match typed {
         Ok((metadata, body)) => result.documents.push(Document {
             file: result.file.clone(),
-            doc,
+            doc: Arc::new(doc),
             metadata,
             body,
+            spec_fields,
         }),
         Err(e) => result.diagnostics.push(Diagnostic::error(
             &result.file.display,
@@ -212,10 +228,42 @@ fn read_document(result: &mut FileResult, doc: Arc<SpannedDoc>) {
     }
 }
 
+/// A NUL character anywhere: the engine cannot pass it on (environment, arguments, paths).
+fn nul_errors(file: &str, doc: &SpannedDoc, v: &Value, pointer: String, out: &mut Vec<Diagnostic>) {
+    match v {
+        Value::String(s) if s.contains('\0') => out.push(Diagnostic::error(
+            file,
+            doc.value_pos(&pointer),
+            &pointer_to_path(&pointer),
+            "contains a NUL character".into(),
+        )),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nul_errors(file, doc, item, format!("{pointer}/{i}"), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, item) in m {
+                let child = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                if k.contains('\0') {
+                    out.push(Diagnostic::error(
+                        file,
+                        doc.key_pos(&child),
+                        &pointer_to_path(&child),
+                        "the key contains a NUL character".into(),
+                    ));
+                }
+                nul_errors(file, doc, item, child, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Every schema violation of one document, in document order.
-fn schema_errors(file: &str, doc: &SpannedDoc) -> Vec<Diagnostic> {
+fn schema_errors(file: &str, value: &Value, doc: &SpannedDoc) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::new();
-    if !doc.value.is_object() {
+    if !value.is_object() {
         out.push(Diagnostic::error(
             file,
             doc.start,
@@ -224,7 +272,7 @@ fn schema_errors(file: &str, doc: &SpannedDoc) -> Vec<Diagnostic> {
         ));
         return out;
     }
-    for err in super::schema::validator().iter_errors(&doc.value) {
+    for err in super::schema::validator().iter_errors(value) {
         let pointer = err.instance_path().as_str().to_string();
         match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {

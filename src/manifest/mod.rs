@@ -50,3 +50,26 @@ pub fn load(sources: &Sources) -> Loaded {
     let read = load::read_discovered(discover::discover(sources), &mut reader);
     resolve::resolve(read, policy, &mut reader)
 }
+
+/// Reads, checks and resolves documents whose text is at hand, as if read from files named
+/// by the first element of each pair (a Policy too, when given): the whole pipeline without
+/// the file system, for tests and the fuzz target.
+pub fn load_texts(
+    texts: &[(discover::SourceFile, String)],
+    policy: Option<(&str, &str)>,
+    limits: Limits,
+) -> Loaded {
+    let mut reader = files::Reader::new(limits);
+    let policy = match policy {
+        Some((name, text)) => policy_source::from_text(name, text, &mut reader),
+        None => policy_source::PolicyLoad::builtin(),
+    };
+    let read = load::Read {
+        files: texts
+            .iter()
+            .map(|(f, t)| load::read_text(std::sync::Arc::new(f.clone()), t, &mut reader.values))
+            .collect(),
+        ..load::Read::default()
+    };
+    resolve::resolve(read, policy, &mut reader)
+}

@@ -118,7 +118,7 @@ pub fn load(path: Option<&Path>, reader: &mut Reader) -> PolicyLoad {
         let text = reader.read_text(Path::new(&f.canonical));
         let file = Arc::new(f);
         results.push(match text {
-            Ok(t) => read_text(file, &t),
+            Ok(t) => read_text(file, &t, &mut reader.values),
             Err(e) => FileResult {
                 diagnostics: vec![Diagnostic::error(
                     &file.display,
@@ -132,9 +132,30 @@ pub fn load(path: Option<&Path>, reader: &mut Reader) -> PolicyLoad {
             },
         });
     }
+    compile_results(&source, &results, inputs)
+}
+
+/// The Policy in `text`, as if read from a source named `name` (tests and the fuzz target).
+pub fn from_text(name: &str, text: &str, reader: &mut Reader) -> PolicyLoad {
+    let file = Arc::new(SourceFile {
+        display: name.to_string(),
+        canonical: name.to_string(),
+        trust: Trust::Trusted,
+    });
+    let results = [read_text(file, text, &mut reader.values)];
+    compile_results(name, &results, Vec::new())
+}
+
+/// One Policy out of the files of a source, or why not.
+fn compile_results(source: &str, results: &[FileResult], inputs: Vec<String>) -> PolicyLoad {
+    let failed = |reason: String, diagnostics: Vec<Diagnostic>, inputs: Vec<String>| PolicyLoad {
+        choice: PolicyChoice::Failed(format!("the Policy source --policy {source} {reason}")),
+        diagnostics,
+        inputs,
+    };
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut policies = Vec::new();
-    for r in &results {
+    for r in results {
         diagnostics.extend(r.diagnostics.iter().cloned());
         for d in &r.documents {
             match &d.body {
@@ -169,7 +190,7 @@ pub fn load(path: Option<&Path>, reader: &mut Reader) -> PolicyLoad {
     let (d, spec) = match policies.as_slice() {
         [] => {
             let d = Diagnostic::error(
-                &source,
+                source,
                 (1, 1),
                 "",
                 "--policy: no Policy document found".into(),

@@ -382,22 +382,18 @@ struct HostPorts {
 impl HostPorts {
     fn claim(&mut self, d: &Document, obj: &DesiredContainer) -> Vec<Diagnostic> {
         let mut out = Vec::new();
-        let written = d
-            .doc
-            .value
-            .pointer("/spec/ports")
-            .and_then(|v| v.as_array());
+        let written = match &d.body {
+            Body::Agent(a) => a.container.ports.as_deref(),
+            Body::Session(s) => s.container.ports.as_deref(),
+            _ => None,
+        };
         for p in &obj.spec.ports {
             let Some(port) = p.host_port.filter(|_| !p.host_port_auto) else {
                 continue;
             };
             let ip = p.host_ip.clone().filter(|ip| ip != "0.0.0.0" && ip != "::");
-            let index = written.and_then(|w| {
-                w.iter().position(|v| {
-                    v.get("containerPort").and_then(|c| c.as_u64())
-                        == Some(u64::from(p.container_port))
-                })
-            });
+            let index =
+                written.and_then(|w| w.iter().position(|v| v.container_port == p.container_port));
             let pointer = match index {
                 Some(i) => format!("/spec/ports/{i}/hostPort"),
                 None => "/spec/template".to_string(),

@@ -29,6 +29,7 @@ pub struct Metadata {
     /// Free-form labels for the object; they are also put on its container. Keys starting
     /// with `berth.` are reserved.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 1024))]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -47,12 +48,15 @@ pub struct ContainerSpec {
     pub image: Option<String>,
     /// Replaces the image's entrypoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     pub command: Option<Vec<String>>,
     /// Replaces the image's default arguments (`CMD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     pub args: Option<Vec<String>>,
     /// Environment variables. Values are strings: quote numbers and booleans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 1024))]
     pub env: Option<BTreeMap<String, String>>,
     /// Working directory inside the container (absolute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +64,7 @@ pub struct ContainerSpec {
     pub working_dir: Option<String>,
     /// Labels for the container. Keys starting with `berth.` are reserved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 1024))]
     pub labels: Option<BTreeMap<String, String>>,
     /// Resource limits. A memory and a pids limit always apply (see docs/manifests.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,16 +84,20 @@ pub struct ContainerSpec {
     pub stop_grace_period: Option<String>,
     /// In-memory scratch mounts with a size limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub tmpfs: Option<Vec<TmpfsMount>>,
     /// Published ports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
     pub ports: Option<Vec<PortSpec>>,
     /// Named volumes owned by berth, with a cleanup policy. Data survives a recreate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub volumes: Option<Vec<VolumeMount>>,
     /// Host directories bind-mounted into the container. Kept apart from volumes because a
     /// Policy checks them against an allowlist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub host_mounts: Option<Vec<HostMount>>,
     /// Host namespaces to join instead of private ones. Each is refused unless the Policy
     /// allows it (`allowHostNamespaces`).
@@ -97,10 +106,12 @@ pub struct ContainerSpec {
     /// Host devices to expose. Refused unless the Policy sets `allowDevices: true` and the
     /// device lies under `allowedHostPaths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub devices: Option<Vec<DeviceSpec>>,
     /// Namespaced kernel parameters, e.g. `net.ipv4.ip_unprivileged_port_start: "0"`. Each
     /// is refused unless the Policy lists it in `allowedSysctls`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 1024))]
     pub sysctls: Option<BTreeMap<String, String>>,
     /// `default` (the engine's shared bridge), `isolated` (a network of the object's own,
     /// created and removed with its container) or `internal` (the same, without egress).
@@ -274,9 +285,11 @@ pub struct Security {
 pub struct Capabilities {
     /// Capabilities to drop (default `[ALL]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub drop: Option<Vec<String>>,
     /// Capabilities to add back (default none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub add: Option<Vec<String>>,
 }
 
@@ -286,7 +299,7 @@ pub struct Capabilities {
 pub struct HealthSpec {
     /// Command to run; exit code 0 means healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 256))]
     pub exec: Option<Vec<String>>,
     /// Time between checks (default `10s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -433,6 +446,7 @@ pub struct TemplateSpec {
     /// The `env` keys a Session from a `--sessions` directory may set (default: any). Env
     /// values set in trusted manifests are not limited by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     pub session_env: Option<Vec<String>>,
     #[serde(flatten)]
     pub container: ContainerSpec,
@@ -490,6 +504,7 @@ pub struct PolicySpec {
     /// `*` stays within one path segment and `**` crosses them; a pattern without tag or
     /// digest allows every tag and digest. `*` alone allows every image (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     pub allowed_images: Option<Vec<String>>,
     /// Allow `security.privileged: true` (default `false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -503,18 +518,22 @@ pub struct PolicySpec {
     /// any directory holding it) is refused unless the socket is listed by its exact path.
     /// Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     pub allowed_host_paths: Option<Vec<String>>,
     /// Capabilities a container may hold (added, or kept by not dropping `ALL`). Default
     /// `[NET_BIND_SERVICE]`; `ALL` allows every capability.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     pub allowed_capabilities: Option<Vec<String>>,
     /// Seccomp profiles: `default`, `unconfined`, or patterns of profile paths. Default
     /// `[default, "*"]`: every profile but `unconfined`, which a pattern never matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     pub allowed_seccomp_profiles: Option<Vec<String>>,
     /// AppArmor profiles: `default`, `unconfined`, or patterns of profile names. Default
     /// `[default, "*"]`: every profile but `unconfined`, which a pattern never matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     pub allowed_apparmor_profiles: Option<Vec<String>>,
     /// Allow `devices` (default `false`); each device must also lie under
     /// `allowedHostPaths`.
@@ -523,6 +542,7 @@ pub struct PolicySpec {
     /// Sysctls a container may set: exact names or patterns such as `net.ipv4.ping_*`.
     /// Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     pub allowed_sysctls: Option<Vec<String>>,
     /// Upper bounds for `resources` (each field left out keeps the built-in profile's). A
     /// container without a CPU limit exceeds any `cpus` bound; memory and pids always have a

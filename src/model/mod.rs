@@ -2,6 +2,7 @@
 //! desired set and what the engine reports. No I/O and no engine types live here.
 
 mod desired;
+mod host;
 mod key;
 pub mod labels;
 mod network;
@@ -14,6 +15,7 @@ mod text;
 mod volume;
 
 pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
+pub use host::HostFacts;
 pub use key::{Kind, ObjectKey};
 pub use network::NetworkMode;
 pub use observed::{by_key, Health, Observed, RunState};

@@ -19,6 +19,7 @@ use crate::model::{
     RunState, Runtime,
 };
 
+pub mod host;
 pub mod ports;
 pub mod runtime;
 #[cfg(test)]

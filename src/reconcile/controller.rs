@@ -98,7 +98,9 @@ pub async fn run(
     if let Some(w) = warning {
         warn!("{w}");
     }
+    let host = engine.host_facts().await;
     let mut ctl = Controller {
+        host,
         runtime: file.runtime(),
         volume_memory: file.volumes.clone(),
         volumes_seen: true,
@@ -211,6 +213,8 @@ pub async fn run(
 struct Controller {
     config: Config,
     engine: Engine,
+    /// What the engine said about its host at start.
+    host: crate::model::HostFacts,
     store: Store,
     shared: Arc<Shared>,
     desired: Loaded,
@@ -328,9 +332,20 @@ impl Controller {
     /// Re-reads the manifests if any file changed. Diagnostics are logged when they change,
     /// not on every resync.
     fn load(&mut self) {
-        let Some(loaded) = self.cache.load(&self.config.sources) else {
+        let Some(mut loaded) = self.cache.load(&self.config.sources) else {
             return; // nothing changed since the last read
         };
+        for m in plan::host::check(&mut loaded.desired, &self.host) {
+            loaded.diagnostics.push(manifest::Diagnostic::error(
+                &m.source,
+                (1, 1),
+                "",
+                format!(
+                    "{}: {}; nothing is sent to the engine for it",
+                    m.key, m.message
+                ),
+            ));
+        }
         tracing::debug!(
             files = loaded.files,
             documents = loaded.documents,

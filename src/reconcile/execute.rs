@@ -124,7 +124,14 @@ async fn create_and_start(
     // touched; the next listing observes it and plans again.
     let id = engine.create(instance, want).await?;
     if !want.stopped {
-        engine.start(&id).await?;
+        if let Err(e) = engine.start(&id).await {
+            // Never leave a half-made container behind: one that was created but could not
+            // start goes again (the next pass creates it anew, after the retry delay).
+            if let Err(cleanup) = engine.remove(&id).await {
+                tracing::warn!(object = %want.key, container = %id, error = %cleanup, "cannot remove the container that failed to start");
+            }
+            return Err(e);
+        }
     }
     Ok(Some(id))
 }

@@ -19,5 +19,6 @@ mod proxy;
 mod run;
 mod safety;
 mod schema;
+mod trust;
 mod validate;
 mod volumes;

@@ -523,3 +523,27 @@ impl Drop for Daemon {
         }
     }
 }
+
+/// Runs berth under GNU time and returns its output with its peak resident memory in kB.
+/// (`wait4` from the test binary would count the test process's own memory: a spawned
+/// child's high-water mark starts from its parent's.)
+pub fn berth_with_peak_rss(args: &[&str]) -> (Output, i64) {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let o = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .env_remove("BERTH_INSTANCE")
+        .output()
+        .expect("GNU time at /usr/bin/time (scripts/ensure-tools.sh installs it)");
+    let text = std::fs::read_to_string(report.path()).unwrap();
+    let kb = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("GNU time printed no figure: {text:?}"));
+    (o, kb)
+}
