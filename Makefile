@@ -10,6 +10,7 @@ BERTH    ?= target/debug/berth
 INSTANCE ?= demo
 EXAMPLES ?= examples/
 POLICY   ?= examples/policy.yaml
+SESSIONS ?= examples/sessions
 SCHEMA   ?= schemas/berth-v1.json
 # The integration tests that also run against Podman (make test-podman): everything that
 # does not need Docker-only tooling (docker events filters, the Docker socket path) or
@@ -20,7 +21,7 @@ PODMAN_TESTS ?= podman:: apply:: safety:: ports:: policy::apply_and_diff policy:
 PODMAN_SKIP  ?= --skip healthy
 
 .PHONY: help build images engine tools test test-proxy test-podman demo demo-down schema fmt lint clean \
-	bench bench-quick
+	bench bench-quick fuzz fuzz-smoke
 
 help: ## List the targets
 	@echo "Usage: make <target> [BERTH=$(BERTH)] [INSTANCE=$(INSTANCE)]"
@@ -44,6 +45,7 @@ test: engine images tools ## fmt, clippy -D warnings, cargo test, the suite thro
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory test-proxy
 	$(MAKE) --no-print-directory test-podman
 
@@ -55,11 +57,11 @@ test-podman: engine images ## A subset of the integration suite against `podman 
 	bash scripts/with-podman.sh $(CARGO) test --test it -- --include-ignored $(PODMAN_TESTS) $(PODMAN_SKIP)
 
 demo: engine images build ## Apply examples/ as instance INSTANCE (default demo), show it
-	$(BERTH) validate --policy $(POLICY) $(EXAMPLES)
-	$(BERTH) apply --instance $(INSTANCE) --policy $(POLICY) --wait --timeout 60s $(EXAMPLES)
+	$(BERTH) validate --policy $(POLICY) --sessions $(SESSIONS) $(EXAMPLES)
+	$(BERTH) apply --instance $(INSTANCE) --policy $(POLICY) --sessions $(SESSIONS) --wait --timeout 60s $(EXAMPLES)
 	$(BERTH) get --instance $(INSTANCE) -o wide
 	@echo
-	@echo "Edit a file in $(EXAMPLES) and run: $(BERTH) diff --instance $(INSTANCE) --policy $(POLICY) $(EXAMPLES)"
+	@echo "Edit a file in $(EXAMPLES) and run: $(BERTH) diff --instance $(INSTANCE) --policy $(POLICY) --sessions $(SESSIONS) $(EXAMPLES)"
 	@echo "Remove everything: make demo-down"
 
 demo-down: ## Remove everything the demo instance created
@@ -80,6 +82,12 @@ bench-quick: engine images ## Smoke run of the benchmarks (small N, 1 repetition
 	compose=$$(bash bench/setup.sh) && target/release/berth-bench --quick --compose "$$compose" \
 		--out $(BENCH_QUICK_DIR)/benchmarks.md --plot $(BENCH_QUICK_DIR)/benchmarks.png \
 		--json $(BENCH_QUICK_DIR)/results.json $(ARGS)
+
+fuzz-smoke: ## The manifest fuzz target, 20 000 inputs (part of make test)
+	$(CARGO) run --quiet -p berth-fuzz -- --inputs 20000
+
+fuzz: ## The manifest fuzz target, a million inputs (release build; ARGS="--seed 7" for another run)
+	$(CARGO) run --release --quiet -p berth-fuzz -- --inputs 1000000 $(ARGS)
 
 schema: ## Regenerate the JSON schema in schemas/berth-v1.json
 	@mkdir -p $(dir $(SCHEMA))

@@ -41,7 +41,7 @@ pub const ENGINE_PATHS: &[(&str, &str)] = &[
     ("/run/docker.sock", "Docker's socket"),
     (
         "/run/docker",
-        "Docker's state (its containerd socket among it)",
+        "Docker's state (its private containerd socket among it)",
     ),
     ("/var/lib/docker", "Docker's data root"),
     ("/etc/docker", "Docker's configuration"),
@@ -232,6 +232,17 @@ mod tests {
             engine_paths("/home/alice/.local/share/docker/volumes"),
             ["/home/*/.local/share/docker"]
         );
+    }
+
+    #[test]
+    fn docs_security_md_lists_both_tables() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/security.md"))
+            .expect("docs/security.md");
+        for (path, what) in KERNEL_PATHS.iter().chain(ENGINE_PATHS) {
+            let what = what.trim_end_matches(&format!(" ({path})")[..]);
+            let row = format!("| `{path}` | {what} |");
+            assert!(doc.contains(&row), "docs/security.md lacks the row {row}");
+        }
     }
 
     #[test]
