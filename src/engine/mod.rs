@@ -9,6 +9,7 @@ mod network;
 mod portainer;
 mod privileges;
 pub mod proxy;
+mod tls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use error::EngineError;
 pub use events::EngineEvent;
 pub use network::network_name;
 pub use portainer::{Portainer, Target};
+pub use tls::TlsVerify;
 
 use crate::model::{labels, CleanupRule, DesiredContainer, Observed, ObservedVolume};
 
