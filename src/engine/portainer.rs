@@ -8,7 +8,7 @@ use bollard::Docker;
 use http::header::HeaderValue;
 
 use super::tls::{self, TlsVerify};
-use super::EngineError;
+use super::{certificate, EngineError};
 
 /// How to reach an engine through Portainer.
 #[derive(Clone)]
@@ -133,6 +133,22 @@ impl Portainer {
         Ok((docker, shown))
     }
 
+    /// The certificate Portainer presents, from a handshake of berth's own; `None` over
+    /// plain HTTP.
+    pub(super) async fn peer_certificate(
+        &self,
+    ) -> Option<Result<super::PeerCertificate, EngineError>> {
+        let (https, authority, _) = match self.parse() {
+            Ok(parsed) => parsed,
+            Err(e) => return Some(Err(e)),
+        };
+        if !https {
+            return None;
+        }
+        let url = format!("https://{authority}");
+        let port = authority.port_u16().unwrap_or(443);
+        Some(certificate::fetch(&url, authority.host(), port, &self.tls).await)
+    }
 }
 
 #[cfg(test)]
