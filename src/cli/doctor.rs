@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use super::output::table;
 use super::PlanFormat;
-use crate::engine::{Engine, EngineError, EngineInfo, Need, Probe, Verdict};
+use crate::engine::{
+    Engine, EngineError, EngineInfo, Need, PeerCertificate, Probe, Verdict, Verification,
+};
 
 /// The `-o json` document.
 #[derive(Debug, Serialize)]
@@ -13,6 +15,9 @@ struct Report<'a> {
     endpoint: &'a str,
     engine: &'a EngineInfo,
     negotiated_api_version: &'a str,
+    /// The server's certificate (Portainer over HTTPS only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<&'a PeerCertificate>,
     probes: &'a [Probe],
     ok: bool,
 }
@@ -29,9 +34,18 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
             .values()
             .any(|o| o.spec.network.is_own());
     let started = Instant::now();
+    // Over HTTPS, a handshake of doctor's own shows the certificate, even one berth refuses.
+    let certificate = match Engine::peer_certificate(super::engine_target()).await {
+        Some(Ok(c)) => Some(c),
+        // The connection below fails the same way and says so.
+        Some(Err(_)) | None => None,
+    };
     let engine = match Engine::connect_to(super::engine_target()).await {
         Ok(e) => e,
         Err(e) => {
+            if let (Some(c), PlanFormat::Text) = (&certificate, format) {
+                print_certificate(c);
+            }
             eprintln!("error: {e}");
             return match e {
                 // Something answered, but refused the first call.
@@ -42,6 +56,12 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
                 EngineError::Unauthorized { .. } => {
                     eprintln!("doctor: the credentials were refused; nothing else can be checked");
                     1
+                }
+                EngineError::Tls { .. } => {
+                    eprintln!(
+                        "doctor: berth refuses the TLS connection; nothing else can be checked"
+                    );
+                    2
                 }
                 _ => {
                     eprintln!("doctor: no engine answers; nothing else can be checked");
@@ -64,6 +84,7 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
                 endpoint: engine.endpoint(),
                 engine: info,
                 negotiated_api_version: engine.api_version(),
+                tls: certificate.as_ref(),
                 probes: &probes,
                 ok,
             };
@@ -90,6 +111,9 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
                     .map(|m| format!(", down to {m}"))
                     .unwrap_or_default()
             );
+            if let Some(c) = &certificate {
+                print_certificate(c);
+            }
             println!();
             let rows: Vec<Vec<String>> = probes
                 .iter()
@@ -127,6 +151,29 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
         }
     }
     u8::from(!ok)
+}
+
+/// `tls        verified against ...` and the certificate's subject, issuer and expiry.
+fn print_certificate(c: &PeerCertificate) {
+    let protocol = c.protocol.as_deref().unwrap_or("TLS");
+    match &c.verification {
+        Verification::Verified { against } => {
+            println!("tls        {protocol}, certificate verified against {against}")
+        }
+        Verification::Skipped => println!(
+            "tls        {protocol}, certificate NOT VERIFIED (--portainer-insecure-skip-verify): the connection can be intercepted"
+        ),
+        Verification::Refused { message } => println!("tls        REFUSED: {message}"),
+    }
+    println!("subject    {}", c.subject);
+    println!("issuer     {}", c.issuer);
+    let when = match c.expires_in_days {
+        d if d < 0 => "EXPIRED".to_string(),
+        0 => "expires within a day".to_string(),
+        d => format!("in {d} days"),
+    };
+    println!("expires    {} ({when})", c.not_after);
+    println!("sha256     {}", c.sha256);
 }
 
 fn need(n: Need, conditional_needed: bool) -> String {

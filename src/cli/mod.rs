@@ -7,6 +7,7 @@ mod doctor;
 mod down;
 mod get;
 mod output;
+mod portainer;
 mod run;
 mod sources;
 mod validate;
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::engine::{Portainer, Target};
+use crate::engine::Target;
 use crate::manifest::Format;
 use crate::plan::ports::PortPool;
 
@@ -44,8 +45,9 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value = "text")]
     pub log_format: LogFormat,
 
-    /// Reach the engine through Portainer at this URL (`http://host:9000`) instead of
-    /// DOCKER_HOST. The API key comes from PORTAINER_API_KEY or --portainer-api-key-file.
+    /// Reach the engine through Portainer at this URL (`https://host:9443` or
+    /// `http://host:9000`) instead of DOCKER_HOST. The API key comes from PORTAINER_API_KEY
+    /// or --portainer-api-key-file.
     #[arg(
         long,
         global = true,
@@ -61,6 +63,23 @@ pub struct Cli {
     /// A file holding the Portainer API key (instead of PORTAINER_API_KEY).
     #[arg(long, global = true, env = "BERTH_PORTAINER_API_KEY_FILE")]
     pub portainer_api_key_file: Option<PathBuf>,
+
+    /// Verify an `https://` Portainer's certificate against the CA certificate(s) in this
+    /// PEM file instead of the system's roots.
+    #[arg(long, global = true, env = "BERTH_PORTAINER_CA", value_name = "FILE")]
+    pub portainer_ca: Option<PathBuf>,
+
+    /// Do not verify an `https://` Portainer's certificate (a self-signed lab setup only):
+    /// anyone on the network path can then intercept the connection and the API key.
+    /// Warned about every time berth connects.
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_PORTAINER_INSECURE_SKIP_VERIFY",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub portainer_insecure_skip_verify: bool,
 
     /// The pool of host ports for `hostPort: auto`, e.g. `20000-29999`.
     #[arg(
@@ -216,7 +235,7 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.log.as_deref().unwrap_or(default_log), cli.log_format);
     let _ = PORT_POOL.set(cli.host_port_range);
-    match target(&cli) {
+    match portainer::target(&cli) {
         Ok(t) => {
             let _ = TARGET.set(t);
         }
@@ -355,48 +374,6 @@ static TARGET: std::sync::OnceLock<Target> = std::sync::OnceLock::new();
 /// The engine target chosen on the command line.
 fn engine_target() -> &'static Target {
     TARGET.get_or_init(Target::default)
-}
-
-/// `--portainer-*` → Portainer, else DOCKER_HOST. The key is read here, once.
-fn target(cli: &Cli) -> Result<Target, String> {
-    let Some(url) = &cli.portainer_url else {
-        if cli.portainer_endpoint.is_some() || cli.portainer_api_key_file.is_some() {
-            return Err(
-                "--portainer-endpoint and --portainer-api-key-file need --portainer-url".into(),
-            );
-        }
-        return Ok(Target::DockerHost);
-    };
-    let endpoint = cli
-        .portainer_endpoint
-        .clone()
-        .ok_or("--portainer-url needs --portainer-endpoint (the environment id)")?;
-    let api_key = match &cli.portainer_api_key_file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| {
-                format!(
-                    "cannot read the Portainer API key from {}: {e}",
-                    path.display()
-                )
-            })?
-            .trim()
-            .to_string(),
-        None => std::env::var("PORTAINER_API_KEY")
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    };
-    if api_key.is_empty() {
-        return Err(
-            "Portainer mode needs an API key: set PORTAINER_API_KEY or --portainer-api-key-file"
-                .into(),
-        );
-    }
-    Ok(Target::Portainer(Portainer {
-        url: url.clone(),
-        endpoint,
-        api_key,
-    }))
 }
 
 /// Connects to the engine or prints why not.

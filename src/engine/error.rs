@@ -35,6 +35,10 @@ pub enum EngineError {
     /// The connection settings are wrong; nothing was sent.
     #[error("{message}")]
     Config { message: String },
+    /// berth refused the TLS connection: the server's certificate did not verify (the
+    /// message names the certificate and the problem), or the handshake failed.
+    #[error("{message}")]
+    Tls { endpoint: String, message: String },
     /// Nothing answered at the endpoint, or the connection broke.
     #[error("cannot reach the engine at {endpoint} ({operation}): {message}")]
     Unreachable {
@@ -91,10 +95,16 @@ impl EngineError {
                 status: 200,
                 message: format!("unreadable answer: {message}"),
             },
-            other => EngineError::Unreachable {
-                operation,
-                endpoint: endpoint.to_string(),
-                message: chain(&other),
+            other => match super::tls::refused_in(&other) {
+                Some(message) => EngineError::Tls {
+                    endpoint: endpoint.to_string(),
+                    message,
+                },
+                None => EngineError::Unreachable {
+                    operation,
+                    endpoint: endpoint.to_string(),
+                    message: chain(&other),
+                },
             },
         }
     }

@@ -1,6 +1,7 @@
 //! The engine adapter: the only module that knows bollard. It speaks the project's own
 //! types ([`crate::model`]) and maps every engine answer to an [`EngineError`].
 
+mod certificate;
 mod convert;
 mod doctor;
 mod error;
@@ -9,6 +10,7 @@ mod network;
 mod portainer;
 mod privileges;
 pub mod proxy;
+mod tls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,11 +21,13 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
+pub use certificate::{PeerCertificate, Verification};
 pub use doctor::{EngineInfo, EngineKind, Need, Probe, Verdict};
 pub use error::EngineError;
 pub use events::EngineEvent;
 pub use network::network_name;
 pub use portainer::{Portainer, Target};
+pub use tls::TlsVerify;
 
 use crate::model::{labels, CleanupRule, DesiredContainer, HostFacts, Observed, ObservedVolume};
 
@@ -93,6 +97,16 @@ impl Engine {
             info: EngineInfo::from_version(&version),
             calls: CallObserver::default(),
         })
+    }
+
+    /// The certificate the target presents, from a TLS handshake of berth's own (for `berth
+    /// doctor`): `None` unless the target is Portainer over HTTPS. A certificate berth
+    /// refuses is still described, with the refusal as its verification.
+    pub async fn peer_certificate(target: &Target) -> Option<Result<PeerCertificate, EngineError>> {
+        match target {
+            Target::DockerHost => None,
+            Target::Portainer(p) => p.peer_certificate().await,
+        }
     }
 
     /// The same connection, telling `observe` about every engine call it makes from now on.

@@ -1,6 +1,8 @@
 //! HAProxy-based fixtures: the socket proxy (scripts/socket-proxy.sh, the rules of
-//! tecnativa/docker-socket-proxy) on a free loopback port. Each is stopped when dropped.
+//! tecnativa/docker-socket-proxy) on a free loopback port, and a Portainer stand-in (over
+//! HTTP or HTTPS). Each is stopped when dropped.
 
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use crate::util::*;
@@ -63,6 +65,8 @@ pub fn require_haproxy() {
 pub struct Haproxy {
     child: Option<Child>,
     pub port: u16,
+    /// `http`, or `https` for a front that terminates TLS.
+    scheme: &'static str,
     log: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -96,10 +100,21 @@ impl Haproxy {
     /// body), serves the Docker API only under `/api/endpoints/<endpoint>/docker` (else 404),
     /// strips that prefix and the key, and forwards to the engine socket.
     pub fn portainer_front(endpoint: u32, key: &str) -> Haproxy {
+        Haproxy::portainer_front_on(endpoint, key, None)
+    }
+
+    /// The Portainer stand-in over HTTPS (as Portainer's port 9443), showing the certificate
+    /// in `cert_and_key` (one PEM file, see [`crate::pki::Pki`]).
+    pub fn portainer_front_tls(endpoint: u32, key: &str, cert_and_key: &Path) -> Haproxy {
+        Haproxy::portainer_front_on(endpoint, key, Some(cert_and_key))
+    }
+
+    fn portainer_front_on(endpoint: u32, key: &str, tls: Option<&Path>) -> Haproxy {
         require_haproxy();
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let prefix = format!("/api/endpoints/{endpoint}/docker");
+        let ssl = tls.map_or(String::new(), |pem| format!(" ssl crt {}", pem.display()));
         let config = format!(
             r#"global
     maxconn 256
@@ -118,7 +133,7 @@ backend engine
     server engine /var/run/docker.sock
 
 frontend portainer
-    bind 127.0.0.1:{port}
+    bind 127.0.0.1:{port}{ssl}
     log stderr format raw local0 info
     http-request return status 401 content-type application/json string '{{"message":"Invalid API key","details":"Unauthorized"}}' unless {{ req.hdr(X-API-Key) -m str {key} }}
     http-request return status 404 content-type application/json string '{{"message":"Unable to find an environment with the specified identifier inside the database","details":"Not found"}}' unless {{ path_beg {prefix}/ }}
@@ -131,12 +146,16 @@ frontend portainer
         let log = dir.path().join("haproxy.log");
         let mut cmd = Command::new("haproxy");
         cmd.arg("-db").arg("-f").arg(dir.path().join("haproxy.cfg"));
-        Haproxy::spawn(cmd, port, log, dir)
+        let mut h = Haproxy::spawn(cmd, port, log, dir);
+        if tls.is_some() {
+            h.scheme = "https";
+        }
+        h
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for a TLS front).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
 
     fn spawn(
@@ -156,6 +175,7 @@ frontend portainer
         let mut h = Haproxy {
             child: Some(child),
             port,
+            scheme: "http",
             log,
             _dir: dir,
         };

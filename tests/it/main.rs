@@ -6,6 +6,7 @@
 //! prepares both.
 
 mod haproxy;
+mod pki;
 mod util;
 
 mod apply;
@@ -14,6 +15,7 @@ mod network;
 mod podman;
 mod policy;
 mod portainer;
+mod portainer_tls;
 mod ports;
 mod proxy;
 mod run;
