@@ -18,6 +18,8 @@ struct Report<'a> {
     /// The server's certificate (Portainer over HTTPS only).
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<&'a PeerCertificate>,
+    /// What berth does about AppArmor here.
+    apparmor: &'a str,
     probes: &'a [Probe],
     ok: bool,
 }
@@ -78,6 +80,7 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
         .collect();
     let ok = missing.is_empty();
     let info = engine.info();
+    let apparmor = apparmor_text(engine.host_facts().await.apparmor, info.kind);
     match format {
         PlanFormat::Json => {
             let r = Report {
@@ -85,6 +88,7 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
                 engine: info,
                 negotiated_api_version: engine.api_version(),
                 tls: certificate.as_ref(),
+                apparmor: &apparmor,
                 probes: &probes,
                 ok,
             };
@@ -111,6 +115,7 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
                     .map(|m| format!(", down to {m}"))
                     .unwrap_or_default()
             );
+            println!("apparmor   {apparmor}");
             if let Some(c) = &certificate {
                 print_certificate(c);
             }
@@ -205,5 +210,21 @@ fn verdict_text(p: &Probe) -> String {
         }
         (Verdict::Refused { message, .. }, _) => format!("REFUSED by the engine: {message}"),
         (Verdict::Failed { message }, _) => format!("FAILED: {message}"),
+    }
+}
+
+/// What berth does about AppArmor on this engine (CIS Docker Benchmark 5.2).
+fn apparmor_text(host: Option<bool>, kind: crate::engine::EngineKind) -> String {
+    match (host, kind) {
+        (Some(true), crate::engine::EngineKind::Docker) => {
+            "on: every container gets the engine's docker-default profile explicitly (or the one its manifest names)".into()
+        }
+        (Some(true), _) => "on: the engine applies its own default profile".into(),
+        (Some(false), _) => {
+            "this host has no AppArmor: containers run without an AppArmor profile (CIS 5.2 cannot be met here)".into()
+        }
+        (None, _) => {
+            "unknown: the engine does not answer GET /info (a socket proxy needs INFO=1); berth sets no profile".into()
+        }
     }
 }

@@ -113,8 +113,22 @@ fn health(status: &str) -> Option<Health> {
     }
 }
 
-/// The create request for `want`, with the ownership labels.
-pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerCreateBody {
+/// The engine's own AppArmor profile, set explicitly where the host has AppArmor.
+pub(super) const DOCKER_APPARMOR_PROFILE: &str = "docker-default";
+
+/// The CPU weight (`CpuShares`) for a CPU limit: 1000 per core (a milli-CPU each, as the
+/// kubelet derives shares from requests), so a container's priority follows its limit.
+fn cpu_shares(nano_cpus: i64) -> i64 {
+    (nano_cpus / 1_000_000).clamp(2, 262_144)
+}
+
+/// The create request for `want`, with the ownership labels. `apparmor` is the profile to
+/// set when the manifest names none.
+pub(super) fn create_body(
+    instance: &str,
+    want: &DesiredContainer,
+    apparmor: Option<&str>,
+) -> ContainerCreateBody {
     let s = &want.spec;
     let mut l: HashMap<String, String> = s.labels.clone().into_iter().collect();
     l.insert(labels::INSTANCE.into(), instance.into());
@@ -130,6 +144,13 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
     }
     if let Some(p) = &s.seccomp_profile {
         security_opt.push(format!("seccomp={p}"));
+    }
+    if let (None, Some(profile), false) = (
+        &s.privileges.apparmor_profile,
+        apparmor,
+        s.privileges.privileged,
+    ) {
+        security_opt.push(format!("apparmor={profile}"));
     }
     let ms = |ms: u64| i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
     // Without a health check in the manifest, the image's own HEALTHCHECK is switched off:
@@ -202,6 +223,7 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
             // No swap beyond the memory limit: the limit means what it says.
             memory_swap: Some(memory),
             nano_cpus: s.nano_cpus,
+            cpu_shares: s.nano_cpus.map(cpu_shares),
             pids_limit: Some(s.pids_limit),
             readonly_rootfs: Some(s.read_only_root_filesystem),
             security_opt: Some(security_opt),
@@ -236,6 +258,37 @@ pub(super) fn create_body(instance: &str, want: &DesiredContainer) -> ContainerC
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_weight_follows_the_limit_and_apparmor_is_explicit() {
+        assert_eq!(cpu_shares(1_000_000_000), 1000);
+        assert_eq!(cpu_shares(500_000_000), 500);
+        assert_eq!(cpu_shares(10_000_000), 10);
+        assert_eq!(cpu_shares(1_000_000), 2);
+        let mut spec = crate::model::sample_spec();
+        spec.nano_cpus = Some(1_000_000_000);
+        let want = DesiredContainer::new(
+            ObjectKey::new(Kind::Agent, "a"),
+            spec,
+            crate::model::sample_restart(),
+            None,
+            "/m/a.yaml".into(),
+        );
+        let h = create_body("i", &want, Some(DOCKER_APPARMOR_PROFILE))
+            .host_config
+            .unwrap();
+        assert_eq!(h.cpu_shares, Some(1000));
+        assert!(h
+            .security_opt
+            .unwrap()
+            .contains(&"apparmor=docker-default".to_string()));
+        let h = create_body("i", &want, None).host_config.unwrap();
+        assert!(!h
+            .security_opt
+            .unwrap()
+            .iter()
+            .any(|o| o.starts_with("apparmor")));
+    }
 
     #[test]
     fn status_lines_give_exit_code_and_health() {

@@ -45,6 +45,8 @@ pub struct Engine {
     api_version: String,
     info: EngineInfo,
     calls: CallObserver,
+    /// What `GET /info` said, asked once per connection.
+    facts: Arc<tokio::sync::OnceCell<HostFacts>>,
 }
 
 /// Told the name of every engine call (the bollard operation, e.g. `list_containers`) just
@@ -96,6 +98,7 @@ impl Engine {
             api_version,
             info: EngineInfo::from_version(&version),
             calls: CallObserver::default(),
+            facts: Arc::default(),
         })
     }
 
@@ -142,27 +145,34 @@ impl Engine {
         EngineError::from_bollard(operation, &self.endpoint, e)
     }
 
-    /// What the engine says about its host; empty where it does not say (a socket proxy
-    /// without INFO=1, or no answer within a few seconds).
+    /// What the engine says about its host, asked once per connection; empty where it does
+    /// not say (a socket proxy without INFO=1, or no answer within a few seconds).
     pub async fn host_facts(&self) -> HostFacts {
-        let quick = self.api("info").clone().with_timeout(QUICK_CALL);
-        match quick.info().await {
-            Ok(i) => HostFacts {
-                cpus: i
-                    .ncpu
-                    .and_then(|n| u32::try_from(n).ok())
-                    .filter(|n| *n > 0),
-                memory_bytes: i
-                    .mem_total
-                    .and_then(|m| u64::try_from(m).ok())
-                    .filter(|m| *m > 0),
-                data_root: i.docker_root_dir.filter(|d| d.starts_with('/')),
-            },
-            Err(e) => {
-                tracing::debug!(error = %self.err("GET /info", e), "no host facts from the engine");
-                HostFacts::default()
-            }
-        }
+        self.facts
+            .get_or_init(|| async {
+                let quick = self.api("info").clone().with_timeout(QUICK_CALL);
+                match quick.info().await {
+                    Ok(i) => HostFacts {
+                        cpus: i.ncpu.and_then(|n| u32::try_from(n).ok()).filter(|n| *n > 0),
+                        memory_bytes: i
+                            .mem_total
+                            .and_then(|m| u64::try_from(m).ok())
+                            .filter(|m| *m > 0),
+                        data_root: i.docker_root_dir.filter(|d| d.starts_with('/')),
+                        apparmor: i.security_options.map(|o| {
+                            o.iter().any(|opt| {
+                                opt.split(',').any(|kv| kv == "name=apparmor" || kv == "apparmor")
+                            })
+                        }),
+                    },
+                    Err(e) => {
+                        tracing::debug!(error = %self.err("GET /info", e), "no host facts from the engine");
+                        HostFacts::default()
+                    }
+                }
+            })
+            .await
+            .clone()
     }
 
     /// Every container (running or not) that carries `instance`'s ownership label. One call.
@@ -301,7 +311,12 @@ impl Engine {
         let opts = bollard::query_parameters::CreateContainerOptionsBuilder::new()
             .name(&name)
             .build();
-        let body = convert::create_body(instance, want);
+        let facts = self.host_facts().await;
+        // Where the host has AppArmor, the engine's profile is set explicitly (CIS 5.2);
+        // Podman applies its own default by itself.
+        let apparmor = (facts.apparmor == Some(true) && self.info.kind == EngineKind::Docker)
+            .then_some(convert::DOCKER_APPARMOR_PROFILE);
+        let body = convert::create_body(instance, want, apparmor);
         match self
             .api("create_container")
             .create_container(Some(opts), body)

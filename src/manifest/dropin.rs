@@ -28,7 +28,10 @@ impl Bounds {
                 .as_deref()
                 .and_then(|m| parse_quantity(m).ok())
                 .unwrap_or(restricted::MEMORY_BYTES),
-            nano_cpus: r.cpus.map(|c| (c * 1e9).round() as i64),
+            nano_cpus: Some(
+                r.cpus
+                    .map_or(restricted::NANO_CPUS, |c| (c * 1e9).round() as i64),
+            ),
             pids_limit: r.pids.unwrap_or(restricted::PIDS),
         }
     }

@@ -106,6 +106,9 @@ pub(super) fn normalize(
         };
         tmpfs.insert(t.mount_path.clone(), size);
     }
+    let read_only = s
+        .read_only_root_filesystem
+        .unwrap_or(restricted::READ_ONLY_ROOT_FILESYSTEM);
     let mut ports: Vec<PortMapping> = c
         .ports
         .iter()
@@ -150,6 +153,15 @@ pub(super) fn normalize(
         })
         .collect();
     host_mounts.sort();
+    // A read-only root still gets a writable /tmp, unless something is mounted there.
+    let at_tmp = |p: &str| p.trim_end_matches('/') == restricted::TMP_PATH;
+    if read_only
+        && !tmpfs.keys().any(|p| at_tmp(p))
+        && !volumes.iter().any(|v| at_tmp(&v.mount_path))
+        && !host_mounts.iter().any(|h| at_tmp(&h.mount_path))
+    {
+        tmpfs.insert(restricted::TMP_PATH.to_string(), restricted::TMPFS_BYTES);
+    }
     let mut labels: BTreeMap<String, String> = object_labels.clone();
     labels.extend(c.labels.clone().unwrap_or_default());
     Ok(Spec {
@@ -160,9 +172,12 @@ pub(super) fn normalize(
         working_dir: c.working_dir.clone(),
         labels,
         memory_bytes,
-        nano_cpus: r.cpus.map(|c| (c * 1e9).round() as i64),
+        nano_cpus: Some(
+            r.cpus
+                .map_or(restricted::NANO_CPUS, |c| (c * 1e9).round() as i64),
+        ),
         pids_limit: r.pids.unwrap_or(restricted::PIDS),
-        read_only_root_filesystem: s.read_only_root_filesystem.unwrap_or(false),
+        read_only_root_filesystem: read_only,
         no_new_privileges: s.no_new_privileges.unwrap_or(restricted::NO_NEW_PRIVILEGES),
         user: s.user.clone(),
         cap_drop: norm_caps(caps.drop, restricted::CAP_DROP),

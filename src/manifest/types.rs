@@ -237,7 +237,8 @@ pub struct Resources {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = QUANTITY))]
     pub memory: Option<String>,
-    /// CPU limit in cores (`0.5`, `1.5`), at least `0.01`. Default: no limit.
+    /// CPU limit in cores (`0.5`, `1.5`), at least `0.01`. Default `1`; the engine's CPU
+    /// weight (`CpuShares`) follows it (1000 per core).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.01, max = 1024.0))]
     pub cpus: Option<f64>,
@@ -251,7 +252,9 @@ pub struct Resources {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Security {
-    /// Mount the root filesystem read-only (default `false`; use tmpfs for scratch space).
+    /// Mount the root filesystem read-only (default `true`, with a writable tmpfs at `/tmp`
+    /// unless something else is mounted there; `false` is the explicit opt-out, which a
+    /// Policy can forbid with `requireReadOnlyRootFilesystem`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only_root_filesystem: Option<bool>,
     /// Forbid privilege escalation through setuid binaries (default `true`).
@@ -601,7 +604,7 @@ pub struct MaxResources {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = QUANTITY))]
     pub memory: Option<String>,
-    /// Largest CPU limit, in cores.
+    /// Largest CPU limit, in cores (default `4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.01, max = 1024.0))]
     pub cpus: Option<f64>,

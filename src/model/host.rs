@@ -13,4 +13,6 @@ pub struct HostFacts {
     pub memory_bytes: Option<u64>,
     /// The engine's data root (`/var/lib/docker` unless configured elsewhere).
     pub data_root: Option<String>,
+    /// Whether the host confines containers with AppArmor.
+    pub apparmor: Option<bool>,
 }

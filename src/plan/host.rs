@@ -98,6 +98,7 @@ mod tests {
             cpus: Some(2),
             memory_bytes: Some(1 << 30),
             data_root: Some("/srv/docker".into()),
+            apparmor: None,
         };
         let cases: Vec<(&str, DesiredSet, Option<&str>)> = vec![
             ("fits", set(|s| s.nano_cpus = Some(2_000_000_000)), None),

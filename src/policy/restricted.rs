@@ -5,8 +5,17 @@ use std::time::Duration;
 
 /// Memory limit when the manifest gives none.
 pub const MEMORY_BYTES: u64 = 512 << 20;
+/// CPU limit when the manifest gives none, in nano-CPUs: one core. On the 2-core hosts
+/// berth is measured on, an unlimited busy loop takes the whole machine from its
+/// neighbours; one core leaves the other for everything else (docs/security.md, "CIS").
+pub const NANO_CPUS: i64 = 1_000_000_000;
 /// Process limit when the manifest gives none.
 pub const PIDS: i64 = 256;
+/// The root filesystem is read-only unless the manifest says
+/// `readOnlyRootFilesystem: false`.
+pub const READ_ONLY_ROOT_FILESYSTEM: bool = true;
+/// Where a read-only container gets a writable tmpfs when nothing else is mounted there.
+pub const TMP_PATH: &str = "/tmp";
 /// Capabilities dropped when the manifest gives no `capabilities.drop`.
 pub const CAP_DROP: &[&str] = &["ALL"];
 /// `no-new-privileges` unless the manifest sets `noNewPrivileges: false`.

@@ -116,6 +116,8 @@ pub struct Policy {
 
 /// The memory cap of the built-in profile: a container needs a `--policy` to go beyond it.
 pub const RESTRICTED_MAX_MEMORY: u64 = 16 << 30;
+/// The CPU cap of the built-in profile, in nano-CPUs (four cores).
+pub const RESTRICTED_MAX_NANO_CPUS: i64 = 4_000_000_000;
 /// The longest Session lifetime under the built-in profile.
 pub const RESTRICTED_MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The longest stop grace period under the built-in profile.
@@ -138,7 +140,7 @@ impl Policy {
             allow_devices: false,
             sysctls: Vec::new(),
             max_memory_bytes: Some(RESTRICTED_MAX_MEMORY),
-            max_nano_cpus: None,
+            max_nano_cpus: Some(RESTRICTED_MAX_NANO_CPUS),
             max_pids: None,
             require_read_only_root_filesystem: false,
             require_non_root: false,

@@ -16,6 +16,8 @@ fn base() -> Spec {
         args: None,
         env: BTreeMap::new(),
         memory_bytes: 512 << 20,
+        nano_cpus: Some(1_000_000_000),
+        read_only_root_filesystem: true,
         ..crate::model::sample_spec()
     }
 }

@@ -10,6 +10,7 @@ mod pki;
 mod util;
 
 mod apply;
+mod cis;
 mod doctor;
 mod network;
 mod podman;

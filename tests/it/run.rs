@@ -177,12 +177,13 @@ fn a_crash_loop_backs_off_with_growing_delays_and_resets_after_a_stable_run() {
     // Crashes three times, then stays up. Each start appends the host's uptime to /starts
     // in the container's own layer, which survives restarts of the same container: the
     // start times come from the workload itself, not from the engine's event history
-    // (which keeps only the last 256 events and loses them on a busy engine).
+    // (which keeps only the last 256 events and loses them on a busy engine). Writing to its
+    // own layer needs the root filesystem writable, which this manifest asks for.
     let script = "cut -d\\  -f1 /proc/uptime >> /starts; n=$(wc -l < /starts); [ $n -ge 4 ] && exec sleep 3600; exit 1";
     inst.write(
         "a.yaml",
         &format!(
-            "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: loop }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, '{script}']\n  stopGracePeriod: 1s\n  restart: {{ backoff: {{ initial: 400ms, max: 10s, resetAfter: 2s }} }}\n"
+            "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: loop }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, '{script}']\n  stopGracePeriod: 1s\n  security: {{ readOnlyRootFilesystem: false }}\n  restart: {{ backoff: {{ initial: 400ms, max: 10s, resetAfter: 2s }} }}\n"
         ),
     );
     let d = Daemon::start(&inst, &[]);
@@ -212,7 +213,7 @@ fn an_unhealthy_container_is_restarted_and_the_restarts_are_capped() {
     inst.write(
         "a.yaml",
         &format!(
-            "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: sick }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, 'cut -d\\  -f1 /proc/uptime >> /starts; exec sleep 3600']\n  stopGracePeriod: 1s\n  health: {{ exec: [\"false\"], interval: 300ms, timeout: 1s, retries: 1, maxRestarts: 2, restartWindow: 10m }}\n  restart: {{ backoff: {{ initial: 100ms, max: 200ms }} }}\n"
+            "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: sick }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, 'cut -d\\  -f1 /proc/uptime >> /starts; exec sleep 3600']\n  stopGracePeriod: 1s\n  security: {{ readOnlyRootFilesystem: false }}\n  health: {{ exec: [\"false\"], interval: 300ms, timeout: 1s, retries: 1, maxRestarts: 2, restartWindow: 10m }}\n  restart: {{ backoff: {{ initial: 100ms, max: 200ms }} }}\n"
         ),
     );
     let d = Daemon::start(&inst, &[]);
