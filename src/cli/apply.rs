@@ -121,7 +121,7 @@ fn print_outcome(o: &Outcome) {
     let a = &o.action;
     match &o.result {
         Ok(id) => {
-            let done = match a.verb {
+            let done = match a.verb() {
                 Verb::Create => "created",
                 Verb::Recreate => "recreated",
                 Verb::Start => "started",
@@ -133,11 +133,11 @@ fn print_outcome(o: &Outcome) {
                 .as_deref()
                 .map(|i| format!(" ({})", &i[..i.len().min(12)]))
                 .unwrap_or_default();
-            println!("{} {}: {a} ... {done}{id}", a.verb.symbol(), a.key);
+            println!("{} {}: {a} ... {done}{id}", a.verb().symbol(), a.key);
         }
         Err(e) => println!(
             "{} {}: {a} ... FAILED [{}]: {e}",
-            a.verb.symbol(),
+            a.verb().symbol(),
             a.key,
             e.class()
         ),

@@ -58,7 +58,7 @@ pub(super) async fn observe_and_plan(
 pub(super) fn render(p: &Plan) -> String {
     let mut out = String::new();
     for a in &p.actions {
-        out.push_str(&format!("{} {}: {a}\n", a.verb.symbol(), a.key));
+        out.push_str(&format!("{} {}: {a}\n", a.verb().symbol(), a.key));
     }
     for n in &p.notes {
         out.push_str(&format!("= {}: {}\n", n.subject, n.message));

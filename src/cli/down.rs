@@ -1,5 +1,4 @@
-use crate::model::{Kind, ObjectKey};
-use crate::plan::{self, Action, Cause, Target, Verb};
+use crate::plan;
 use crate::reconcile;
 
 /// `berth down`: remove every container of the instance (and nothing else); with
@@ -15,46 +14,18 @@ pub async fn run(instance: &str, concurrency: usize, volumes: bool) -> u8 {
             return 2;
         }
     };
-    let mut actions: Vec<Action> = observed
-        .iter()
-        .map(|o| Action {
-            key: o
-                .key
-                .clone()
-                .unwrap_or_else(|| ObjectKey::new(Kind::Agent, o.name.clone())),
-            verb: Verb::Remove,
-            cause: Cause::Gone,
-            reason: "berth down".into(),
-            target: Some(Target {
-                id: o.id.clone(),
-                name: o.name.clone(),
-            }),
-            desired: None,
-            stop_grace_secs: o.spec().map_or(10, |s| s.stop_grace_period_secs),
-            volume: None,
-        })
-        .collect();
-    if volumes {
+    let volumes_listed = if volumes {
         match engine.list_volumes(instance).await {
-            Ok(vs) => actions.extend(vs.into_iter().map(|v| Action {
-                key: ObjectKey::new(Kind::Volume, v.name),
-                verb: Verb::Remove,
-                cause: Cause::Gone,
-                reason: "berth down --volumes".into(),
-                target: None,
-                desired: None,
-                stop_grace_secs: 0,
-                volume: Some(plan::volumes::VolumeTarget {
-                    owner: v.owner.unwrap_or_default(),
-                    cleanup: None,
-                }),
-            })),
+            Ok(vs) => vs,
             Err(e) => {
                 eprintln!("error: {e}");
                 return 2;
             }
         }
-    }
+    } else {
+        Vec::new()
+    };
+    let actions = plan::teardown(&observed, &volumes_listed);
     if actions.is_empty() {
         println!("nothing to remove: instance {instance:?} owns no containers");
         return u8::from(!remove_networks(&engine, instance).await);

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::output::{age, table};
 use super::GetFormat;
-use crate::model::{Health, Observed, RunState};
+use crate::model::{Observed, Phase};
 use crate::state::Store;
 
 /// One row of `berth get`.
@@ -26,27 +26,16 @@ struct Row {
     source: String,
 }
 
-/// The state a person wants to read: health folded in, exit codes judged.
-pub(crate) fn state_of(o: &Observed) -> String {
-    match (o.state, o.health) {
-        (RunState::Running, Some(Health::Starting)) => "Starting".into(),
-        (RunState::Running, Some(Health::Unhealthy)) => "Unhealthy".into(),
-        (RunState::Running, _) => "Running".into(),
-        (RunState::Exited { code: Some(0) }, _) => "Stopped".into(),
-        (RunState::Exited { .. }, _) => "Failed".into(),
-        (other, _) => other.to_string(),
-    }
-}
-
-/// The engine's state, unless berth run's last word is one the engine cannot show.
-fn merged_phase(o: &Observed, recorded: Option<&str>) -> String {
-    let live = state_of(o);
+/// The engine's phase of a container, unless berth run's last word is one the engine
+/// cannot show.
+fn merged_phase(o: &Observed, recorded: Option<Phase>) -> Phase {
+    let live = Phase::of_container(o.state, o.health);
     match recorded {
-        Some("CrashLoopBackOff") if live == "Failed" || live == "Stopped" => {
-            "CrashLoopBackOff".into()
+        Some(Phase::CrashLoopBackOff) if matches!(live, Phase::Failed | Phase::Stopped) => {
+            Phase::CrashLoopBackOff
         }
-        Some(p @ ("Expired" | "Invalid")) => p.into(),
-        Some("Stopped") if live != "Running" => "Stopped".into(),
+        Some(p @ (Phase::Expired | Phase::Invalid)) => p,
+        Some(Phase::Stopped) if live != Phase::Running => Phase::Stopped,
         _ => live,
     }
 }
@@ -83,7 +72,7 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
         .map(|o| Row {
             name: o.key.as_ref().map_or(o.name.clone(), |k| k.name.clone()),
             kind: o.key.as_ref().map_or("?".into(), |k| k.kind.to_string()),
-            state: merged_phase(o, entry(o).map(|e| e.phase.as_str())),
+            state: merged_phase(o, entry(o).and_then(|e| e.phase)).to_string(),
             health: o.health.map_or("-".into(), |h| h.to_string()),
             restarts: entry(o).map_or(0, |e| e.runtime.restarts),
             age_seconds: (now - o.created).max(0),
@@ -104,7 +93,7 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
             rows.push(Row {
                 name: name.into(),
                 kind: kind.into(),
-                state: "Expired".into(),
+                state: Phase::Expired.to_string(),
                 health: "-".into(),
                 restarts: e.runtime.restarts,
                 age_seconds: e
@@ -218,7 +207,7 @@ pub async fn volumes(instance: &str, format: GetFormat, state_dir: Option<PathBu
             };
             VolumeRow {
                 name: v.name.clone(),
-                owner: v.owner.clone().unwrap_or_else(|| "?".into()),
+                owner: v.owner.as_ref().map_or("?".into(), ToString::to_string),
                 state: if in_use { "InUse" } else { "Orphaned" }.into(),
                 age_seconds: v.created.map(|c| (now - c).max(0)),
                 cleanup: cleanup.map_or("default".into(), |c| c.label()),

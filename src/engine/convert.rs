@@ -9,7 +9,7 @@ use bollard::models::{
 
 use crate::model::{
     labels, CleanupRule, DesiredContainer, Health, Kind, ObjectKey, Observed, ObservedVolume,
-    RunState, Spec,
+    RunState, Spec, VolumeOwner,
 };
 
 /// Reads a listed container. Exit code and health come from the one-line status
@@ -85,7 +85,10 @@ pub(super) fn observed_volume(v: Volume) -> ObservedVolume {
             .map(|d| d.as_secs() as i64)
     });
     ObservedVolume {
-        owner: v.labels.get(labels::VOLUME_OWNER).cloned(),
+        owner: v
+            .labels
+            .get(labels::VOLUME_OWNER)
+            .and_then(|o| VolumeOwner::parse(o)),
         cleanup: v
             .labels
             .get(labels::VOLUME_CLEANUP)

@@ -24,11 +24,38 @@ pub const ACTIONS: &[&str] = &[
     "health_status",
 ];
 
+/// What happened to a container, as far as berth's decisions go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// Its process ended (`die`; the exit code comes with it).
+    Die,
+    /// It started.
+    Start,
+    /// It was removed.
+    Destroy,
+    /// Its health check changed (`health_status`; the new status comes with it).
+    Health,
+    /// Anything else of [`ACTIONS`] (create, kill, stop, oom, pause, unpause): worth a look,
+    /// nothing to correct.
+    Other,
+}
+
+impl EventKind {
+    fn parse(action: &str) -> EventKind {
+        match action {
+            "die" => EventKind::Die,
+            "start" => EventKind::Start,
+            "destroy" => EventKind::Destroy,
+            "health_status" => EventKind::Health,
+            _ => EventKind::Other,
+        }
+    }
+}
+
 /// One container event of this instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineEvent {
-    /// `die`, `start`, `health_status`, ... (the part before any `:`).
-    pub action: String,
+    pub kind: EventKind,
     pub key: Option<ObjectKey>,
     pub container_id: String,
     /// Nanoseconds since the Unix epoch, as the engine stamped it.
@@ -106,7 +133,7 @@ impl Engine {
                                 _ => None,
                             };
                             Ok(EngineEvent {
-                                action,
+                                kind: EventKind::parse(&action),
                                 key,
                                 container_id: actor.id.unwrap_or_default(),
                                 time_nano: msg
@@ -135,7 +162,7 @@ mod tests {
     #[test]
     fn resume_point_keeps_nanoseconds() {
         let e = EngineEvent {
-            action: "die".into(),
+            kind: EventKind::Die,
             key: None,
             container_id: String::new(),
             time_nano: 1_700_000_000_000_000_042,

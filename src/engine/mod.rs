@@ -24,12 +24,14 @@ use bollard::Docker;
 pub use certificate::{PeerCertificate, Verification};
 pub use doctor::{EngineInfo, EngineKind, Need, Probe, Verdict};
 pub use error::EngineError;
-pub use events::EngineEvent;
+pub use events::{EngineEvent, EventKind};
 pub use network::network_name;
 pub use portainer::{Portainer, Target};
 pub use tls::TlsVerify;
 
-use crate::model::{labels, CleanupRule, DesiredContainer, HostFacts, Observed, ObservedVolume};
+use crate::model::{
+    labels, CleanupRule, DesiredContainer, HostFacts, Observed, ObservedVolume, VolumeOwner,
+};
 
 /// How long berth waits for calls that should answer at once (`GET /info`): a wedged engine
 /// must not hold up a command.
@@ -266,7 +268,7 @@ impl Engine {
         &self,
         instance: &str,
         name: &str,
-        owner: &str,
+        owner: &VolumeOwner,
         cleanup: Option<&CleanupRule>,
     ) -> Result<(), EngineError> {
         let mut l = HashMap::from([

@@ -33,6 +33,13 @@ pub struct RestartSpec {
     pub unhealthy_window: Duration,
 }
 
+impl RestartSpec {
+    /// The crash-loop backoff: `backoff_initial` doubling to `backoff_max`.
+    pub fn backoff(&self) -> super::Backoff {
+        super::Backoff::new(self.backoff_initial, self.backoff_max)
+    }
+}
+
 /// One container berth must keep, fully resolved (templates merged, defaults applied).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DesiredContainer {

@@ -1,12 +1,14 @@
 //! The vocabulary every stage shares: object keys, the normalized container spec, the
 //! desired set and what the engine reports. No I/O and no engine types live here.
 
+mod backoff;
 mod desired;
 mod host;
 mod key;
 pub mod labels;
 mod network;
 mod observed;
+mod phase;
 mod privileges;
 mod quantity;
 mod runtime;
@@ -14,11 +16,13 @@ mod spec;
 mod text;
 mod volume;
 
+pub use backoff::Backoff;
 pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
 pub use host::HostFacts;
 pub use key::{Kind, ObjectKey};
 pub use network::NetworkMode;
 pub use observed::{by_key, Health, Observed, RunState};
+pub use phase::Phase;
 pub use privileges::{Device, HostNamespace, Privileges};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
 pub use runtime::{time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRuntime, Runtime};
@@ -44,5 +48,5 @@ pub use spec::{HealthCheck, PortMapping, Protocol, Spec};
 pub use text::{quoted, shorten};
 pub use volume::{
     CleanupRule, HostBinding, ObservedVolume, VolumeBinding, VolumeClaim, VolumeMemory,
-    VolumeSource,
+    VolumeOwner, VolumeSource,
 };

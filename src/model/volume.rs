@@ -33,13 +33,55 @@ impl VolumeSource {
         }
     }
 
-    /// The owner label: `agent/x` or `shared`.
-    pub fn owner_label(&self, owner: &ObjectKey) -> String {
+    /// Who owns the volume: the object, or the instance when it is shared.
+    pub fn owner(&self, object: &ObjectKey) -> VolumeOwner {
         if self.shared {
-            "shared".to_string()
+            VolumeOwner::Shared
         } else {
-            owner.to_string()
+            VolumeOwner::Object(object.clone())
         }
+    }
+}
+
+/// Whose a volume is: one object's own, or the instance's (shared). Written into the
+/// volume's owner label as `agent/x`, `session/y` or `shared`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VolumeOwner {
+    Object(ObjectKey),
+    Shared,
+}
+
+impl VolumeOwner {
+    /// Reads an owner label; `None` for one berth did not write.
+    pub fn parse(label: &str) -> Option<VolumeOwner> {
+        if label == "shared" {
+            return Some(VolumeOwner::Shared);
+        }
+        let (kind, name) = label.split_once('/')?;
+        Some(VolumeOwner::Object(ObjectKey::new(
+            kind.parse().ok()?,
+            name,
+        )))
+    }
+
+    /// Whether `key` owns it (a shared volume is nobody's in particular).
+    pub fn is(&self, key: &ObjectKey) -> bool {
+        matches!(self, VolumeOwner::Object(k) if k == key)
+    }
+}
+
+impl fmt::Display for VolumeOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VolumeOwner::Object(k) => write!(f, "{k}"),
+            VolumeOwner::Shared => f.write_str("shared"),
+        }
+    }
+}
+
+impl Serialize for VolumeOwner {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -138,8 +180,8 @@ pub struct VolumeClaim {
 #[serde(rename_all = "camelCase")]
 pub struct ObservedVolume {
     pub name: String,
-    /// `agent/x`, `session/y` or `shared`, from the owner label.
-    pub owner: Option<String>,
+    /// From the owner label; `None` when it is missing or unreadable.
+    pub owner: Option<VolumeOwner>,
     /// The cleanup policy recorded at creation.
     pub cleanup: Option<CleanupRule>,
     /// Unix seconds, when the engine reports it.
@@ -183,7 +225,10 @@ mod tests {
         };
         assert_eq!(own.engine_name("prod", &k), "berth_prod_session_s1_work");
         assert_eq!(shared.engine_name("prod", &k), "berth_prod_shared_cache");
-        assert_eq!(own.owner_label(&k), "session/s1");
+        assert_eq!(own.owner(&k).to_string(), "session/s1");
+        assert_eq!(VolumeOwner::parse("session/s1"), Some(own.owner(&k)));
+        assert_eq!(VolumeOwner::parse("shared"), Some(VolumeOwner::Shared));
+        assert_eq!(VolumeOwner::parse("who?"), None);
     }
 
     #[test]

@@ -9,171 +9,28 @@
 //!   ([`runtime::observe`]) and from action results ([`runtime::record`]).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use crate::model::{
-    DesiredContainer, DesiredSet, Health, Kind, ObjectKey, ObjectRuntime, Observed, RestartPolicy,
-    RunState, Runtime,
+    Backoff, DesiredContainer, DesiredSet, Health, Kind, ObjectKey, ObjectRuntime, Observed,
+    RestartPolicy, RunState, Runtime,
 };
 
+mod action;
 pub mod host;
 pub mod ports;
 pub mod runtime;
+mod teardown;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_runtime;
 pub mod volumes;
 
-/// What to do to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verb {
-    /// Stop (with the grace period) and remove a container nobody wants.
-    Remove,
-    /// Stop a container whose object should be stopped.
-    Stop,
-    /// Replace a container whose spec changed.
-    Recreate,
-    /// Create (and start) a missing container.
-    Create,
-    /// Start an existing, stopped container.
-    Start,
-    /// Stop and start a running container (unhealthy).
-    Restart,
-}
-
-impl Verb {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verb::Remove => "remove",
-            Verb::Stop => "stop",
-            Verb::Recreate => "recreate",
-            Verb::Create => "create",
-            Verb::Start => "start",
-            Verb::Restart => "restart",
-        }
-    }
-
-    /// The one-character marker used by `berth diff`.
-    pub fn symbol(self) -> char {
-        match self {
-            Verb::Remove => '-',
-            Verb::Stop => '.',
-            Verb::Recreate => '~',
-            Verb::Create => '+',
-            Verb::Start => '>',
-            Verb::Restart => '^',
-        }
-    }
-}
-
-impl fmt::Display for Verb {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why an action is needed, as data (for metrics and runtime bookkeeping).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Cause {
-    /// Not on the engine yet.
-    Missing,
-    /// The spec changed.
-    SpecChanged,
-    /// The container exited and its restart policy wants it back.
-    Crashed,
-    /// The health check failed.
-    Unhealthy,
-    /// A session's TTL passed.
-    Expired,
-    /// Its manifest is gone.
-    Gone,
-    /// A second container for one object.
-    Duplicate,
-    /// The object's declared state (`Running`/`Stopped`) differs from the container's.
-    StateChanged,
-    /// Created but never started, or dead.
-    Broken,
-}
-
-/// The existing container an action works on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Target {
-    pub id: String,
-    pub name: String,
-}
-
-/// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Action {
-    pub key: ObjectKey,
-    pub verb: Verb,
-    pub cause: Cause,
-    pub reason: String,
-    /// The container acted on (all but create).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<Target>,
-    /// What to create (create, recreate).
-    #[serde(skip)]
-    pub desired: Option<DesiredContainer>,
-    /// Grace period for stopping `target`, in seconds.
-    #[serde(skip)]
-    pub stop_grace_secs: u64,
-    /// Volume actions: the owner and cleanup policy the volume carries.
-    #[serde(skip)]
-    pub volume: Option<volumes::VolumeTarget>,
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.verb.as_str(), self.reason)
-    }
-}
-
-/// Something the planner decided not to do, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Note {
-    /// The object, or the container name when its labels name no object.
-    pub subject: String,
-    pub message: String,
-}
-
-/// Why an object is waiting instead of being acted on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum WaitKind {
-    /// Crash-loop backoff before the next start.
-    Backoff,
-    /// Unhealthy, restart delayed by the backoff.
-    UnhealthyBackoff,
-    /// Unhealthy, restart limit for the window reached: report only.
-    RestartLimit,
-    /// A session's TTL runs out at `until`.
-    Ttl,
-    /// A previous action failed; retry at `until`.
-    Retry,
-    /// An orphaned volume is kept until `until` (RetainFor).
-    Retention,
-}
-
-/// An object the planner must look at again at `until`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Wait {
-    pub key: ObjectKey,
-    pub kind: WaitKind,
-    #[serde(serialize_with = "ser_time")]
-    pub until: SystemTime,
-    pub reason: String,
-}
-
-fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u64(crate::model::unix_ms(t))
-}
+pub use action::{Action, Cause, Note, Op, Target, Verb, Wait, WaitKind};
+pub use teardown::teardown;
 
 /// The actions, in the order they should run (removals first), the notes and the waits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -269,13 +126,11 @@ pub fn plan(
         if have.is_empty() {
             plan.actions.push(Action {
                 key: key.clone(),
-                verb: Verb::Create,
                 cause: Cause::Missing,
                 reason: "not on the engine".into(),
-                target: None,
-                desired: Some(want.clone()),
-                stop_grace_secs: 0,
-                volume: None,
+                op: Op::Create {
+                    desired: Box::new(want.clone()),
+                },
             });
             continue;
         }
@@ -347,13 +202,7 @@ pub fn plan(
             ),
         });
     }
-    let order = |a: &Action| {
-        (
-            a.verb,
-            a.key.clone(),
-            a.target.as_ref().map(|t| t.id.clone()),
-        )
-    };
+    let order = |a: &Action| (a.verb(), a.key.clone(), a.target().map(|t| t.id.clone()));
     plan.actions.sort_by_key(order);
     plan.waits
         .sort_by(|a, b| (a.until, &a.key).cmp(&(b.until, &b.key)));
@@ -364,6 +213,7 @@ fn human(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
+/// The grace period a container was created with (the default when its label is unreadable).
 fn grace_of(o: &Observed) -> u64 {
     o.spec().map_or(10, |s| s.stop_grace_period_secs)
 }
@@ -371,13 +221,12 @@ fn grace_of(o: &Observed) -> u64 {
 fn remove(key: &ObjectKey, o: &Observed, cause: Cause, reason: String) -> Action {
     Action {
         key: key.clone(),
-        verb: Verb::Remove,
         cause,
         reason,
-        target: Some(target(o)),
-        desired: None,
-        stop_grace_secs: grace_of(o),
-        volume: None,
+        op: Op::Remove {
+            target: target(o),
+            grace_secs: grace_of(o),
+        },
     }
 }
 
@@ -396,15 +245,35 @@ fn converge_one(
     rt: Option<&ObjectRuntime>,
     now: SystemTime,
 ) {
-    let act = |verb: Verb, cause: Cause, reason: String| Action {
-        key: want.key.clone(),
-        verb,
-        cause,
-        reason,
-        target: Some(target(have)),
-        desired: Some(want.clone()),
-        stop_grace_secs: grace_of(have),
-        volume: None,
+    let act = |verb: Verb, cause: Cause, reason: String| {
+        let (target, grace_secs, desired) = (target(have), grace_of(have), Box::new(want.clone()));
+        let op = match verb {
+            Verb::Recreate => Op::Recreate {
+                target,
+                grace_secs,
+                desired,
+            },
+            Verb::Stop => Op::Stop {
+                target,
+                grace_secs,
+                desired,
+            },
+            Verb::Restart => Op::Restart {
+                target,
+                grace_secs,
+                desired,
+            },
+            Verb::Start => Op::Start { target, desired },
+            Verb::Create | Verb::Remove => {
+                unreachable!("an existing container is never created or removed here")
+            }
+        };
+        Action {
+            key: want.key.clone(),
+            cause,
+            reason,
+            op,
+        }
     };
     if have.spec_hash.as_deref() != Some(want.hash.as_str()) {
         let reason = match (&have.spec(), &have.spec_hash) {
@@ -443,7 +312,7 @@ fn converge_one(
         };
         let delay = rt.backoff.unwrap_or(want.restart.backoff_initial);
         let since = rt.down_since.unwrap_or(now);
-        let at = since + delay;
+        let at = since + Backoff::jittered(delay, (&want.key, rt.restarts));
         if at > now {
             plan.waits.push(Wait {
                 key: want.key.clone(),
@@ -584,9 +453,9 @@ pub fn plan_all(
     let order = |a: &Action| {
         (
             a.key.kind == Kind::Volume,
-            a.verb,
+            a.verb(),
             a.key.clone(),
-            a.target.as_ref().map(|t| t.id.clone()),
+            a.target().map(|t| t.id.clone()),
         )
     };
     p.actions.sort_by_key(order);

@@ -5,8 +5,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Action, Cause, Verb};
 use crate::model::{
-    DesiredSet, FailureClass, Health, LastError, ObjectRuntime, Observed, RunState, Runtime,
+    Backoff, DesiredSet, FailureClass, Health, LastError, ObjectRuntime, Observed, RunState,
+    Runtime,
 };
+
+/// Retries of actions on objects no longer declared (removals): 1 s doubling to 5 min.
+const RETRY: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(300));
 
 /// Updates `runtime` from what the engine shows at `now`: when containers went down or came
 /// up, when sessions first started and whether they expired, and the backoff reset after a
@@ -99,22 +103,17 @@ pub fn record(
     }
     // A failure is remembered even for an undeclared object, so its retry waits.
     let rt = runtime.entry(action.key.clone()).or_default();
-    let (initial, max) = action
-        .desired
-        .as_ref()
-        .map_or((Duration::from_secs(1), Duration::from_secs(300)), |d| {
-            (d.restart.backoff_initial, d.restart.backoff_max)
-        });
+    let backoff = action.desired().map_or(RETRY, |d| d.restart.backoff());
+    let initial = backoff.initial;
     match result {
         Ok(()) => {
             rt.failures = 0;
             rt.not_before = None;
             rt.last_error = None;
-            match (action.verb, action.cause) {
+            match (action.verb(), action.cause) {
                 (Verb::Start, Cause::Crashed) | (Verb::Restart, Cause::Unhealthy) => {
                     rt.restarts += 1;
-                    let next = rt.backoff.unwrap_or(initial).saturating_mul(2).min(max);
-                    rt.backoff = Some(next.max(initial));
+                    rt.backoff = Some(backoff.next(rt.backoff.unwrap_or(initial)));
                     rt.down_since = None;
                     rt.running_since = None;
                     if action.cause == Cause::Unhealthy {
@@ -144,8 +143,7 @@ pub fn record(
         }
         Err((class, message)) => {
             rt.failures = rt.failures.saturating_add(1);
-            let exp = rt.failures.saturating_sub(1).min(16);
-            let delay = initial.saturating_mul(1 << exp).min(max);
+            let delay = Backoff::jittered(backoff.nth(rt.failures), (&action.key, rt.failures));
             rt.not_before = Some(now + delay);
             rt.last_error = Some(LastError {
                 class,

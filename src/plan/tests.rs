@@ -59,7 +59,7 @@ fn set(objects: Vec<DesiredContainer>) -> DesiredSet {
 fn render(p: &Plan) -> Vec<String> {
     p.actions
         .iter()
-        .map(|a| format!("{} {} {a}", a.verb.symbol(), a.key))
+        .map(|a| format!("{} {} {a}", a.verb().symbol(), a.key))
         .chain(
             p.notes
                 .iter()
@@ -231,7 +231,7 @@ fn duplicates_keep_the_matching_running_one() {
     let removed: Vec<_> = p
         .actions
         .iter()
-        .map(|a| (a.verb, a.target.as_ref().unwrap().id.as_str()))
+        .map(|a| (a.verb(), a.target().unwrap().id.as_str()))
         .collect();
     assert_eq!(
         removed,

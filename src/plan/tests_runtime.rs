@@ -68,6 +68,17 @@ fn step(rt: &mut Runtime, d: &DesiredSet, o: &[Observed], now: SystemTime) -> Pl
     plan(d, o, rt, now, Options::default())
 }
 
+/// The jittered form of a delay of `secs` for object `w` at its `n`th restart or failure,
+/// as the planner computes it.
+fn jit(w: &DesiredContainer, n: u32, secs: u64) -> Duration {
+    Backoff::jittered(Duration::from_secs(secs), (&w.key, n))
+}
+
+/// A delay as the reasons print it (milliseconds).
+fn shown(d: Duration) -> String {
+    humantime::format_duration(Duration::from_millis(d.as_millis() as u64)).to_string()
+}
+
 fn lines(p: &Plan) -> Vec<String> {
     p.actions
         .iter()
@@ -98,7 +109,7 @@ fn crash_loop_backs_off_doubling_to_the_max_then_resets_after_a_stable_run() {
         let now = until;
         let p = step(&mut rt, &d, &exited, now);
         assert_eq!(p.actions.len(), 1, "{:?}", lines(&p));
-        assert_eq!(p.actions[0].verb, Verb::Start);
+        assert_eq!(p.actions[0].verb(), Verb::Start);
         record(&mut rt, &p.actions[0], Ok(()), now);
         t = now.duration_since(at(0)).unwrap().as_secs() + 1;
     }
@@ -114,7 +125,10 @@ fn crash_loop_backs_off_doubling_to_the_max_then_resets_after_a_stable_run() {
     let p = step(&mut rt, &d, &exited, at(t + 100));
     assert_eq!(
         lines(&p),
-        ["wait Backoff exited with code 1; next start in 1s (backoff)"]
+        [format!(
+            "wait Backoff exited with code 1; next start in {} (backoff)",
+            shown(jit(&w, 6, 1))
+        )]
     );
 }
 
@@ -125,7 +139,7 @@ fn the_start_reason_says_which_restart_and_the_delay() {
     let exited = [seen(&w, RunState::Exited { code: Some(137) }, None)];
     let mut rt = Runtime::new();
     step(&mut rt, &d, &exited, at(0));
-    let p = step(&mut rt, &d, &exited, at(1));
+    let p = step(&mut rt, &d, &exited, at(2));
     assert_eq!(
         lines(&p),
         ["agent/a start: exited with code 137 (restart policy Always); restart 1 after 1s backoff"]
@@ -142,20 +156,23 @@ fn unhealthy_is_restarted_under_backoff_and_capped_per_window() {
     let p = step(&mut rt, &d, &sick, at(0));
     assert_eq!(
         lines(&p),
-        ["wait UnhealthyBackoff unhealthy; next restart in 1s (backoff)"]
+        [format!(
+            "wait UnhealthyBackoff unhealthy; next restart in {} (backoff)",
+            shown(jit(&w, 0, 1))
+        )]
     );
-    let p = step(&mut rt, &d, &sick, at(1));
+    let p = step(&mut rt, &d, &sick, at(2));
     assert_eq!(
         lines(&p),
         ["agent/h restart: health check failing; restart 1 after 1s backoff"]
     );
-    record(&mut rt, &p.actions[0], Ok(()), at(1));
+    record(&mut rt, &p.actions[0], Ok(()), at(2));
 
-    let p = step(&mut rt, &d, &sick, at(2));
+    let p = step(&mut rt, &d, &sick, at(3));
     assert!(p.actions.is_empty());
-    let p = step(&mut rt, &d, &sick, at(4));
-    assert_eq!(p.actions[0].verb, Verb::Restart);
-    record(&mut rt, &p.actions[0], Ok(()), at(4));
+    let p = step(&mut rt, &d, &sick, at(6));
+    assert_eq!(p.actions[0].verb(), Verb::Restart);
+    record(&mut rt, &p.actions[0], Ok(()), at(6));
 
     // Two restarts in the window: the limit. Only a report, until the window moves on.
     let p = step(&mut rt, &d, &sick, at(100));
@@ -163,8 +180,8 @@ fn unhealthy_is_restarted_under_backoff_and_capped_per_window() {
         lines(&p),
         ["wait RestartLimit unhealthy; restart limit reached (2 in 10m), reporting only"]
     );
-    assert_eq!(p.wake_at(), Some(at(601)));
-    let p = step(&mut rt, &d, &sick, at(602));
+    assert_eq!(p.wake_at(), Some(at(602)));
+    let p = step(&mut rt, &d, &sick, at(603));
     assert_eq!(p.actions.len(), 1, "the window moved on: {:?}", lines(&p));
 }
 
@@ -251,7 +268,7 @@ fn a_failed_action_is_retried_later_with_growing_delays() {
     let d = set(&w);
     let mut rt = Runtime::new();
     let p = step(&mut rt, &d, &[], at(0));
-    assert_eq!(p.actions[0].verb, Verb::Create);
+    assert_eq!(p.actions[0].verb(), Verb::Create);
     let err = || Err((FailureClass::Infrastructure, "refused".to_string()));
     record(&mut rt, &p.actions[0], err(), at(0));
     let p = step(&mut rt, &d, &[], at(0));
@@ -259,16 +276,16 @@ fn a_failed_action_is_retried_later_with_growing_delays() {
         lines(&p),
         ["wait Retry retrying after a failed action: refused"]
     );
-    assert_eq!(p.wake_at(), Some(at(1)));
-    let p = step(&mut rt, &d, &[], at(1));
-    record(&mut rt, &p.actions[0], err(), at(1));
+    assert_eq!(p.wake_at(), Some(at(0) + jit(&w, 1, 1)));
+    let p = step(&mut rt, &d, &[], at(2));
+    record(&mut rt, &p.actions[0], err(), at(2));
     assert_eq!(
         rt[&w.key].not_before,
-        Some(at(3)),
-        "second failure waits 2s"
+        Some(at(2) + jit(&w, 2, 2)),
+        "second failure waits 2s (and its jitter)"
     );
-    let p = step(&mut rt, &d, &[], at(3));
-    record(&mut rt, &p.actions[0], Ok(()), at(3));
+    let p = step(&mut rt, &d, &[], at(5));
+    record(&mut rt, &p.actions[0], Ok(()), at(5));
     assert_eq!(rt[&w.key].failures, 0);
     assert_eq!(rt[&w.key].last_error, None);
 }
@@ -289,7 +306,7 @@ fn a_spec_change_resets_restarts_and_backoff() {
     let mut old = seen(&w, RunState::Running, None);
     old.spec_hash = Some("old".into());
     let p = step(&mut rt, &d, &[old], at(0));
-    assert_eq!(p.actions[0].verb, Verb::Recreate);
+    assert_eq!(p.actions[0].verb(), Verb::Recreate);
     record(&mut rt, &p.actions[0], Ok(()), at(0));
     assert_eq!(rt[&w.key].restarts, 0);
     assert_eq!(rt[&w.key].backoff, Some(Duration::from_secs(1)));
@@ -362,7 +379,7 @@ fn a_failed_removal_of_an_undeclared_object_waits_before_retrying() {
     let mut rt = Runtime::new();
     let p = step(&mut rt, &d, std::slice::from_ref(&o), at(0));
     let remove = p.actions.iter().find(|a| a.key == w.key).unwrap().clone();
-    assert_eq!(remove.verb, Verb::Remove);
+    assert_eq!(remove.verb(), Verb::Remove);
     record(
         &mut rt,
         &remove,

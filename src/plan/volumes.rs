@@ -11,10 +11,10 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::{Action, Cause, Note, Verb, Wait, WaitKind};
+use super::{Action, Cause, Note, Op, Verb, Wait, WaitKind};
 use crate::model::{
     unix_ms, CleanupRule, DesiredSet, Kind, ObjectKey, Observed, ObservedVolume, Runtime,
-    VolumeMemory,
+    VolumeMemory, VolumeOwner,
 };
 
 /// Instance-wide volume settings.
@@ -35,17 +35,9 @@ pub struct VolumeOptions {
 /// A volume some declared object needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted {
-    /// `agent/x` or `shared`.
-    pub owner: String,
+    pub owner: VolumeOwner,
     pub cleanup: Option<CleanupRule>,
     pub users: Vec<ObjectKey>,
-}
-
-/// Carried by volume actions: what the volume is created with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VolumeTarget {
-    pub owner: String,
-    pub cleanup: Option<CleanupRule>,
 }
 
 /// What the engine has and berth remembers, for one volume.
@@ -73,7 +65,7 @@ pub fn wanted(instance: &str, desired: &DesiredSet, runtime: &Runtime) -> BTreeM
         for claim in &want.volumes {
             let name = claim.source.engine_name(instance, key);
             let w = out.entry(name).or_insert_with(|| Wanted {
-                owner: claim.source.owner_label(key),
+                owner: claim.source.owner(key),
                 cleanup: claim.cleanup,
                 users: Vec::new(),
             });
@@ -145,21 +137,22 @@ pub fn plan(
             let users: Vec<String> = w.users.iter().map(ToString::to_string).collect();
             p.actions.push(volume_action(
                 name,
-                Verb::Create,
                 Cause::Missing,
                 format!("needed by {}", users.join(", ")),
-                w.owner.clone(),
-                // No label without an explicit policy: the instance default applies then,
-                // as it is when the volume becomes an orphan.
-                w.cleanup,
+                Op::CreateVolume {
+                    owner: w.owner.clone(),
+                    // No label without an explicit policy: the instance default applies
+                    // then, as it is when the volume becomes an orphan.
+                    cleanup: w.cleanup,
+                },
             ));
         }
     }
 
     let removed: Vec<&str> = container_actions
         .iter()
-        .filter(|a| a.verb == Verb::Remove)
-        .filter_map(|a| a.target.as_ref().map(|t| t.id.as_str()))
+        .filter(|a| a.verb() == Verb::Remove)
+        .filter_map(|a| a.target().map(|t| t.id.as_str()))
         .collect();
     let mounted = |name: &str| {
         observed
@@ -169,7 +162,7 @@ pub fn plan(
     };
     let mut candidates: Vec<(SystemTime, &ObservedVolume)> = Vec::new();
     for v in volumes {
-        let owner = v.owner.clone().unwrap_or_else(|| "?".into());
+        let owner = v.owner.as_ref().map_or("?".into(), ToString::to_string);
         let m = memory.get(&v.name).cloned().unwrap_or_default();
         let cleanup = m.cleanup.or(v.cleanup).unwrap_or(options.default_cleanup);
         let since = m.orphaned_since().unwrap_or(now);
@@ -182,7 +175,10 @@ pub fn plan(
             expires_ms: None,
             size: v.size,
         };
-        let held = desired.held_keys.iter().any(|k| k.to_string() == owner);
+        let held = v
+            .owner
+            .as_ref()
+            .is_some_and(|o| desired.held_keys.iter().any(|k| o.is(k)));
         if wanted.contains_key(&v.name) || held {
             p.statuses.push(status);
             continue;
@@ -197,11 +193,11 @@ pub fn plan(
         match cleanup {
             CleanupRule::Delete if options.allow_removal => p.actions.push(volume_action(
                 &v.name,
-                Verb::Remove,
                 Cause::Gone,
                 format!("owner {owner} is gone (cleanup Delete)"),
-                owner,
-                Some(cleanup),
+                Op::RemoveVolume {
+                    owner: v.owner.clone(),
+                },
             )),
             CleanupRule::RetainFor { after } => {
                 let due = since + after;
@@ -210,15 +206,15 @@ pub fn plan(
                 } else if due <= now {
                     p.actions.push(volume_action(
                         &v.name,
-                        Verb::Remove,
                         Cause::Gone,
                         format!(
                             "orphaned for {} (cleanup {})",
                             humantime::format_duration(after),
                             cleanup.label()
                         ),
-                        owner,
-                        Some(cleanup),
+                        Op::RemoveVolume {
+                            owner: v.owner.clone(),
+                        },
                     ));
                 } else {
                     p.waits.push(Wait {
@@ -256,33 +252,22 @@ pub fn plan(
         p.waits.retain(|w| w.key.name != v.name);
         p.actions.push(volume_action(
             &v.name,
-            Verb::Remove,
             Cause::Gone,
             "over the orphan budget (oldest first)".into(),
-            v.owner.clone().unwrap_or_default(),
-            None,
+            Op::RemoveVolume {
+                owner: v.owner.clone(),
+            },
         ));
     }
     p
 }
 
-fn volume_action(
-    name: &str,
-    verb: Verb,
-    cause: Cause,
-    reason: String,
-    owner: String,
-    cleanup: Option<CleanupRule>,
-) -> Action {
+fn volume_action(name: &str, cause: Cause, reason: String, op: Op) -> Action {
     Action {
         key: ObjectKey::new(Kind::Volume, name.to_string()),
-        verb,
         cause,
         reason,
-        target: None,
-        desired: None,
-        stop_grace_secs: 0,
-        volume: Some(VolumeTarget { owner, cleanup }),
+        op,
     }
 }
 
@@ -322,7 +307,7 @@ mod tests {
     fn vol(name: &str, owner: &str, cleanup: Option<CleanupRule>) -> ObservedVolume {
         ObservedVolume {
             name: name.into(),
-            owner: Some(owner.into()),
+            owner: VolumeOwner::parse(owner),
             cleanup,
             created: None,
             size: None,

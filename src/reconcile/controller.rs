@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tracing::{error, info, warn};
 
 use super::execute::{run_action, Outcome};
-use crate::engine::{Engine, EngineError, EngineEvent};
+use crate::engine::{Engine, EngineError, EngineEvent, EventKind};
 use crate::manifest::{self, Loaded};
 use crate::model::{
     unix_ms, CleanupRule, DesiredSet, FailureClass, Kind, ObjectKey, Observed, ObservedVolume,
@@ -263,25 +263,25 @@ struct Overlay {
 impl Overlay {
     fn note(&mut self, ev: Option<EngineEvent>) {
         let Some(ev) = ev else { return };
-        match ev.action.as_str() {
-            "die" => {
+        match ev.kind {
+            EventKind::Die => {
                 self.by_id.entry(ev.container_id).or_default().0 =
                     Some(RunState::Exited { code: ev.exit_code });
             }
-            "start" => {
+            EventKind::Start => {
                 if let Some(e) = self.by_id.get_mut(&ev.container_id) {
                     e.0 = None;
                 }
             }
-            "destroy" => {
+            EventKind::Destroy => {
                 self.by_id.remove(&ev.container_id);
             }
-            "health_status" => {
+            EventKind::Health => {
                 if let Some(h) = ev.health {
                     self.by_id.entry(ev.container_id).or_default().1 = Some(h);
                 }
             }
-            _ => {}
+            EventKind::Other => {}
         }
     }
 
@@ -319,8 +319,8 @@ impl Controller {
     /// starts the clock of [`metrics::Metrics::event_to_action`].
     fn note_event(&mut self, at: Instant, ev: Option<EngineEvent>) {
         if let Some(e) = &ev {
-            let calls_for_action = e.action == "die"
-                || (e.action == "health_status"
+            let calls_for_action = e.kind == EventKind::Die
+                || (e.kind == EventKind::Health
                     && e.health == Some(crate::model::Health::Unhealthy));
             if let (true, Some(key)) = (calls_for_action, &e.key) {
                 self.event_at.entry(key.clone()).or_insert(at);
@@ -491,7 +491,7 @@ impl Controller {
         self.last_notes = notes;
         for action in p.actions.clone() {
             if action.key.kind == Kind::Volume
-                && action.verb == Verb::Remove
+                && action.verb() == Verb::Remove
                 && self.volume_busy(&action, &observed)
             {
                 continue; // a container still mounts it, or one may be about to: next pass
@@ -511,7 +511,7 @@ impl Controller {
                     _ => Duration::ZERO,
                 };
                 matches!(
-                    action.verb,
+                    action.verb(),
                     Verb::Start | Verb::Restart | Verb::Create | Verb::Recreate
                 )
                 .then_some((at, waited))
@@ -603,32 +603,32 @@ impl Controller {
         match &o.result {
             Ok(id) => info!(
                 object = %a.key,
-                action = %a.verb,
+                action = %a.verb(),
                 reason = %a.reason,
                 result = "ok",
                 container = %id.as_deref().map(|i| &i[..i.len().min(12)]).unwrap_or(""),
-                "{} {}", a.verb, a.key
+                "{} {}", a.verb(), a.key
             ),
             Err(e) => {
                 let class = classify(e);
                 self.shared.metrics.error(class.as_str());
                 warn!(
                     object = %a.key,
-                    action = %a.verb,
+                    action = %a.verb(),
                     reason = %a.reason,
                     result = "failed",
                     class = class.as_str(),
                     error = %e,
-                    "{} {} failed", a.verb, a.key
+                    "{} {} failed", a.verb(), a.key
                 );
             }
         }
         self.shared.metrics.action(
-            a.verb.as_str(),
+            a.verb().as_str(),
             if o.result.is_ok() { "ok" } else { "error" },
         );
         if o.result.is_ok() {
-            match (a.verb, a.cause) {
+            match (a.verb(), a.cause) {
                 (Verb::Start, Cause::Crashed) => self.restart_metric("crash"),
                 (Verb::Restart, Cause::Unhealthy) => self.restart_metric("unhealthy"),
                 _ => {}
@@ -638,7 +638,7 @@ impl Controller {
         self.last_actions.insert(
             a.key.clone(),
             LastAction {
-                action: a.verb.to_string(),
+                action: a.verb().to_string(),
                 reason: a.reason.clone(),
                 result,
                 at_ms: unix_ms(&now),
@@ -657,14 +657,11 @@ impl Controller {
         {
             return true;
         }
-        let owner = action
-            .volume
-            .as_ref()
-            .map(|v| v.owner.as_str())
-            .unwrap_or("");
-        self.in_flight
-            .iter()
-            .any(|k| k.kind != Kind::Volume && (owner == "shared" || k.to_string() == owner))
+        let owner = action.volume_owner();
+        self.in_flight.iter().any(|k| {
+            k.kind != Kind::Volume
+                && owner.is_some_and(|o| *o == crate::model::VolumeOwner::Shared || o.is(k))
+        })
     }
 
     /// Lists the instance's volumes when any may matter (declared, remembered, or seen last
@@ -746,7 +743,7 @@ impl Controller {
             let removing = self.in_flight.contains(key)
                 || p.actions
                     .iter()
-                    .any(|a| &a.key == key && a.verb == Verb::Remove);
+                    .any(|a| &a.key == key && a.verb() == Verb::Remove);
             let s = status::object_status(
                 key,
                 want,
@@ -758,7 +755,7 @@ impl Controller {
                 self.last_actions.get(key),
             );
             *counts.entry(s.phase).or_default() += 1;
-            phases.insert(key.clone(), (s.phase.to_string(), s.next_retry_ms));
+            phases.insert(key.clone(), (s.phase, s.next_retry_ms));
             objects.push(s);
         }
         for (phase, n) in counts {
@@ -840,7 +837,7 @@ async fn watch_events(
                     got_any = true;
                     shared.metrics.events.inc();
                     since = Some(ev.resume_since());
-                    tracing::debug!(action = %ev.action, object = ?ev.key, "engine event");
+                    tracing::debug!(event = ?ev.kind, object = ?ev.key, "engine event");
                     let _ = tx.send((Instant::now(), Some(ev)));
                 }
                 Err(e @ EngineError::Forbidden { .. }) | Err(e @ EngineError::NotFound { .. }) => {

@@ -1,8 +1,8 @@
 use futures_util::stream::{self, StreamExt};
 
 use crate::engine::{Engine, EngineError};
-use crate::model::Kind;
-use crate::plan::{Action, Verb};
+use crate::model::DesiredContainer;
+use crate::plan::{Action, Op};
 
 /// An action and how it ended.
 #[derive(Debug, Clone)]
@@ -28,11 +28,11 @@ pub async fn execute(
     // before the containers that mount them, and removed last.
     let mut phases: [Vec<Action>; 4] = Default::default();
     for a in actions {
-        let i = match (a.key.kind == Kind::Volume, a.verb) {
-            (false, Verb::Remove) => 0,
-            (true, Verb::Create) => 1,
-            (false, _) => 2,
-            (true, _) => 3,
+        let i = match &a.op {
+            Op::Remove { .. } => 0,
+            Op::CreateVolume { .. } => 1,
+            Op::RemoveVolume { .. } => 3,
+            _ => 2,
         };
         phases[i].push(a);
     }
@@ -56,45 +56,44 @@ pub async fn run_action(engine: &Engine, instance: &str, action: Action) -> Outc
 }
 
 async fn run(engine: &Engine, instance: &str, a: &Action) -> Result<Option<String>, EngineError> {
-    let target = || a.target.as_ref().expect("this verb names its container");
-    if a.key.kind == Kind::Volume {
-        let v = a
-            .volume
-            .as_ref()
-            .expect("volume actions carry their target");
-        return match a.verb {
-            Verb::Create => engine
-                .create_volume(instance, &a.key.name, &v.owner, v.cleanup.as_ref())
-                .await
-                .map(|()| None),
-            // Never forced: a volume in use answers 409 and is tried again later.
-            _ => engine.remove_volume(&a.key.name).await.map(|()| None),
-        };
-    }
-    match a.verb {
-        Verb::Remove => {
-            engine.stop(&target().id, a.stop_grace_secs).await?;
-            engine.remove(&target().id).await?;
+    match &a.op {
+        Op::CreateVolume { owner, cleanup } => engine
+            .create_volume(instance, &a.key.name, owner, cleanup.as_ref())
+            .await
+            .map(|()| None),
+        // Never forced: a volume in use answers 409 and is tried again later.
+        Op::RemoveVolume { .. } => engine.remove_volume(&a.key.name).await.map(|()| None),
+        Op::Remove { target, grace_secs } => {
+            engine.stop(&target.id, *grace_secs).await?;
+            engine.remove(&target.id).await?;
             Ok(None)
         }
-        Verb::Stop => {
-            engine.stop(&target().id, a.stop_grace_secs).await?;
-            Ok(Some(target().id.clone()))
+        Op::Stop {
+            target, grace_secs, ..
+        } => {
+            engine.stop(&target.id, *grace_secs).await?;
+            Ok(Some(target.id.clone()))
         }
-        Verb::Start => {
-            engine.start(&target().id).await?;
-            Ok(Some(target().id.clone()))
+        Op::Start { target, .. } => {
+            engine.start(&target.id).await?;
+            Ok(Some(target.id.clone()))
         }
-        Verb::Restart => {
-            engine.stop(&target().id, a.stop_grace_secs).await?;
-            engine.start(&target().id).await?;
-            Ok(Some(target().id.clone()))
+        Op::Restart {
+            target, grace_secs, ..
+        } => {
+            engine.stop(&target.id, *grace_secs).await?;
+            engine.start(&target.id).await?;
+            Ok(Some(target.id.clone()))
         }
-        Verb::Create => create_and_start(engine, instance, a).await,
-        Verb::Recreate => {
-            engine.stop(&target().id, a.stop_grace_secs).await?;
-            engine.remove(&target().id).await?;
-            create_and_start(engine, instance, a).await
+        Op::Create { desired } => create_and_start(engine, instance, desired).await,
+        Op::Recreate {
+            target,
+            grace_secs,
+            desired,
+        } => {
+            engine.stop(&target.id, *grace_secs).await?;
+            engine.remove(&target.id).await?;
+            create_and_start(engine, instance, desired).await
         }
     }
 }
@@ -102,17 +101,13 @@ async fn run(engine: &Engine, instance: &str, a: &Action) -> Result<Option<Strin
 async fn create_and_start(
     engine: &Engine,
     instance: &str,
-    a: &Action,
+    want: &DesiredContainer,
 ) -> Result<Option<String>, EngineError> {
-    let want = a
-        .desired
-        .as_ref()
-        .expect("create and recreate carry the spec");
     // Its volumes first, with berth's labels: a container that mounted a missing named
     // volume would make the engine create it unlabelled.
     for claim in &want.volumes {
         let name = claim.source.engine_name(instance, &want.key);
-        let owner = claim.source.owner_label(&want.key);
+        let owner = claim.source.owner(&want.key);
         engine
             .create_volume(instance, &name, &owner, claim.cleanup.as_ref())
             .await?;

@@ -2,7 +2,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, EngineError};
-use crate::model::{DesiredSet, Health, ObjectKey, RunState};
+use crate::model::{DesiredSet, ObjectKey, Phase, RunState};
 
 /// An object that did not reach its desired state, and what it was doing instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,39 +37,36 @@ pub async fn wait_ready(
             let have = observed.iter().find(|o| {
                 o.key.as_ref() == Some(key) && o.spec_hash.as_deref() == Some(&want.hash)
             });
+            let phase = have.map(|o| Phase::of_container(o.state, o.health));
             let (reason, failed) = match have {
                 _ if failed.contains(key)
-                    && !have.is_some_and(|o| {
-                        o.state == RunState::Running && o.health != Some(Health::Unhealthy)
-                    }) =>
+                    && !matches!(phase, Some(Phase::Running | Phase::Starting)) =>
                 {
                     let now = have.map_or("no container".to_string(), |o| o.state.to_string());
                     (format!("its action failed ({now})"), true)
                 }
                 None => ("no container with the current spec".to_string(), false),
-                Some(o) => match (o.state, o.health) {
-                    (RunState::Running, None | Some(Health::Healthy)) => {
+                Some(o) => match Phase::of_container(o.state, o.health) {
+                    Phase::Running => {
                         ready_now.insert(o.id.clone());
                         if ready_before.contains(&o.id) {
                             continue;
                         }
                         ("running, confirming".to_string(), false)
                     }
-                    (RunState::Running, Some(Health::Starting)) => {
-                        ("running, health check starting".to_string(), false)
-                    }
-                    (RunState::Running, Some(Health::Unhealthy)) => {
-                        ("running but unhealthy".to_string(), false)
-                    }
-                    (RunState::Exited { code }, _) => (
-                        format!(
-                            "exited with code {}",
-                            code.map_or("unknown".to_string(), |c| c.to_string())
+                    Phase::Starting => ("running, health check starting".to_string(), false),
+                    Phase::Unhealthy => ("running but unhealthy".to_string(), false),
+                    Phase::Stopped | Phase::Failed => match o.state {
+                        RunState::Exited { code } => (
+                            format!(
+                                "exited with code {}",
+                                code.map_or("unknown".to_string(), |c| c.to_string())
+                            ),
+                            true,
                         ),
-                        true,
-                    ),
-                    (RunState::Dead, _) => ("dead".to_string(), true),
-                    (state, _) => (format!("{state}"), false),
+                        _ => ("dead".to_string(), true),
+                    },
+                    _ => (o.state.to_string(), false),
                 },
             };
             pending.push(NotReady {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{ObjectKey, ObjectRuntime, Runtime, VolumeMemory};
+use crate::model::{ObjectKey, ObjectRuntime, Phase, Runtime, VolumeMemory};
 use crate::plan::ports::PortAllocations;
 
 /// The format version written into the file.
@@ -35,8 +35,8 @@ pub struct Entry {
     #[serde(flatten)]
     pub runtime: ObjectRuntime,
     /// The phase last reported (`Running`, `CrashLoopBackOff`, `Expired`, ...).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub phase: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
     /// When the next action is due (backoff, retry), Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_retry_ms: Option<u64>,
@@ -238,12 +238,15 @@ impl Store {
 pub fn snapshot(
     instance: &str,
     runtime: &Runtime,
-    phases: &BTreeMap<ObjectKey, (String, Option<u64>)>,
+    phases: &BTreeMap<ObjectKey, (Phase, Option<u64>)>,
     volumes: &BTreeMap<String, VolumeMemory>,
 ) -> StateFile {
     let mut objects = BTreeMap::new();
     for (key, rt) in runtime {
-        let (phase, next) = phases.get(key).cloned().unwrap_or_default();
+        let (phase, next) = match phases.get(key) {
+            Some((p, n)) => (Some(*p), *n),
+            None => (None, None),
+        };
         objects.insert(
             key.to_string(),
             Entry {
@@ -286,14 +289,14 @@ mod tests {
             },
         )]
         .into();
-        let phases = [(key.clone(), ("Expired".to_string(), None))].into();
+        let phases = [(key.clone(), (Phase::Expired, None))].into();
         let file = snapshot("t", &rt, &phases, &BTreeMap::new());
         store.save(&file).unwrap();
         let (back, warning) = store.load().unwrap();
         assert!(warning.is_none());
         assert_eq!(back, file);
         assert_eq!(back.runtime(), rt);
-        assert_eq!(back.entry(&key).unwrap().phase, "Expired");
+        assert_eq!(back.entry(&key).unwrap().phase, Some(Phase::Expired));
 
         fs::write(store.path(), "{ not json").unwrap();
         let (empty, warning) = store.load().unwrap();

@@ -4,81 +4,16 @@
 pub mod http;
 pub mod metrics;
 
-use std::fmt;
 use std::time::SystemTime;
 
 use serde::Serialize;
 
+pub use crate::model::Phase;
 use crate::model::{
-    unix_ms, DesiredContainer, Health, LastError, ObjectKey, ObjectRuntime, Observed,
-    RestartPolicy, RunState,
+    unix_ms, DesiredContainer, LastError, ObjectKey, ObjectRuntime, Observed, RestartPolicy,
+    RunState,
 };
 use crate::plan::{Wait, WaitKind};
-
-/// The state of an object as a person reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Phase {
-    /// Declared; no container yet (being created).
-    Pending,
-    /// Running, health check not yet passed.
-    Starting,
-    Running,
-    /// Running, health check failing.
-    Unhealthy,
-    /// Exited; waiting for the backoff before the next start.
-    CrashLoopBackOff,
-    /// Declared `Stopped`, or exited cleanly with a policy that does not restart it.
-    Stopped,
-    /// A session past its TTL.
-    Expired,
-    /// Exited with an error and not restarted, or an action on it keeps failing.
-    Failed,
-    /// Its manifest has errors: whatever runs is left as it is.
-    Invalid,
-    /// No longer declared; being removed.
-    Terminating,
-    /// No longer declared, but kept: the desired set is empty (without `--allow-empty`) or
-    /// a manifest path could not be read.
-    Orphaned,
-}
-
-impl Phase {
-    pub const ALL: [Phase; 11] = [
-        Phase::Pending,
-        Phase::Starting,
-        Phase::Running,
-        Phase::Unhealthy,
-        Phase::CrashLoopBackOff,
-        Phase::Stopped,
-        Phase::Expired,
-        Phase::Failed,
-        Phase::Invalid,
-        Phase::Terminating,
-        Phase::Orphaned,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Pending => "Pending",
-            Phase::Starting => "Starting",
-            Phase::Running => "Running",
-            Phase::Unhealthy => "Unhealthy",
-            Phase::CrashLoopBackOff => "CrashLoopBackOff",
-            Phase::Stopped => "Stopped",
-            Phase::Expired => "Expired",
-            Phase::Failed => "Failed",
-            Phase::Invalid => "Invalid",
-            Phase::Terminating => "Terminating",
-            Phase::Orphaned => "Orphaned",
-        }
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The phase of one object. Pure. `removing` says whether the plan removes it.
 pub fn phase(
@@ -113,14 +48,7 @@ pub fn phase(
         };
     };
     match (have.state, have.health) {
-        (RunState::Running, Some(Health::Starting)) => Phase::Starting,
-        (RunState::Running, Some(Health::Unhealthy)) => Phase::Unhealthy,
-        (RunState::Running | RunState::Paused | RunState::Restarting, _) => Phase::Running,
-        (RunState::Created, _) if want.stopped => Phase::Stopped,
-        (RunState::Created, _) => Phase::Pending,
-        (RunState::Removing, _) => Phase::Terminating,
-        (RunState::Dead, _) => Phase::Failed,
-        (RunState::Exited { .. }, _) if want.stopped => Phase::Stopped,
+        (RunState::Created | RunState::Exited { .. }, _) if want.stopped => Phase::Stopped,
         (RunState::Exited { code }, _) => {
             if waits.iter().any(|w| w.kind == WaitKind::Backoff) {
                 return Phase::CrashLoopBackOff;
@@ -136,6 +64,7 @@ pub fn phase(
                 (false, _) => Phase::Failed,
             }
         }
+        (state, health) => Phase::of_container(state, health),
     }
 }
 

@@ -1,0 +1,248 @@
+//! The plan's vocabulary: actions (what to do to which object, each variant carrying what
+//! it needs), their causes, and what the planner decided to wait for or leave alone.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::model::{CleanupRule, DesiredContainer, ObjectKey, VolumeOwner};
+
+/// What to do to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verb {
+    /// Stop (with the grace period) and remove a container nobody wants.
+    Remove,
+    /// Stop a container whose object should be stopped.
+    Stop,
+    /// Replace a container whose spec changed.
+    Recreate,
+    /// Create (and start) a missing container.
+    Create,
+    /// Start an existing, stopped container.
+    Start,
+    /// Stop and start a running container (unhealthy).
+    Restart,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Remove => "remove",
+            Verb::Stop => "stop",
+            Verb::Recreate => "recreate",
+            Verb::Create => "create",
+            Verb::Start => "start",
+            Verb::Restart => "restart",
+        }
+    }
+
+    /// The one-character marker used by `berth diff`.
+    pub fn symbol(self) -> char {
+        match self {
+            Verb::Remove => '-',
+            Verb::Stop => '.',
+            Verb::Recreate => '~',
+            Verb::Create => '+',
+            Verb::Start => '>',
+            Verb::Restart => '^',
+        }
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an action is needed, as data (for metrics and runtime bookkeeping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Cause {
+    /// Not on the engine yet.
+    Missing,
+    /// The spec changed.
+    SpecChanged,
+    /// The container exited and its restart policy wants it back.
+    Crashed,
+    /// The health check failed.
+    Unhealthy,
+    /// A session's TTL passed.
+    Expired,
+    /// Its manifest is gone.
+    Gone,
+    /// A second container for one object.
+    Duplicate,
+    /// The object's declared state (`Running`/`Stopped`) differs from the container's.
+    StateChanged,
+    /// Created but never started, or dead.
+    Broken,
+}
+
+/// The existing container an action works on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+}
+
+/// One step of a plan: what to do to which object, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Action {
+    pub key: ObjectKey,
+    pub cause: Cause,
+    pub reason: String,
+    pub op: Op,
+}
+
+/// What an action does, each with what it needs: the container it acts on, how long a stop
+/// may take, the object as declared (its spec, and the restart settings that the result's
+/// bookkeeping uses).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Create (and start, unless declared stopped) a missing container.
+    Create { desired: Box<DesiredContainer> },
+    /// Replace a container whose spec changed (or that the engine reports dead).
+    Recreate {
+        target: Target,
+        grace_secs: u64,
+        desired: Box<DesiredContainer>,
+    },
+    /// Start an existing, stopped container.
+    Start {
+        target: Target,
+        desired: Box<DesiredContainer>,
+    },
+    /// Stop a container whose object is declared stopped.
+    Stop {
+        target: Target,
+        grace_secs: u64,
+        desired: Box<DesiredContainer>,
+    },
+    /// Stop and start a running container (unhealthy).
+    Restart {
+        target: Target,
+        grace_secs: u64,
+        desired: Box<DesiredContainer>,
+    },
+    /// Stop and remove a container nobody wants.
+    Remove { target: Target, grace_secs: u64 },
+    /// Create a volume with berth's labels.
+    CreateVolume {
+        owner: VolumeOwner,
+        cleanup: Option<CleanupRule>,
+    },
+    /// Remove a volume (never forced).
+    RemoveVolume { owner: Option<VolumeOwner> },
+}
+
+impl Action {
+    pub fn verb(&self) -> Verb {
+        match self.op {
+            Op::Create { .. } | Op::CreateVolume { .. } => Verb::Create,
+            Op::Recreate { .. } => Verb::Recreate,
+            Op::Start { .. } => Verb::Start,
+            Op::Stop { .. } => Verb::Stop,
+            Op::Restart { .. } => Verb::Restart,
+            Op::Remove { .. } | Op::RemoveVolume { .. } => Verb::Remove,
+        }
+    }
+
+    /// The container acted on (all but create and volume actions).
+    pub fn target(&self) -> Option<&Target> {
+        match &self.op {
+            Op::Recreate { target, .. }
+            | Op::Start { target, .. }
+            | Op::Stop { target, .. }
+            | Op::Restart { target, .. }
+            | Op::Remove { target, .. } => Some(target),
+            Op::Create { .. } | Op::CreateVolume { .. } | Op::RemoveVolume { .. } => None,
+        }
+    }
+
+    /// The object as declared, for actions on a declared object.
+    pub fn desired(&self) -> Option<&DesiredContainer> {
+        match &self.op {
+            Op::Create { desired }
+            | Op::Recreate { desired, .. }
+            | Op::Start { desired, .. }
+            | Op::Stop { desired, .. }
+            | Op::Restart { desired, .. } => Some(desired),
+            Op::Remove { .. } | Op::CreateVolume { .. } | Op::RemoveVolume { .. } => None,
+        }
+    }
+
+    /// The volume's owner, for volume actions.
+    pub fn volume_owner(&self) -> Option<&VolumeOwner> {
+        match &self.op {
+            Op::CreateVolume { owner, .. } => Some(owner),
+            Op::RemoveVolume { owner } => owner.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// `{key, verb, cause, reason, target}`: what `berth diff -o json` prints.
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let target = self.target();
+        let mut st = s.serialize_struct("Action", 4 + usize::from(target.is_some()))?;
+        st.serialize_field("key", &self.key)?;
+        st.serialize_field("verb", &self.verb())?;
+        st.serialize_field("cause", &self.cause)?;
+        st.serialize_field("reason", &self.reason)?;
+        if let Some(t) = target {
+            st.serialize_field("target", t)?;
+        }
+        st.end()
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.verb().as_str(), self.reason)
+    }
+}
+
+/// Something the planner decided not to do, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// The object, or the container name when its labels name no object.
+    pub subject: String,
+    pub message: String,
+}
+
+/// Why an object is waiting instead of being acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum WaitKind {
+    /// Crash-loop backoff before the next start.
+    Backoff,
+    /// Unhealthy, restart delayed by the backoff.
+    UnhealthyBackoff,
+    /// Unhealthy, restart limit for the window reached: report only.
+    RestartLimit,
+    /// A session's TTL runs out at `until`.
+    Ttl,
+    /// A previous action failed; retry at `until`.
+    Retry,
+    /// An orphaned volume is kept until `until` (RetainFor).
+    Retention,
+}
+
+/// An object the planner must look at again at `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Wait {
+    pub key: ObjectKey,
+    pub kind: WaitKind,
+    #[serde(serialize_with = "ser_time")]
+    pub until: SystemTime,
+    pub reason: String,
+}
+
+fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(crate::model::unix_ms(t))
+}
