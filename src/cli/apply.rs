@@ -1,7 +1,8 @@
+use std::process::ExitCode;
 use std::time::Duration;
 
+use super::{once, CliError, Context};
 use crate::manifest::Sources;
-use crate::model::CleanupRule;
 use crate::plan::Verb;
 use crate::reconcile::{self, Outcome};
 
@@ -10,32 +11,16 @@ pub struct Options {
     pub wait: Option<Duration>,
     pub allow_empty: bool,
     pub concurrency: usize,
-    pub cleanup: CleanupRule,
 }
 
 /// `berth apply`: converge once, print each action and its result, optionally wait.
 /// Exit 0 when converged, 1 when anything failed or was invalid, 2 when the engine is out of
 /// reach.
-pub async fn run(instance: &str, sources: &Sources, opts: Options) -> u8 {
-    let mut loaded = super::diff::load(sources);
-    let Some(engine) = super::connect().await else {
-        return 2;
-    };
-    let (p, ports_ok) = match super::diff::observe_and_plan(
-        &engine,
-        instance,
-        &mut loaded,
-        opts.allow_empty,
-        opts.cleanup,
-    )
-    .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+pub async fn run(ctx: &Context, sources: &Sources, opts: Options) -> Result<ExitCode, CliError> {
+    let instance = ctx.instance.as_str();
+    let mut loaded = once::load(sources);
+    let engine = ctx.connect().await?;
+    let (p, ports_ok) = once::plan(ctx, &engine, &mut loaded, opts.allow_empty).await?;
     for n in &p.notes {
         println!("= {}: {}", n.subject, n.message);
     }
@@ -105,16 +90,13 @@ pub async fn run(instance: &str, sources: &Sources, opts: Options) -> u8 {
                     println!("  {}: {}", p.key, p.reason);
                 }
             }
-            Err(e) => {
-                ok = false;
-                eprintln!("error: while waiting: {e}");
-            }
+            Err(e) => return Err(e.into()),
         }
     }
     if loaded.has_errors() {
         eprintln!("some manifests have errors: what they declare was left as it was");
     }
-    u8::from(!ok)
+    Ok(ExitCode::from(u8::from(!ok)))
 }
 
 fn print_outcome(o: &Outcome) {

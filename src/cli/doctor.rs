@@ -2,10 +2,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use std::process::ExitCode;
+
 use super::output::table;
-use super::PlanFormat;
+use super::{CliError, Context, PlanFormat};
 use crate::engine::{
-    Engine, EngineError, EngineInfo, Need, PeerCertificate, Probe, Verdict, Verification,
+    Client, Engine, EngineError, EngineInfo, Need, PeerCertificate, Probe, Verdict, Verification,
 };
 
 /// The `-o json` document.
@@ -27,7 +29,12 @@ struct Report<'a> {
 /// `berth doctor`: can berth reach the engine, what is it, and does every call berth needs
 /// get through (with a verdict per socket-proxy flag)? Exit 0 when everything required is
 /// allowed, 1 when something is missing, 2 when nothing answers at all.
-pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: PlanFormat) -> u8 {
+pub async fn run(
+    ctx: &Context,
+    sources: &crate::manifest::Sources,
+    format: PlanFormat,
+) -> Result<ExitCode, CliError> {
+    let instance = ctx.instance.as_str();
     // With manifests, NETWORKS is required when one of them declares its own network.
     let networks_needed = !sources.trusted.is_empty()
         && crate::manifest::load(sources)
@@ -37,19 +44,19 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
             .any(|o| o.spec.network.is_own());
     let started = Instant::now();
     // Over HTTPS, a handshake of doctor's own shows the certificate, even one berth refuses.
-    let certificate = match Engine::peer_certificate(super::engine_target()).await {
+    let certificate = match Client::peer_certificate(&ctx.target).await {
         Some(Ok(c)) => Some(c),
         // The connection below fails the same way and says so.
         Some(Err(_)) | None => None,
     };
-    let engine = match Engine::connect_to(super::engine_target()).await {
+    let engine = match Client::connect_to(&ctx.target).await {
         Ok(e) => e,
         Err(e) => {
             if let (Some(c), PlanFormat::Text) = (&certificate, format) {
                 print_certificate(c);
             }
             eprintln!("error: {e}");
-            return match e {
+            return Ok(ExitCode::from(match e {
                 // Something answered, but refused the first call.
                 EngineError::Forbidden { .. } => {
                     eprintln!("doctor: berth cannot start without GET /version");
@@ -69,7 +76,7 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
                     eprintln!("doctor: no engine answers; nothing else can be checked");
                     2
                 }
-            };
+            }));
         }
     };
     let connected_ms = started.elapsed().as_millis();
@@ -155,7 +162,7 @@ pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: Pla
             }
         }
     }
-    u8::from(!ok)
+    Ok(ExitCode::from(u8::from(!ok)))
 }
 
 /// `tls        verified against ...` and the certificate's subject, issuer and expiry.

@@ -1,34 +1,27 @@
+use std::process::ExitCode;
+
+use super::{CliError, Context};
+use crate::engine::Engine;
 use crate::plan;
 use crate::reconcile;
 
 /// `berth down`: remove every container of the instance (and nothing else); with
 /// `volumes`, its volumes too, whatever their cleanup policy.
-pub async fn run(instance: &str, concurrency: usize, volumes: bool) -> u8 {
-    let Some(engine) = super::connect().await else {
-        return 2;
-    };
-    let observed = match engine.list(instance).await {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+pub async fn run(ctx: &Context, concurrency: usize, volumes: bool) -> Result<ExitCode, CliError> {
+    let instance = ctx.instance.as_str();
+    let engine = ctx.connect().await?;
+    let observed = engine.list(instance).await?;
     let volumes_listed = if volumes {
-        match engine.list_volumes(instance).await {
-            Ok(vs) => vs,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        }
+        engine.list_volumes(instance).await?
     } else {
         Vec::new()
     };
     let actions = plan::teardown(&observed, &volumes_listed);
     if actions.is_empty() {
         println!("nothing to remove: instance {instance:?} owns no containers");
-        return u8::from(!remove_networks(&engine, instance).await);
+        return Ok(ExitCode::from(u8::from(
+            !remove_networks(&engine, instance).await,
+        )));
     }
     let outcomes = reconcile::execute(&engine, instance, actions, concurrency, |o| {
         match &o.result {
@@ -53,12 +46,12 @@ pub async fn run(instance: &str, concurrency: usize, volumes: bool) -> u8 {
             }
         }
     }
-    u8::from(failed > 0 || !networks_ok)
+    Ok(ExitCode::from(u8::from(failed > 0 || !networks_ok)))
 }
 
 /// Networks of the instance left behind (a crash between a container's removal and its
 /// network's). A proxy without NETWORKS=1 means none were ever created: nothing to do.
-async fn remove_networks(engine: &crate::engine::Engine, instance: &str) -> bool {
+async fn remove_networks(engine: &crate::engine::Client, instance: &str) -> bool {
     let networks = match engine.list_networks(instance).await {
         Ok(n) => n,
         Err(crate::engine::EngineError::Forbidden { .. }) => return true,

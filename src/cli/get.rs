@@ -1,10 +1,12 @@
+use crate::engine::Engine;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use super::output::{age, table};
-use super::GetFormat;
+use super::{CliError, Context, GetFormat};
 use crate::model::{Observed, Phase};
 use crate::state::Store;
 
@@ -43,17 +45,14 @@ fn merged_phase(o: &Observed, recorded: Option<Phase>) -> Phase {
 /// `berth get`. The engine says what runs; the state file of `berth run` (when there is
 /// one) adds restart counts and the phases the engine cannot show (CrashLoopBackOff,
 /// Expired, Invalid), and lists expired sessions that no longer have a container.
-pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) -> u8 {
-    let Some(engine) = super::connect().await else {
-        return 2;
-    };
-    let mut observed = match engine.list(instance).await {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+pub async fn run(
+    ctx: &Context,
+    format: GetFormat,
+    state_dir: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
+    let instance = ctx.instance.as_str();
+    let engine = ctx.connect().await?;
+    let mut observed = engine.list(instance).await?;
     observed.sort_by(|a, b| (&a.key, &a.name).cmp(&(&b.key, &b.name)));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -111,7 +110,7 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
         }
     }
     match format {
-        GetFormat::Json | GetFormat::Yaml => return print_data(&rows, format),
+        GetFormat::Json | GetFormat::Yaml => return Ok(ExitCode::from(print_data(&rows, format))),
         GetFormat::Table | GetFormat::Wide => {
             let info = engine.info();
             eprintln!(
@@ -123,7 +122,7 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
             );
             if rows.is_empty() {
                 eprintln!("no containers for instance {instance:?}");
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             let wide = format == GetFormat::Wide;
             let mut header = vec![
@@ -153,7 +152,7 @@ pub async fn run(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) 
             print!("{}", table(&header, &body));
         }
     }
-    0
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One row of `berth get volumes`.
@@ -171,20 +170,15 @@ struct VolumeRow {
 /// `berth get volumes`: NAME OWNER STATE (InUse / Orphaned) AGE EXPIRES. A volume is in use
 /// while a container of the instance mounts it; the orphan clock comes from berth run's
 /// state file (without one, EXPIRES is unknown).
-pub async fn volumes(instance: &str, format: GetFormat, state_dir: Option<PathBuf>) -> u8 {
-    let Some(engine) = super::connect().await else {
-        return 2;
-    };
-    let (containers, volumes) = match (
-        engine.list(instance).await,
-        engine.list_volumes(instance).await,
-    ) {
-        (Ok(c), Ok(v)) => (c, v),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+pub async fn volumes(
+    ctx: &Context,
+    format: GetFormat,
+    state_dir: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
+    let instance = ctx.instance.as_str();
+    let engine = ctx.connect().await?;
+    let containers = engine.list(instance).await?;
+    let volumes = engine.list_volumes(instance).await?;
     let dir = state_dir.unwrap_or_else(Store::default_dir);
     let state = Store::new(&dir, instance).peek().unwrap_or_else(|e| {
         eprintln!("warning: {e}");
@@ -217,11 +211,11 @@ pub async fn volumes(instance: &str, format: GetFormat, state_dir: Option<PathBu
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     match format {
-        GetFormat::Json | GetFormat::Yaml => return print_data(&rows, format),
+        GetFormat::Json | GetFormat::Yaml => return Ok(ExitCode::from(print_data(&rows, format))),
         GetFormat::Table | GetFormat::Wide => {
             if rows.is_empty() {
                 eprintln!("no volumes for instance {instance:?}");
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             let now_ms = now as u64 * 1000;
             let mut header = vec!["NAME", "OWNER", "STATE", "AGE", "EXPIRES"];
@@ -249,7 +243,7 @@ pub async fn volumes(instance: &str, format: GetFormat, state_dir: Option<PathBu
             print!("{}", table(&header, &body));
         }
     }
-    0
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints rows as JSON or YAML; the exit code.

@@ -1,13 +1,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
-use crate::model::CleanupRule;
-use crate::reconcile::controller::{self, Config};
+use super::{CliError, Context};
+use crate::model::Backoff;
+use crate::reconcile::daemon::{self, Config, Files, Inputs, WallClock};
 use crate::state::Store;
 use crate::status::http::{self, Shared};
 
@@ -24,13 +26,13 @@ pub struct Args {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// Full resync period: re-read every manifest and relist, whatever the events said.
-    #[arg(long, default_value = "30s", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = super::args::parse_duration)]
     pub resync: Duration,
     /// Gather file events for this long into one reconcile.
-    #[arg(long, default_value = "100ms", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "100ms", value_parser = super::args::parse_duration)]
     pub debounce: Duration,
     /// Poll period when the engine refuses the event stream.
-    #[arg(long, default_value = "2s", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = super::args::parse_duration)]
     pub poll_interval: Duration,
     /// Allow removing everything when the manifests declare nothing.
     #[arg(long)]
@@ -47,9 +49,13 @@ pub struct Args {
     pub concurrency: u16,
 }
 
+/// While the engine is not there yet: half a second doubling to 30 s.
+const CONNECT_RETRY: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+
 /// `berth run`: connects (retrying while the engine is away), serves the status endpoints,
 /// runs the loop until SIGTERM or SIGINT.
-pub async fn run(instance: &str, cleanup: CleanupRule, args: Args) -> u8 {
+pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
+    let instance = ctx.instance.as_str();
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -64,48 +70,63 @@ pub async fn run(instance: &str, cleanup: CleanupRule, args: Args) -> u8 {
         match http::serve(addr, shared.clone(), stopped(stop_rx.clone())).await {
             Ok((bound, _)) => info!(address = %bound, "serving /healthz /readyz /metrics /status"),
             Err(e) => {
-                error!(address = %addr, error = %e, "cannot listen");
-                return 2;
+                return Err(CliError::Listen {
+                    address: addr.to_string(),
+                    source: e,
+                })
             }
         }
     }
 
-    let mut delay = Duration::from_millis(500);
+    let mut delay = CONNECT_RETRY.initial;
+    let mut attempt = 0u32;
     let engine = loop {
-        match crate::engine::Engine::connect_to(super::engine_target()).await {
+        match crate::engine::Client::connect_to(&ctx.target).await {
             Ok(e) => break e,
             Err(e) => {
-                warn!(class = "infrastructure", error = %e, "engine not reachable; retrying in {}", humantime::format_duration(delay));
+                let wait = Backoff::jittered(delay, attempt);
+                warn!(class = "infrastructure", error = %e, "engine not reachable; retrying in {}", humantime::format_duration(wait));
                 tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = stopped(stop_rx.clone()) => return 0,
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stopped(stop_rx.clone()) => return Ok(ExitCode::SUCCESS),
                 }
-                delay = (delay * 2).min(Duration::from_secs(30));
+                delay = CONNECT_RETRY.next(delay);
+                attempt += 1;
             }
         }
     };
+    let engine = {
+        let shared = shared.clone();
+        engine.observed_by(move |operation| shared.metrics.request(operation))
+    };
+    let sources = args.sources.sources();
+    let watched: Vec<PathBuf> = sources
+        .manifest_paths()
+        .chain(&sources.policy)
+        .cloned()
+        .collect();
+    let (file_tx, file_rx) = tokio::sync::mpsc::channel(1);
+    let _watcher = crate::source::watch(&watched, args.debounce, file_tx)?;
     let state_dir = args.state_dir.unwrap_or_else(Store::default_dir);
     let config = Config {
         instance: instance.to_string(),
-        sources: args.sources.sources(),
         state_dir,
         resync: args.resync,
         allow_empty: args.allow_empty,
         concurrency: usize::from(args.concurrency),
-        debounce: args.debounce,
         poll_interval: args.poll_interval,
-        default_cleanup: cleanup,
+        default_cleanup: ctx.cleanup,
         max_orphans: args.max_orphaned_volumes,
         max_orphan_bytes: args.max_orphaned_volume_size,
-        port_pool: super::port_pool(),
+        port_pool: ctx.port_pool,
     };
-    match controller::run(engine, config, shared, stopped(stop_rx)).await {
-        Ok(()) => 0,
-        Err(e) => {
-            error!(error = %e, "berth run failed");
-            2
-        }
-    }
+    let inputs = Inputs {
+        manifests: Files::new(sources),
+        file_changes: file_rx,
+        clock: Arc::new(WallClock),
+    };
+    daemon::run(engine, config, inputs, shared, stopped(stop_rx)).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

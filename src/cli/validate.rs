@@ -1,7 +1,9 @@
+use std::process::ExitCode;
+
 use crate::manifest::{self, diagnostic, Format, Sources};
 
 /// `berth validate`: every problem in every file, then a one-line verdict on stderr.
-pub fn run(sources: &Sources, format: Format) -> u8 {
+pub fn run(sources: &Sources, format: Format) -> ExitCode {
     let loaded = manifest::load(sources);
     print!("{}", diagnostic::render(&loaded.diagnostics, format));
     let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -17,5 +19,5 @@ pub fn run(sources: &Sources, format: Format) -> u8 {
             eprintln!("invalid: {errors} error(s) in {} file(s)", loaded.files);
         }
     }
-    u8::from(errors > 0)
+    ExitCode::from(u8::from(errors > 0))
 }

@@ -12,7 +12,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::{Engine, EngineError};
+use super::{Client, EngineError};
 use crate::model::labels;
 
 /// Which engine answers.
@@ -138,7 +138,7 @@ fn absent_name() -> String {
     format!("berth-doctor-probe-{}-{nanos}", std::process::id())
 }
 
-impl Engine {
+impl Client {
     /// Probes every call berth needs (and a few it does not), in a fixed order.
     pub async fn probe(&self, instance: &str) -> Vec<Probe> {
         let label = HashMap::from([(

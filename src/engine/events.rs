@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use bollard::query_parameters::EventsOptionsBuilder;
 use futures_util::{Stream, StreamExt};
 
-use super::{Engine, EngineError};
+use super::{Client, EngineError};
 use crate::model::{labels, Health, Kind, ObjectKey};
 
 /// Container actions that can change what the planner decides.
@@ -77,10 +77,10 @@ impl EngineEvent {
     }
 }
 
-impl Engine {
+impl Client {
     /// Container events for `instance` from `since` (a Unix time with optional fraction)
     /// on. The stream yields an error and ends when the connection drops or is refused.
-    pub fn events(
+    pub(super) fn event_stream(
         &self,
         instance: &str,
         since: Option<String>,
@@ -100,7 +100,7 @@ impl Engine {
         if let Some(s) = &since {
             opts = opts.since(s);
         }
-        let endpoint = self.endpoint.clone();
+        let endpoint = self.endpoint().to_string();
         let instance = instance.to_string();
         self.api("events")
             .events(Some(opts.build()))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use bollard::models::{HostConfig, NetworkCreateRequest};
 
-use super::{Engine, EngineError};
+use super::{Client, EngineError};
 use crate::model::{labels, DesiredContainer, NetworkMode, ObjectKey};
 
 /// The network name of `key` in `instance` (the container's name).
@@ -21,10 +21,10 @@ pub(super) fn apply(instance: &str, want: &DesiredContainer, host: &mut HostConf
     }
 }
 
-impl Engine {
+impl Client {
     /// Makes sure `want`'s own network exists with the right `internal` setting. A network
     /// of that name that this instance does not own is never touched: that is an error.
-    pub async fn ensure_network(
+    pub(super) async fn own_network(
         &self,
         instance: &str,
         want: &DesiredContainer,

@@ -16,8 +16,8 @@ pub struct Outcome {
 /// (they may free names and ports), then everything else. A plan names each object once,
 /// except duplicate containers of one object, which are only ever removed: no object sees
 /// two actions at the same time. `report` is called as each action finishes.
-pub async fn execute(
-    engine: &Engine,
+pub async fn execute<E: Engine>(
+    engine: &E,
     instance: &str,
     actions: Vec<Action>,
     concurrency: usize,
@@ -50,12 +50,16 @@ pub async fn execute(
 }
 
 /// Carries out one action against the engine.
-pub async fn run_action(engine: &Engine, instance: &str, action: Action) -> Outcome {
+pub async fn run_action<E: Engine>(engine: &E, instance: &str, action: Action) -> Outcome {
     let result = run(engine, instance, &action).await;
     Outcome { action, result }
 }
 
-async fn run(engine: &Engine, instance: &str, a: &Action) -> Result<Option<String>, EngineError> {
+async fn run<E: Engine>(
+    engine: &E,
+    instance: &str,
+    a: &Action,
+) -> Result<Option<String>, EngineError> {
     match &a.op {
         Op::CreateVolume { owner, cleanup } => engine
             .create_volume(instance, &a.key.name, owner, cleanup.as_ref())
@@ -98,8 +102,8 @@ async fn run(engine: &Engine, instance: &str, a: &Action) -> Result<Option<Strin
     }
 }
 
-async fn create_and_start(
-    engine: &Engine,
+async fn create_and_start<E: Engine>(
+    engine: &E,
     instance: &str,
     want: &DesiredContainer,
 ) -> Result<Option<String>, EngineError> {

@@ -1,9 +1,14 @@
-//! Carrying out plans: the executor runs actions against the engine with bounded
-//! concurrency, never two on the same object; `wait` watches the engine until the desired
-//! state is reached; [`controller`] is the control loop of `berth run`.
+//! Carrying out plans against an [`crate::engine::Engine`].
+//!
+//! - [`observe`]: one observe-and-plan, used by `diff`, `apply` and the daemon alike.
+//! - `execute`: runs actions with bounded concurrency, never two on one object; a container
+//!   that cannot start after its create is removed again.
+//! - `wait`: watches the engine until the desired state is reached (`apply --wait`).
+//! - [`daemon`]: the control loop of `berth run`.
 
-pub mod controller;
+pub mod daemon;
 mod execute;
+pub mod observe;
 mod wait;
 
 pub use execute::{execute, run_action, Outcome};

@@ -19,8 +19,8 @@ pub struct NotReady {
 /// Returns what is still not ready when `timeout` passes, or as soon as one object has
 /// failed for good. An object in `failed` (its action failed just before) has failed for
 /// good unless the engine already shows it ready: waiting cannot repair it.
-pub async fn wait_ready(
-    engine: &Engine,
+pub async fn wait_ready<E: Engine>(
+    engine: &E,
     instance: &str,
     desired: &DesiredSet,
     failed: &HashSet<ObjectKey>,

@@ -1,0 +1,44 @@
+//! What every command gets from the command line besides its own flags: the instance, the
+//! engine target, the `hostPort: auto` pool, the default volume cleanup. Built once in
+//! `main` and passed down; no settings live in globals.
+
+use crate::engine::{Client, Target};
+use crate::model::CleanupRule;
+use crate::plan::ports::{PortAllocations, PortPool};
+use crate::state::Store;
+
+use super::error::CliError;
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub instance: String,
+    pub cleanup: CleanupRule,
+    pub target: Target,
+    pub port_pool: PortPool,
+}
+
+impl Context {
+    /// Connects to the engine (negotiating the API version).
+    pub async fn connect(&self) -> Result<Client, CliError> {
+        Ok(Client::connect_to(&self.target).await?)
+    }
+
+    /// The `hostPort: auto` ports `berth run` remembers (its state file, read only), so a
+    /// one-shot command keeps them.
+    pub fn remembered_ports(&self) -> PortAllocations {
+        Store::new(&Store::default_dir(), &self.instance)
+            .peek()
+            .map(|f| f.port_allocations())
+            .unwrap_or_default()
+    }
+
+    /// Settings of a one-shot plan for this instance.
+    pub fn once(&self, allow_empty: bool) -> crate::reconcile::observe::Once {
+        crate::reconcile::observe::Once {
+            instance: self.instance.clone(),
+            allow_empty,
+            cleanup: self.cleanup,
+            pool: self.port_pool,
+        }
+    }
+}

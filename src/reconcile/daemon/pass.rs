@@ -1,0 +1,283 @@
+//! One pass of the loop: read the manifests when they changed, list the engine (one call,
+//! two with volumes), correct the listing with what events said, fill ports and hold what
+//! does not fit, update berth's memory, plan. Dispatching the plan is [`super::dispatch`].
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use super::{Controller, Manifests};
+use crate::engine::{Engine, EngineError, EngineEvent, EventKind};
+use crate::manifest::{self, Diagnostic};
+use crate::model::{Backoff, FailureClass, Health, Observed, ObservedVolume, RunState};
+use crate::plan::volumes::VolumeOptions;
+use crate::plan::{self, runtime as memory};
+use crate::reconcile::execute::Outcome;
+use crate::reconcile::observe;
+
+/// Between listings while the engine refuses or is away: the poll interval (at least a
+/// second) doubling to a minute.
+const LIST_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+impl<E: Engine, M: Manifests> Controller<E, M> {
+    /// An engine event: the overlay learns from it, and a death or failing health check
+    /// starts the clock of the event-to-action metric.
+    pub(super) fn note_event(&mut self, at: Instant, ev: Option<EngineEvent>) {
+        if let Some(e) = &ev {
+            let calls_for_action = e.kind == EventKind::Die
+                || (e.kind == EventKind::Health && e.health == Some(Health::Unhealthy));
+            if let (true, Some(key)) = (calls_for_action, &e.key) {
+                self.event_at.entry(key.clone()).or_insert(at);
+            }
+        }
+        self.overlay.note(ev);
+    }
+
+    /// Re-reads the manifests if any input changed. Diagnostics are logged when they
+    /// change, not on every resync.
+    pub(super) fn load(&mut self) {
+        let Some(mut loaded) = self.manifests.load() else {
+            return; // nothing changed since the last read
+        };
+        tracing::debug!(
+            files = loaded.files,
+            documents = loaded.documents,
+            "manifests read"
+        );
+        // Objects that ask for more than the engine's host has are held here, once per
+        // read (the ports of `hostPort: auto` are filled on every pass instead).
+        for h in observe::hold_misfits(&mut loaded.desired, &self.host) {
+            loaded.diagnostics.push(Diagnostic::error(
+                &h.source,
+                (1, 1),
+                "",
+                format!("{}: {}", h.key, h.message),
+            ));
+        }
+        let diags: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+        if diags != self.last_diagnostics {
+            for d in &loaded.diagnostics {
+                if d.is_error() {
+                    let class = match d.class {
+                        manifest::diagnostic::Class::Manifest => FailureClass::Manifest,
+                        manifest::diagnostic::Class::Policy => FailureClass::Policy,
+                    };
+                    self.shared.metrics.error(class.as_str());
+                    warn!(class = class.as_str(), file = %d.file, line = d.line, column = d.column, path = %d.path, "{}", d.message);
+                } else {
+                    warn!(file = %d.file, line = d.line, column = d.column, path = %d.path, "{}", d.message);
+                }
+            }
+            if diags.is_empty() && !self.last_diagnostics.is_empty() {
+                info!("manifests are valid again");
+            }
+            self.last_diagnostics = diags;
+        }
+        // `hostPort: auto` fills ports in (and may hold objects) on every pass: keep the
+        // manifests' own version to start each pass from.
+        let auto_ports = loaded
+            .desired
+            .objects
+            .values()
+            .any(|o| o.spec.ports.iter().any(|p| p.host_port_auto));
+        self.pristine = auto_ports.then(|| loaded.clone());
+        self.desired = loaded;
+    }
+
+    /// One reconcile pass. Returns when the planner next wants to look.
+    pub(super) async fn pass(&mut self, done: &mpsc::UnboundedSender<Outcome>) -> Option<Instant> {
+        let started = Instant::now();
+        if let Some((until, _)) = self.list_backoff {
+            if started < until {
+                return Some(until); // backing off: no engine call yet
+            }
+        }
+        let listed = match self.engine.list(&self.config.instance).await {
+            Ok(o) => self.list_volumes().await.map(|v| (o, v)),
+            Err(e) => Err(e),
+        };
+        let (mut observed, volumes) = match listed {
+            Ok(l) => {
+                self.list_backoff = None;
+                l
+            }
+            Err(e) => return Some(self.listing_failed(&e)),
+        };
+        self.overlay.apply(&mut observed);
+        if let Some(p) = &self.pristine {
+            self.desired = p.clone();
+        }
+        // `hostPort: auto`. An object that gets no port is held; each message is logged
+        // once for as long as it lasts.
+        let mut warnings = HashSet::new();
+        for h in observe::assign_ports(
+            &mut self.desired.desired,
+            &observed,
+            &mut self.ports,
+            self.config.port_pool,
+        ) {
+            let msg = format!("{}: {}", h.key, h.message);
+            if !self.port_warnings.contains(&msg) {
+                self.shared.metrics.error(h.class.as_str());
+                warn!(object = %h.key, class = h.class.as_str(), "{}; its container is left as it is", h.message);
+            }
+            warnings.insert(msg);
+        }
+        self.port_warnings = warnings;
+        let now = self.clock.now();
+        memory::observe(
+            &mut self.runtime,
+            &self.desired.desired,
+            &observed,
+            now,
+            self.passes == 0,
+        );
+        self.passes += 1;
+        self.note_workload_failures(&observed, now);
+        let desired = &self.desired.desired;
+        let wanted = plan::volumes::wanted(&self.config.instance, desired, &self.runtime);
+        plan::volumes::observe(
+            &mut self.volume_memory,
+            &wanted,
+            &volumes,
+            desired.incomplete || !desired.held_sources.is_empty(),
+            now,
+        );
+        let (p, volume_statuses) = plan::plan_all(
+            desired,
+            &observed,
+            &volumes,
+            &self.runtime,
+            &self.volume_memory,
+            now,
+            plan::Options {
+                allow_empty: self.config.allow_empty,
+            },
+            &VolumeOptions {
+                instance: self.config.instance.clone(),
+                default_cleanup: self.config.default_cleanup,
+                max_orphans: self.config.max_orphans,
+                max_orphan_bytes: self.config.max_orphan_bytes,
+                allow_removal: true,
+            },
+        );
+        let notes: Vec<String> = p
+            .notes
+            .iter()
+            .map(|n| format!("{}: {}", n.subject, n.message))
+            .collect();
+        for n in notes.iter().filter(|n| !self.last_notes.contains(n)) {
+            info!("{n}");
+        }
+        self.last_notes = notes;
+        self.dispatch(&p, &observed, done);
+        self.shared.metrics.reconciles.inc();
+        self.shared
+            .metrics
+            .reconcile_duration
+            .observe(started.elapsed().as_secs_f64());
+        self.publish(&observed, &p, volume_statuses, now);
+        self.shared.ready.store(true, Ordering::Release);
+        p.wake_at().map(|t| {
+            let d = t.duration_since(self.clock.now()).unwrap_or_default();
+            // A little slack so the planner sees the deadline as passed.
+            Instant::now() + d + Duration::from_millis(5)
+        })
+    }
+
+    /// The engine did not answer the listing: no plan at all, and the next try after a
+    /// growing delay. Returns when to try again.
+    fn listing_failed(&mut self, e: &EngineError) -> Instant {
+        self.shared
+            .metrics
+            .error(FailureClass::Infrastructure.as_str());
+        let backoff = Backoff::new(
+            self.config
+                .poll_interval
+                .clamp(Duration::from_secs(1), LIST_BACKOFF_MAX),
+            LIST_BACKOFF_MAX,
+        );
+        let delay = match self.list_backoff {
+            Some((_, d)) => backoff.next(d),
+            None => backoff.initial,
+        };
+        error!(class = "infrastructure", error = %e, retry_in_ms = delay.as_millis() as u64, "cannot list the engine's state; nothing is changed until it answers (retrying in {})", humantime::format_duration(delay));
+        self.shared
+            .report
+            .write()
+            .expect("not poisoned")
+            .engine_error = Some(e.to_string());
+        let until = Instant::now() + Backoff::jittered(delay, self.passes);
+        self.list_backoff = Some((until, delay));
+        until
+    }
+
+    /// Lists the instance's volumes when any may matter (declared, remembered, or seen last
+    /// time), with sizes when a size budget is set and the engine reports them.
+    async fn list_volumes(&mut self) -> Result<Vec<ObservedVolume>, EngineError> {
+        let declared = self
+            .desired
+            .desired
+            .objects
+            .values()
+            .any(|d| !d.volumes.is_empty());
+        if !(declared || self.volumes_seen || !self.volume_memory.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut volumes = self.engine.list_volumes(&self.config.instance).await?;
+        self.volumes_seen = !volumes.is_empty();
+        if self.config.max_orphan_bytes.is_some() && !self.sizes_refused && !volumes.is_empty() {
+            match self.engine.volume_sizes().await {
+                Ok(sizes) => {
+                    for v in &mut volumes {
+                        v.size = v.size.or(sizes.get(&v.name).copied());
+                    }
+                }
+                Err(e) => {
+                    self.sizes_refused = true;
+                    warn!(error = %e, "volume sizes are not available (a socket proxy needs SYSTEM=1 for GET /system/df); the orphan budget counts volumes instead");
+                }
+            }
+        }
+        Ok(volumes)
+    }
+
+    /// Exits and failing health checks become the object's last (workload) error.
+    fn note_workload_failures(&mut self, observed: &[Observed], now: std::time::SystemTime) {
+        for o in observed {
+            let Some(key) = &o.key else { continue };
+            let current = self
+                .desired
+                .desired
+                .objects
+                .get(key)
+                .is_some_and(|w| o.spec_hash.as_deref() == Some(w.hash.as_str()));
+            if !current || self.in_flight.contains(key) {
+                continue;
+            }
+            let Some(rt) = self.runtime.get_mut(key) else {
+                continue;
+            };
+            let msg = match (o.state, o.health) {
+                (RunState::Exited { code: Some(c) }, _) if c != 0 && !rt.stopped_by_berth => {
+                    if c == 137 {
+                        format!("exited with code {c} (killed: SIGKILL or out of memory)")
+                    } else {
+                        format!("exited with code {c}")
+                    }
+                }
+                (RunState::Running, Some(Health::Unhealthy)) => "health check failing".to_string(),
+                _ => continue,
+            };
+            if rt.last_error.as_ref().is_none_or(|e| e.message != msg) {
+                self.shared.metrics.error(FailureClass::Workload.as_str());
+                warn!(object = %key, class = "workload", "{msg}");
+            }
+            memory::note_workload(rt, msg, now);
+        }
+    }
+}

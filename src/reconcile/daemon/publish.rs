@@ -1,0 +1,119 @@
+//! What the loop tells the world after each pass: `/status`, the phase gauges and the state
+//! file (written only when it changed).
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use tracing::error;
+
+use super::{Controller, Manifests};
+use crate::engine::Engine;
+use crate::model::{unix_ms, DesiredSet, Kind, ObjectKey, Observed, Phase};
+use crate::plan::{self, Plan, Verb};
+use crate::state;
+use crate::status::{self, Report};
+
+impl<E: Engine, M: Manifests> Controller<E, M> {
+    /// Updates `/status`, the phase gauges and the state file.
+    pub(super) fn publish(
+        &mut self,
+        observed: &[Observed],
+        p: &Plan,
+        volumes: Vec<plan::volumes::VolumeStatus>,
+        now: SystemTime,
+    ) {
+        let desired: &DesiredSet = &self.desired.desired;
+        let mut keys: Vec<ObjectKey> = desired.objects.keys().cloned().collect();
+        keys.extend(desired.held_keys.iter().cloned());
+        keys.extend(observed.iter().filter_map(|o| o.key.clone()));
+        keys.retain(|k| k.kind != Kind::Volume);
+        keys.sort();
+        keys.dedup();
+        let mut objects = Vec::new();
+        let mut phases = BTreeMap::new();
+        let mut counts: BTreeMap<Phase, i64> = Phase::ALL.iter().map(|p| (*p, 0)).collect();
+        let by_key = crate::model::by_key(observed);
+        for key in &keys {
+            let want = desired.objects.get(key);
+            let have = by_key
+                .get(key)
+                .into_iter()
+                .flatten()
+                .copied()
+                .max_by_key(|o| {
+                    (
+                        want.is_some_and(|w| o.spec_hash.as_deref() == Some(w.hash.as_str())),
+                        o.created,
+                    )
+                });
+            let held = want.is_none()
+                && desired.is_held(Some(key), have.and_then(|h| h.source.as_deref()));
+            let waits: Vec<_> = p.waits.iter().filter(|w| &w.key == key).collect();
+            let rt = self.runtime.get(key);
+            let removing = self.in_flight.contains(key)
+                || p.actions
+                    .iter()
+                    .any(|a| &a.key == key && a.verb() == Verb::Remove);
+            let s = status::object_status(
+                key,
+                want,
+                held,
+                have,
+                rt,
+                &waits,
+                removing,
+                self.last_actions.get(key),
+            );
+            *counts.entry(s.phase).or_default() += 1;
+            phases.insert(key.clone(), (s.phase, s.next_retry_ms));
+            objects.push(s);
+        }
+        for (phase, n) in counts {
+            self.shared
+                .metrics
+                .objects
+                .get_or_create(&crate::status::metrics::PhaseLabels {
+                    phase: phase.to_string(),
+                })
+                .set(n);
+        }
+        {
+            let mut r = self.shared.report.write().expect("not poisoned");
+            *r = Report {
+                instance: self.config.instance.clone(),
+                ready: true,
+                last_reconcile_ms: Some(unix_ms(&now)),
+                engine_error: None,
+                diagnostics: self.last_diagnostics.clone(),
+                objects,
+                volumes,
+            };
+        }
+        let mut snapshot = state::snapshot(
+            &self.config.instance,
+            &self.runtime,
+            &phases,
+            &self.volume_memory,
+        );
+        snapshot.set_port_allocations(&self.ports);
+        if self.last_saved.as_ref() != Some(&snapshot) {
+            self.last_saved = Some(snapshot);
+            self.save(false);
+        }
+    }
+
+    pub(super) fn save(&mut self, final_save: bool) {
+        let snapshot = match (&self.last_saved, final_save) {
+            (Some(s), _) => s.clone(),
+            (None, _) => state::snapshot(
+                &self.config.instance,
+                &self.runtime,
+                &BTreeMap::new(),
+                &self.volume_memory,
+            ),
+        };
+        if let Err(e) = self.store.save(&snapshot) {
+            error!(error = %e, "cannot save the state file; session clocks may be lost on restart");
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! An in-memory engine for the daemon's unit tests: containers and volumes in a map, events
+//! on a broadcast channel, every call recorded with its (tokio) time, and ways to make it
+//! misbehave: kill a container with or without telling, fail the next call of an operation,
+//! go away and come back, answer slowly.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::stream::{self, BoxStream, StreamExt};
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use crate::engine::{Engine, EngineError, EngineEvent, EventKind};
+use crate::model::{
+    CleanupRule, DesiredContainer, Health, HostFacts, ObjectKey, Observed, ObservedVolume,
+    RunState, VolumeOwner,
+};
+
+/// One call the daemon made: the operation, what it named, when.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub op: &'static str,
+    pub subject: String,
+    pub at: Instant,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    containers: BTreeMap<String, (String, Observed)>,
+    volumes: BTreeMap<String, ObservedVolume>,
+    next_id: u64,
+    calls: Vec<Call>,
+    fail: VecDeque<(&'static str, EngineError)>,
+    away: bool,
+    latency: HashMap<&'static str, Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeEngine {
+    state: Arc<Mutex<State>>,
+    events: broadcast::Sender<EngineEvent>,
+}
+
+impl Default for FakeEngine {
+    fn default() -> Self {
+        FakeEngine {
+            state: Arc::default(),
+            events: broadcast::channel(1024).0,
+        }
+    }
+}
+
+fn unreachable(op: &str) -> EngineError {
+    EngineError::Unreachable {
+        operation: op.into(),
+        endpoint: "fake://".into(),
+        message: "the fake engine is away".into(),
+    }
+}
+
+impl FakeEngine {
+    /// Records a call; fails it when the engine is away or a failure is queued for it.
+    async fn call(&self, op: &'static str, subject: &str) -> Result<(), EngineError> {
+        let latency = {
+            let mut s = self.state.lock().unwrap();
+            s.calls.push(Call {
+                op,
+                subject: subject.to_string(),
+                at: Instant::now(),
+            });
+            if s.away {
+                return Err(unreachable(op));
+            }
+            if let Some(i) = s.fail.iter().position(|(o, _)| *o == op) {
+                return Err(s.fail.remove(i).unwrap().1);
+            }
+            s.latency.get(op).copied()
+        };
+        if let Some(d) = latency {
+            tokio::time::sleep(d).await;
+        }
+        Ok(())
+    }
+
+    fn emit(&self, kind: EventKind, o: &Observed, exit_code: Option<i64>, health: Option<Health>) {
+        let _ = self.events.send(EngineEvent {
+            kind,
+            key: o.key.clone(),
+            container_id: o.id.clone(),
+            time_nano: 0,
+            exit_code,
+            health,
+        });
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.with(|s| s.calls.clone())
+    }
+
+    /// The calls of operation `op`.
+    pub fn calls_of(&self, op: &str) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.op == op).collect()
+    }
+
+    /// The containers of `key`.
+    pub fn containers_of(&self, key: &ObjectKey) -> Vec<Observed> {
+        self.with(|s| {
+            s.containers
+                .values()
+                .filter(|(_, o)| o.key.as_ref() == Some(key))
+                .map(|(_, o)| o.clone())
+                .collect()
+        })
+    }
+
+    /// Whether `key` has exactly one container and it runs.
+    pub fn runs(&self, key: &ObjectKey) -> bool {
+        let cs = self.containers_of(key);
+        cs.len() == 1 && cs[0].state == RunState::Running
+    }
+
+    /// Its process ends with `code`; with `tell`, a `die` event says so.
+    pub fn kill(&self, key: &ObjectKey, code: i64, tell: bool) {
+        let killed = self.with(|s| {
+            let (_, o) = s
+                .containers
+                .values_mut()
+                .find(|(_, o)| o.key.as_ref() == Some(key))
+                .expect("a container to kill");
+            o.state = RunState::Exited { code: Some(code) };
+            o.clone()
+        });
+        if tell {
+            self.emit(EventKind::Die, &killed, Some(code), None);
+        }
+    }
+
+    /// Its health check turns `health`, and an event says so.
+    pub fn set_health(&self, key: &ObjectKey, health: Health) {
+        let changed = self.with(|s| {
+            let (_, o) = s
+                .containers
+                .values_mut()
+                .find(|(_, o)| o.key.as_ref() == Some(key))
+                .expect("a container");
+            o.health = Some(health);
+            o.clone()
+        });
+        self.emit(EventKind::Health, &changed, None, Some(health));
+    }
+
+    /// The next call of `op` fails with `e`.
+    pub fn fail_next(&self, op: &'static str, e: EngineError) {
+        self.with(|s| s.fail.push_back((op, e)));
+    }
+
+    /// Every call fails as if nothing answered (`false`: answers again).
+    pub fn set_away(&self, away: bool) {
+        self.with(|s| s.away = away);
+    }
+
+    /// Calls of `op` take `d`.
+    pub fn set_latency(&self, op: &'static str, d: Duration) {
+        self.with(|s| {
+            s.latency.insert(op, d);
+        });
+    }
+}
+
+impl Engine for FakeEngine {
+    fn endpoint(&self) -> &str {
+        "fake://"
+    }
+
+    fn api_version(&self) -> &str {
+        "1.41"
+    }
+
+    async fn host_facts(&self) -> HostFacts {
+        HostFacts::default()
+    }
+
+    fn list(
+        &self,
+        instance: &str,
+    ) -> impl Future<Output = Result<Vec<Observed>, EngineError>> + Send {
+        let instance = instance.to_string();
+        async move {
+            self.call("list_containers", &instance).await?;
+            Ok(self.with(|s| {
+                s.containers
+                    .values()
+                    .filter(|(i, _)| *i == instance)
+                    .map(|(_, o)| o.clone())
+                    .collect()
+            }))
+        }
+    }
+
+    fn list_volumes(
+        &self,
+        instance: &str,
+    ) -> impl Future<Output = Result<Vec<ObservedVolume>, EngineError>> + Send {
+        let instance = instance.to_string();
+        async move {
+            self.call("list_volumes", &instance).await?;
+            Ok(self.with(|s| s.volumes.values().cloned().collect()))
+        }
+    }
+
+    async fn volume_sizes(&self) -> Result<HashMap<String, u64>, EngineError> {
+        Ok(HashMap::new())
+    }
+
+    fn create_volume(
+        &self,
+        _instance: &str,
+        name: &str,
+        owner: &VolumeOwner,
+        cleanup: Option<&CleanupRule>,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        let (name, owner, cleanup) = (name.to_string(), owner.clone(), cleanup.copied());
+        async move {
+            self.call("create_volume", &name).await?;
+            self.with(|s| {
+                s.volumes.entry(name.clone()).or_insert(ObservedVolume {
+                    name,
+                    owner: Some(owner),
+                    cleanup,
+                    created: Some(0),
+                    size: None,
+                });
+            });
+            Ok(())
+        }
+    }
+
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<(), EngineError>> + Send {
+        let name = name.to_string();
+        async move {
+            self.call("remove_volume", &name).await?;
+            self.with(|s| s.volumes.remove(&name));
+            Ok(())
+        }
+    }
+
+    fn ensure_network(
+        &self,
+        _instance: &str,
+        want: &DesiredContainer,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        let key = want.key.to_string();
+        async move { self.call("ensure_network", &key).await }
+    }
+
+    fn create(
+        &self,
+        instance: &str,
+        want: &DesiredContainer,
+    ) -> impl Future<Output = Result<String, EngineError>> + Send {
+        let (instance, want) = (instance.to_string(), want.clone());
+        async move {
+            self.call("create_container", &want.key.to_string()).await?;
+            let name = want.key.container_name(&instance);
+            self.with(|s| {
+                if s.containers.values().any(|(_, o)| o.name == name) {
+                    return Err(EngineError::Conflict {
+                        operation: "POST /containers/create".into(),
+                        message: format!("the name {name} is in use"),
+                    });
+                }
+                s.next_id += 1;
+                let id = format!("c{:04}", s.next_id);
+                let o = Observed {
+                    id: id.clone(),
+                    name,
+                    key: Some(want.key.clone()),
+                    spec_hash: Some(want.hash.clone()),
+                    spec_label: Some(want.spec.label()),
+                    source: Some(want.source.clone()),
+                    image: want.spec.image.clone(),
+                    state: RunState::Created,
+                    health: None,
+                    created: 1_700_000_000,
+                    status: String::new(),
+                    volumes: Vec::new(),
+                };
+                s.containers.insert(id.clone(), (instance, o));
+                Ok(id)
+            })
+        }
+    }
+
+    fn start(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send {
+        let id = id.to_string();
+        async move {
+            self.call("start_container", &id).await?;
+            let started = self.with(|s| {
+                s.containers.get_mut(&id).map(|(_, o)| {
+                    o.state = RunState::Running;
+                    let checked = o.spec().is_some_and(|spec| spec.health.is_some());
+                    o.health = checked.then_some(Health::Starting);
+                    o.clone()
+                })
+            });
+            if let Some(o) = started {
+                self.emit(EventKind::Start, &o, None, None);
+            }
+            Ok(())
+        }
+    }
+
+    fn stop(
+        &self,
+        id: &str,
+        _grace_secs: u64,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        let id = id.to_string();
+        async move {
+            self.call("stop_container", &id).await?;
+            let stopped = self.with(|s| {
+                s.containers.get_mut(&id).and_then(|(_, o)| {
+                    (o.state == RunState::Running).then(|| {
+                        o.state = RunState::Exited { code: Some(143) };
+                        o.clone()
+                    })
+                })
+            });
+            if let Some(o) = stopped {
+                self.emit(EventKind::Die, &o, Some(143), None);
+            }
+            Ok(())
+        }
+    }
+
+    fn remove(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send {
+        let id = id.to_string();
+        async move {
+            self.call("remove_container", &id).await?;
+            let removed = self.with(|s| s.containers.remove(&id));
+            if let Some((_, o)) = removed {
+                self.emit(EventKind::Destroy, &o, None, None);
+            }
+            Ok(())
+        }
+    }
+
+    fn events(
+        &self,
+        instance: &str,
+        _since: Option<String>,
+    ) -> BoxStream<'static, Result<EngineEvent, EngineError>> {
+        let _ = instance;
+        let away = self.with(|s| s.away);
+        if away {
+            return stream::once(async { Err(unreachable("GET /events")) }).boxed();
+        }
+        let rx = self.events.subscribe();
+        stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => return Some((Ok(ev), rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .boxed()
+    }
+}

@@ -1,0 +1,104 @@
+//! One observe-and-plan, used by `diff`, `apply` and the daemon alike: fill `hostPort:
+//! auto` from the pool, hold what does not fit the engine's host, then plan containers and
+//! volumes. The one-shot form ([`once`]) lists the engine itself and plans without berth
+//! run's memory: no backoff, no TTL, no `RetainFor` clock (only `Delete` orphans go).
+
+use std::time::SystemTime;
+
+use crate::engine::{Engine, EngineError};
+use crate::model::{CleanupRule, DesiredSet, FailureClass, HostFacts, ObjectKey, Observed};
+use crate::plan::ports::{self, PortAllocations, PortPool};
+use crate::plan::volumes::VolumeOptions;
+use crate::plan::{self, Plan};
+
+/// An object held before planning, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub key: ObjectKey,
+    /// The manifest file that declares it.
+    pub source: String,
+    pub message: String,
+    pub class: FailureClass,
+}
+
+/// `hostPort: auto` ports from `pool` (remembered in `ports`); an object that gets none
+/// is held.
+pub fn assign_ports(
+    desired: &mut DesiredSet,
+    observed: &[Observed],
+    ports: &mut PortAllocations,
+    pool: PortPool,
+) -> Vec<Held> {
+    let sources: std::collections::HashMap<ObjectKey, String> = desired
+        .objects
+        .iter()
+        .filter(|(_, o)| o.spec.ports.iter().any(|p| p.host_port_auto))
+        .map(|(k, o)| (k.clone(), o.source.clone()))
+        .collect();
+    ports::assign(desired, observed, ports, pool)
+        .into_iter()
+        .map(|e| Held {
+            source: sources.get(&e.key).cloned().unwrap_or_default(),
+            key: e.key,
+            message: e.message,
+            class: FailureClass::Infrastructure,
+        })
+        .collect()
+}
+
+/// Objects that ask for more than the engine's host has are held.
+pub fn hold_misfits(desired: &mut DesiredSet, host: &HostFacts) -> Vec<Held> {
+    plan::host::check(desired, host)
+        .into_iter()
+        .map(|m| Held {
+            key: m.key,
+            source: m.source,
+            message: format!("{}; nothing is sent to the engine for it", m.message),
+            class: FailureClass::Manifest,
+        })
+        .collect()
+}
+
+/// Settings of a one-shot plan.
+#[derive(Debug, Clone)]
+pub struct Once {
+    pub instance: String,
+    pub allow_empty: bool,
+    pub cleanup: CleanupRule,
+    pub pool: PortPool,
+}
+
+/// Lists the instance's containers and volumes (two calls), prepares `desired` against them
+/// and plans, as a one-shot command does. `ports` are the assignments to keep (what
+/// `berth run` remembers, when it ran).
+pub async fn once<E: Engine>(
+    engine: &E,
+    desired: &mut DesiredSet,
+    ports: &mut PortAllocations,
+    opts: &Once,
+) -> Result<(Plan, Vec<Held>), EngineError> {
+    let observed = engine.list(&opts.instance).await?;
+    let facts = engine.host_facts().await;
+    let mut held = assign_ports(desired, &observed, ports, opts.pool);
+    held.extend(hold_misfits(desired, &facts));
+    let volumes = engine.list_volumes(&opts.instance).await?;
+    let (p, _) = plan::plan_all(
+        desired,
+        &observed,
+        &volumes,
+        &Default::default(),
+        &Default::default(),
+        SystemTime::now(),
+        plan::Options {
+            allow_empty: opts.allow_empty,
+        },
+        &VolumeOptions {
+            instance: opts.instance.clone(),
+            default_cleanup: opts.cleanup,
+            max_orphans: None,
+            max_orphan_bytes: None,
+            allow_removal: true,
+        },
+    );
+    Ok((p, held))
+}
