@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use super::parse::{parse_duration, parse_instance};
 use super::{run, sources};
 use crate::manifest::Format;
 use crate::plan::ports::PortPool;
@@ -189,26 +190,4 @@ pub enum GetFormat {
     Wide,
     Json,
     Yaml,
-}
-
-pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("{s:?} is not a duration (try 90s or 5m): {e}"))
-}
-
-fn parse_instance(s: &str) -> Result<String, String> {
-    let ok = !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-');
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err(
-            "an instance name is a DNS label: lower-case letters, digits and '-', at most 63"
-                .into(),
-        )
-    }
 }

@@ -12,6 +12,7 @@ mod error;
 mod get;
 mod once;
 mod output;
+mod parse;
 mod portainer;
 mod run;
 mod sources;

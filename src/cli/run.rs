@@ -26,13 +26,13 @@ pub struct Args {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// Full resync period: re-read every manifest and relist, whatever the events said.
-    #[arg(long, default_value = "30s", value_parser = super::args::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = super::parse::parse_duration)]
     pub resync: Duration,
     /// Gather file events for this long into one reconcile.
-    #[arg(long, default_value = "100ms", value_parser = super::args::parse_duration)]
+    #[arg(long, default_value = "100ms", value_parser = super::parse::parse_duration)]
     pub debounce: Duration,
     /// Poll period when the engine refuses the event stream.
-    #[arg(long, default_value = "2s", value_parser = super::args::parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = super::parse::parse_duration)]
     pub poll_interval: Duration,
     /// Allow removing everything when the manifests declare nothing.
     #[arg(long)]
@@ -42,7 +42,7 @@ pub struct Args {
     pub max_orphaned_volumes: Option<usize>,
     /// At most this much data in orphaned RetainFor volumes (a quantity such as 10Gi), where
     /// the engine reports sizes; the oldest go first.
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = super::parse::parse_size)]
     pub max_orphaned_volume_size: Option<u64>,
     /// Engine operations in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -127,10 +127,6 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     };
     daemon::run(engine, config, inputs, shared, stopped(stop_rx)).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    crate::model::parse_quantity(s).map_err(|e| e.to_string())
 }
 
 /// The first SIGTERM or SIGINT starts a graceful shutdown; a second one exits at once

@@ -23,10 +23,10 @@ pub struct SourceArgs {
     #[arg(long, env = "BERTH_POLICY", value_name = "PATH")]
     pub policy: Option<PathBuf>,
     /// The largest file berth reads (manifest, Policy, seccomp profile), as a quantity.
-    #[arg(long, default_value = "1Mi", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "1Mi", value_parser = super::parse::parse_size, value_name = "SIZE")]
     pub max_file_size: u64,
     /// All files of one load together, as a quantity.
-    #[arg(long, default_value = "8Mi", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "8Mi", value_parser = super::parse::parse_size, value_name = "SIZE")]
     pub max_total_size: u64,
     /// The most manifest files one load reads.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
@@ -51,8 +51,4 @@ impl SourceArgs {
             },
         }
     }
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    crate::model::parse_quantity(s).map_err(|e| e.to_string())
 }
