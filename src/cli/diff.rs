@@ -1,13 +1,14 @@
 use super::PlanFormat;
 use crate::engine::{Engine, EngineError};
-use crate::manifest::{self, diagnostic, Format, Loaded, Sources};
+use crate::manifest::{diagnostic, Format, Sources};
 use crate::model::CleanupRule;
 use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, Plan};
+use crate::resolve::{self, Loaded};
 
 /// Loads manifests and prints their diagnostics to stderr.
 pub(super) fn load(sources: &Sources) -> Loaded {
-    let loaded = manifest::load(sources);
+    let loaded = resolve::load(sources);
     eprint!("{}", diagnostic::render(&loaded.diagnostics, Format::Text));
     loaded
 }

@@ -30,7 +30,7 @@ struct Report<'a> {
 pub async fn run(instance: &str, sources: &crate::manifest::Sources, format: PlanFormat) -> u8 {
     // With manifests, NETWORKS is required when one of them declares its own network.
     let networks_needed = !sources.trusted.is_empty()
-        && crate::manifest::load(sources)
+        && crate::resolve::load(sources)
             .desired
             .objects
             .values()

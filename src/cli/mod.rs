@@ -350,7 +350,7 @@ fn port_pool() -> PortPool {
 /// that get none are held and reported.
 fn assign_ports(
     instance: &str,
-    loaded: &mut crate::manifest::Loaded,
+    loaded: &mut crate::resolve::Loaded,
     observed: &[crate::model::Observed],
 ) -> bool {
     let mut memory = crate::state::Store::new(&crate::state::Store::default_dir(), instance)

@@ -20,7 +20,7 @@ use tracing::{error, info, warn};
 
 use super::execute::{run_action, Outcome};
 use crate::engine::{Engine, EngineError, EngineEvent};
-use crate::manifest::{self, Loaded};
+use crate::manifest;
 use crate::model::{
     unix_ms, CleanupRule, DesiredSet, FailureClass, Kind, ObjectKey, Observed, ObservedVolume,
     RunState, Runtime, VolumeMemory,
@@ -28,6 +28,7 @@ use crate::model::{
 use crate::plan::ports::{self, PortAllocations, PortPool};
 use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, runtime as memory, Cause, Plan, Verb};
+use crate::resolve::{self, Loaded};
 use crate::source;
 use crate::state::{self, Store};
 use crate::status::http::Shared;
@@ -112,7 +113,7 @@ pub async fn run(
         engine,
         desired: Loaded::default(),
         pristine: None,
-        cache: manifest::cache::Cache::default(),
+        cache: resolve::cache::Cache::default(),
         in_flight: HashSet::new(),
         event_at: HashMap::new(),
         last_actions: BTreeMap::new(),
@@ -220,7 +221,7 @@ struct Controller {
     desired: Loaded,
     /// The manifests as loaded, when `hostPort: auto` makes each pass change `desired`.
     pristine: Option<Loaded>,
-    cache: manifest::cache::Cache,
+    cache: resolve::cache::Cache,
     runtime: Runtime,
     volume_memory: BTreeMap<String, VolumeMemory>,
     /// The last volume listing found some: keep listing volumes on every pass.

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use walkdir::WalkDir;
 
-use super::diagnostic::Diagnostic;
-use super::discover::{is_ignored, SourceFile};
-use super::files::{io_message, Reader};
-use super::load::{read_text, Body, FileResult};
-use super::sources::Trust;
-use super::types::DocumentKind;
+use crate::manifest::diagnostic::Diagnostic;
+use crate::manifest::discover::{is_ignored, SourceFile};
+use crate::manifest::files::{io_message, Reader};
+use crate::manifest::load::{read_text, Body, FileResult};
+use crate::manifest::sources::Trust;
+use crate::manifest::types::DocumentKind;
 use crate::policy::{self, Policy};
 
 /// The Policy of one load.

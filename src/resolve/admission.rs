@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 
-use super::diagnostic::{Class, Diagnostic};
-use super::load::Document;
 use super::policy_source::PolicyChoice;
-use super::types::ContainerSpec;
-use super::yaml::pointer_to_path;
+use crate::manifest::diagnostic::{Class, Diagnostic};
+use crate::manifest::load::Document;
+use crate::manifest::types::ContainerSpec;
+use crate::manifest::yaml::pointer_to_path;
 use crate::model::{quoted, Spec};
 use crate::policy::{self, Policy, Request, Violation};
 

@@ -12,12 +12,12 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::discover::{discover, SourceFile};
-use super::files::Reader;
-use super::load::read_discovered;
+use super::pipeline::{resolve, Loaded};
 use super::policy_source;
-use super::resolve::{resolve, Loaded};
-use super::sources::Sources;
+use crate::manifest::discover::{discover, SourceFile};
+use crate::manifest::files::Reader;
+use crate::manifest::load::read_discovered;
+use crate::manifest::sources::Sources;
 
 /// A file modified this close to a read is read again next time whatever its stamp says.
 const SETTLE: Duration = Duration::from_secs(2);
