@@ -1,6 +1,6 @@
 //! Manifests: files on disk → typed documents with positions → diagnostics. Reading only:
 //! what the documents mean together (templates, trust, defaults, admission) is
-//! [`crate::resolve`]'s business. Imports nothing of berth but [`crate::model`].
+//! the `resolve` module's business. Imports nothing of berth but [`crate::model`].
 //!
 //! - [`sources`]: what one load reads (manifest paths, `--sessions` drop-ins, `--policy`)
 //!   and how far each is trusted.

@@ -5,10 +5,9 @@ use std::collections::BTreeSet;
 
 use std::time::Duration;
 
-use super::rules::{bytes, Policy, Rule};
+use super::rules::{Policy, Rule};
 use super::{glob, image, paths, seccomp};
-use crate::manifest::types::ContainerSpec;
-use crate::model::Spec;
+use crate::model::{format_bytes, Spec};
 
 /// Capabilities a container keeps when `capabilities.drop` does not include `ALL`: the
 /// Docker engine's default set (Podman's is a subset of it).
@@ -57,35 +56,11 @@ pub struct Request<'a> {
     /// `security.seccompProfile` as written (`default`, `unconfined` or a path): the
     /// normalized spec holds the profile's content, not its path.
     pub seccomp: Option<&'a str>,
-    /// Every host path the container would reach, as (JSON pointer, path); see
-    /// [`host_paths`].
+    /// Every host path the container would reach, as (JSON pointer, path): bind mounts,
+    /// device nodes, the seccomp profile file.
     pub host_paths: Vec<(String, String)>,
     /// A Session's lifetime.
     pub ttl: Option<Duration>,
-}
-
-/// Every (JSON pointer, host path) a manifest container spec reaches on the host: bind
-/// mounts (`hostMounts`), device nodes and the seccomp profile file.
-pub fn host_paths(c: &ContainerSpec) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    if let Some(p) = c
-        .security
-        .as_ref()
-        .and_then(|s| s.seccomp_profile.as_deref())
-        .filter(|p| p.starts_with('/'))
-    {
-        out.push(("/spec/security/seccompProfile".to_string(), p.to_string()));
-    }
-    for (i, d) in c.devices.iter().flatten().enumerate() {
-        out.push((format!("/spec/devices/{i}/hostPath"), d.host_path.clone()));
-    }
-    for (i, m) in c.host_mounts.iter().flatten().enumerate() {
-        out.push((
-            format!("/spec/hostMounts/{i}/hostPath"),
-            m.host_path.clone(),
-        ));
-    }
-    out
 }
 
 /// Checks `request` against `policy`; empty when it is admitted.
@@ -449,8 +424,8 @@ fn check_resources(policy: &Policy, s: &Spec, out: &mut Vec<Violation>) {
                 Rule::MaxResources,
                 format!(
                     "memory {} is over the maximum of {}",
-                    bytes(s.memory_bytes),
-                    bytes(max)
+                    format_bytes(s.memory_bytes),
+                    format_bytes(max)
                 ),
             ));
         }

@@ -1,15 +1,14 @@
-//! A Policy document compiled into rules: patterns parsed, paths normalized, quantities in
-//! bytes. [`Policy::restricted`] is the built-in profile that applies when the manifests
-//! declare no Policy; a Policy document starts from it and replaces the rules it sets.
+//! The rules of a Policy: patterns parsed, paths normalized, quantities in bytes (a Policy
+//! document becomes one in [`crate::resolve::policy_compile`]). [`Policy::restricted`] is the
+//! built-in profile that applies when no `--policy` is given; a Policy document starts from
+//! it and replaces the rules it sets.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
 use super::image::ImagePattern;
-use super::{capabilities, paths};
-use crate::manifest::types::{HostNamespaceAllowance, HostNamespaceName, PolicySpec};
-use crate::model::{format_bytes, parse_quantity, HostNamespace};
+use crate::model::HostNamespace;
 
 /// The name of the built-in profile.
 pub const RESTRICTED: &str = "restricted";
@@ -158,154 +157,4 @@ impl Policy {
             format!("Policy {:?}", self.name)
         }
     }
-}
-
-/// A field of a Policy document that does not compile: (JSON pointer, message).
-pub type CompileError = (String, String);
-
-/// Compiles a Policy document. Every error is reported, each at its field.
-pub fn compile(name: &str, spec: &PolicySpec) -> Result<Policy, Vec<CompileError>> {
-    let mut p = Policy {
-        name: name.to_string(),
-        builtin: false,
-        ..Policy::restricted()
-    };
-    let mut errors: Vec<CompileError> = Vec::new();
-    if let Some(list) = &spec.allowed_images {
-        p.images.clear();
-        for (i, text) in list.iter().enumerate() {
-            match ImagePattern::parse(text) {
-                Ok(pat) => p.images.push(pat),
-                Err(e) => errors.push((format!("/spec/allowedImages/{i}"), e.to_string())),
-            }
-        }
-    }
-    if let Some(b) = spec.allow_privileged {
-        p.allow_privileged = b;
-    }
-    if let Some(a) = &spec.allow_host_namespaces {
-        p.host_namespaces = match a {
-            HostNamespaceAllowance::All(true) => HostNamespace::ALL.into_iter().collect(),
-            HostNamespaceAllowance::All(false) => BTreeSet::new(),
-            HostNamespaceAllowance::Some(list) => list
-                .iter()
-                .map(|n| match n {
-                    HostNamespaceName::Network => HostNamespace::Network,
-                    HostNamespaceName::Pid => HostNamespace::Pid,
-                    HostNamespaceName::Ipc => HostNamespace::Ipc,
-                    HostNamespaceName::Uts => HostNamespace::Uts,
-                    HostNamespaceName::User => HostNamespace::User,
-                })
-                .collect(),
-        };
-    }
-    if let Some(list) = &spec.allowed_host_paths {
-        p.host_paths.clear();
-        for (i, text) in list.iter().enumerate() {
-            match paths::normalize(text) {
-                Ok(n) => p.host_paths.push(n),
-                Err(e) => errors.push((format!("/spec/allowedHostPaths/{i}"), e.to_string())),
-            }
-        }
-    }
-    if let Some(list) = &spec.allowed_capabilities {
-        p.capabilities.clear();
-        for (i, text) in list.iter().enumerate() {
-            match capabilities::normalize(text) {
-                Some(c) => {
-                    p.capabilities.insert(c);
-                }
-                None => errors.push((
-                    format!("/spec/allowedCapabilities/{i}"),
-                    format!("unknown capability {text:?}"),
-                )),
-            }
-        }
-    }
-    if let Some(list) = &spec.allowed_seccomp_profiles {
-        p.seccomp = profile_list(list, "/spec/allowedSeccompProfiles", &mut errors);
-    }
-    if let Some(list) = &spec.allowed_apparmor_profiles {
-        p.apparmor = profile_list(list, "/spec/allowedApparmorProfiles", &mut errors);
-    }
-    if let Some(b) = spec.allow_devices {
-        p.allow_devices = b;
-    }
-    if let Some(list) = &spec.allowed_sysctls {
-        p.sysctls.clear();
-        for (i, text) in list.iter().enumerate() {
-            if text.is_empty() || text.contains(char::is_whitespace) || text.contains('/') {
-                errors.push((
-                    format!("/spec/allowedSysctls/{i}"),
-                    format!("{text:?} is not a sysctl name or pattern (dotted, such as net.ipv4.ping_group_range or net.ipv4.*)"),
-                ));
-            } else {
-                p.sysctls.push(text.clone());
-            }
-        }
-    }
-    if let Some(m) = &spec.max_resources {
-        if let Some(q) = &m.memory {
-            match parse_quantity(q) {
-                Ok(b) => p.max_memory_bytes = Some(b),
-                Err(e) => errors.push(("/spec/maxResources/memory".into(), e.to_string())),
-            }
-        }
-        if let Some(c) = m.cpus {
-            p.max_nano_cpus = Some((c * 1e9).round() as i64);
-        }
-        if m.pids.is_some() {
-            p.max_pids = m.pids;
-        }
-    }
-    for (pointer, text, slot) in [
-        ("/spec/maxTtl", &spec.max_ttl, &mut p.max_ttl),
-        (
-            "/spec/maxStopGracePeriod",
-            &spec.max_stop_grace_period,
-            &mut p.max_stop_grace,
-        ),
-    ] {
-        if let Some(t) = text {
-            match humantime::parse_duration(t) {
-                Ok(d) if d > Duration::ZERO => *slot = d,
-                Ok(_) => errors.push((pointer.into(), "must be longer than zero".into())),
-                Err(e) => errors.push((pointer.into(), format!("not a duration: {e}"))),
-            }
-        }
-    }
-    if let Some(b) = spec.require_read_only_root_filesystem {
-        p.require_read_only_root_filesystem = b;
-    }
-    if let Some(b) = spec.require_non_root {
-        p.require_non_root = b;
-    }
-    if let Some(b) = spec.allow_privilege_escalation {
-        p.allow_privilege_escalation = b;
-    }
-    if errors.is_empty() {
-        Ok(p)
-    } else {
-        Err(errors)
-    }
-}
-
-fn profile_list(list: &[String], pointer: &str, errors: &mut Vec<CompileError>) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, text) in list.iter().enumerate() {
-        if text.is_empty() || text.contains(char::is_whitespace) {
-            errors.push((
-                format!("{pointer}/{i}"),
-                format!("{text:?} is not a profile name, path or pattern"),
-            ));
-        } else {
-            out.push(text.clone());
-        }
-    }
-    out
-}
-
-/// `512Mi`-style text for a byte count (for messages).
-pub(crate) fn bytes(n: u64) -> String {
-    format_bytes(n)
 }

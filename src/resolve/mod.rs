@@ -17,7 +17,9 @@
 //! - `privileges`: checks and normal form of privileged mode, host namespaces, devices,
 //!   sysctls and AppArmor.
 //! - [`policy_source`]: the Policy from `--policy`, failing closed.
-//! - `admission`: the rules each object breaks (class Policy), at the field that sets them.
+//! - [`policy_compile`]: a Policy document → the rules of a [`crate::policy::Policy`].
+//! - `admission`: the host paths a container reaches, and the rules each object breaks
+//!   (class Policy), at the field that sets them.
 //! - [`cache`]: skips re-reading on a resync when no input changed.
 
 mod admission;
@@ -27,6 +29,7 @@ mod dropin;
 mod merge;
 mod normalize;
 pub mod pipeline;
+pub mod policy_compile;
 pub mod policy_source;
 mod privileges;
 

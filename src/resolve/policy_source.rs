@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use walkdir::WalkDir;
 
+use super::policy_compile::compile;
 use crate::manifest::diagnostic::Diagnostic;
 use crate::manifest::discover::{is_ignored, SourceFile};
 use crate::manifest::files::{io_message, Reader};
 use crate::manifest::load::{read_text, Body, FileResult};
 use crate::manifest::sources::Trust;
 use crate::manifest::types::DocumentKind;
-use crate::policy::{self, Policy};
+use crate::policy::Policy;
 
 /// The Policy of one load.
 #[derive(Debug, Clone)]
@@ -220,7 +221,7 @@ fn compile_results(source: &str, results: &[FileResult], inputs: Vec<String>) ->
             );
         }
     };
-    match policy::compile(&d.metadata.name, spec) {
+    match compile(&d.metadata.name, spec) {
         Ok(p) => PolicyLoad {
             choice: PolicyChoice::Ready(Box::new(p)),
             diagnostics: Vec::new(),
@@ -229,7 +230,7 @@ fn compile_results(source: &str, results: &[FileResult], inputs: Vec<String>) ->
         Err(errors) => {
             let diags: Vec<Diagnostic> = errors
                 .into_iter()
-                .map(|(pointer, msg)| d.error_at(&pointer, msg))
+                .map(|e| d.error_at(&e.pointer, e.message))
                 .collect();
             let reason = format!("has errors ({})", diags[0]);
             failed(reason, diags, inputs)
