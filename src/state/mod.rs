@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{ObjectKey, ObjectRuntime, Runtime, VolumeMemory};
-use crate::plan::ports::PortAllocations;
+use crate::model::{ObjectKey, ObjectRuntime, PortAllocations, Runtime, VolumeMemory};
 
 /// The format version written into the file.
 pub const VERSION: u32 = 1;
