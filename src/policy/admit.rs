@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use std::time::Duration;
 
-use super::rules::{Policy, Rule};
-use super::{glob, image, paths, seccomp};
+use super::rules::{Policy, Profile, Rule};
+use super::{image, paths, seccomp};
 use crate::model::{format_bytes, Spec};
 
 /// Capabilities a container keeps when `capabilities.drop` does not include `ALL`: the
@@ -103,7 +103,7 @@ pub fn admit(policy: &Policy, request: &Request<'_>) -> Vec<Violation> {
                 format!(
                     "AppArmor profile {} is not allowed{}",
                     crate::model::quoted(profile),
-                    allowed_list(policy.apparmor.iter().map(String::as_str))
+                    allowed_list(policy.apparmor.iter())
                 ),
             ));
         }
@@ -121,18 +121,14 @@ pub fn admit(policy: &Policy, request: &Request<'_>) -> Vec<Violation> {
         }
     }
     for name in p.sysctls.keys() {
-        if !policy
-            .sysctls
-            .iter()
-            .any(|pat| glob::matches(pat, name, false))
-        {
+        if !policy.sysctls.iter().any(|pat| pat.matches(name)) {
             out.push(Violation::new(
                 format!("/spec/sysctls/{}", escape(name)),
                 Rule::AllowedSysctls,
                 format!(
                     "sysctl {} is not allowed{}",
                     crate::model::shorten(name, 80),
-                    allowed_list(policy.sysctls.iter().map(String::as_str))
+                    allowed_list(policy.sysctls.iter())
                 ),
             ));
         }
@@ -217,9 +213,9 @@ pub fn check_host_paths(policy: &Policy, host_paths: &[(String, String)]) -> Vec
                 crate::model::shorten(&path, 80)
             )
         };
-        let kernel = paths::caught_by(&path, paths::KERNEL_PATHS);
+        let kernel = paths::kernel_paths(&path);
         if !kernel.is_empty() {
-            let what: Vec<&str> = kernel.iter().map(|(_, w)| *w).collect();
+            let what: Vec<&str> = kernel.iter().map(|e| e.what).collect();
             out.push(Violation::new(
                 pointer.clone(),
                 Rule::AllowedHostPaths,
@@ -232,23 +228,22 @@ pub fn check_host_paths(policy: &Policy, host_paths: &[(String, String)]) -> Vec
         }
         // An engine path is allowed only by listing it exactly (for a directory above it,
         // the socket inside that directory; for a path below the data root, that path).
-        let engine: Vec<&str> = paths::engine_paths(&path)
+        let engine: Vec<&paths::TableEntry> = paths::engine_paths(&path)
             .into_iter()
             .filter(|e| {
-                let socket_listed = policy.host_paths.iter().any(|a| {
-                    glob::matches(e, a, true)
-                        && (paths::is_under(a, &path) || paths::is_under(&path, a))
-                });
-                let below_and_listed = path.matches('/').count() > e.matches('/').count()
+                let socket_listed = policy
+                    .host_paths
+                    .iter()
+                    .any(|a| e.is(a) && (paths::is_under(a, &path) || paths::is_under(&path, a)));
+                let below_and_listed = path.matches('/').count() > e.path.matches('/').count()
                     && policy.host_paths.contains(&path);
                 !(socket_listed || below_and_listed)
             })
             .collect();
         if !engine.is_empty() {
-            let what: Vec<String> = paths::caught_by(&path, paths::ENGINE_PATHS)
-                .into_iter()
-                .filter(|(e, _)| engine.contains(e))
-                .map(|(e, w)| format!("{w} {e}"))
+            let what: Vec<String> = engine
+                .iter()
+                .map(|e| format!("{} {}", e.what, e.path))
                 .collect();
             out.push(Violation::new(
                 pointer.clone(),
@@ -371,7 +366,7 @@ fn check_seccomp(policy: &Policy, seccomp: Option<&str>, out: &mut Vec<Violation
             format!(
                 "seccomp profile {} is not allowed{}",
                 crate::model::quoted(profile),
-                allowed_list(policy.seccomp.iter().map(String::as_str))
+                allowed_list(policy.seccomp.iter())
             ),
         ));
     }
@@ -381,7 +376,7 @@ fn check_seccomp(policy: &Policy, seccomp: Option<&str>, out: &mut Vec<Violation
 /// unless the Policy lists `unconfined`.
 pub fn check_seccomp_content(policy: &Policy, profile: &serde_json::Value) -> Option<Violation> {
     let why = seccomp::permissive(profile)?;
-    if policy.seccomp.iter().any(|a| a == "unconfined") {
+    if policy.seccomp.contains(&Profile::Unconfined) {
         return None;
     }
     Some(Violation::new(
@@ -389,7 +384,7 @@ pub fn check_seccomp_content(policy: &Policy, profile: &serde_json::Value) -> Op
         Rule::AllowedSeccompProfiles,
         format!(
             "the seccomp profile confines nothing ({why}): that is unconfined, which is not allowed{}",
-            allowed_list(policy.seccomp.iter().map(String::as_str))
+            allowed_list(policy.seccomp.iter())
         ),
     ))
 }
@@ -398,21 +393,13 @@ fn human(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
-/// `default` and `unconfined` match only themselves; patterns match everything else.
-fn profile_allowed(allowed: &[String], written: &str, subject: &str) -> bool {
+/// `default` and `unconfined` match only themselves; paths and patterns match everything
+/// else (`subject`: the profile in the form entries compare, a path canonical).
+fn profile_allowed(allowed: &[Profile], written: &str, subject: &str) -> bool {
     match written {
-        "default" | "unconfined" => allowed.iter().any(|a| a == written),
-        _ => allowed
-            .iter()
-            .filter(|a| *a != "default" && *a != "unconfined")
-            .any(|a| {
-                let a = if a.starts_with('/') && !glob::is_pattern(a) {
-                    paths::normalize(a).unwrap_or_else(|_| a.clone())
-                } else {
-                    a.clone()
-                };
-                glob::matches(&a, subject, false)
-            }),
+        "default" => allowed.contains(&Profile::Default),
+        "unconfined" => allowed.contains(&Profile::Unconfined),
+        _ => allowed.iter().any(|a| a.allows(subject)),
     }
 }
 
@@ -477,8 +464,8 @@ fn root_user(user: Option<&str>) -> Option<String> {
     }
 }
 
-fn allowed_list<S: AsRef<str>>(items: impl Iterator<Item = S>) -> String {
-    let v: Vec<String> = items.map(|s| s.as_ref().to_string()).collect();
+fn allowed_list<S: std::fmt::Display>(items: impl Iterator<Item = S>) -> String {
+    let v: Vec<String> = items.map(|s| s.to_string()).collect();
     if v.is_empty() {
         " (the policy allows none)".into()
     } else {

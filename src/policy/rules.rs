@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
+use super::glob::{is_pattern, Pattern, PatternError};
 use super::image::ImagePattern;
+use super::paths;
 use crate::model::HostNamespace;
 
 /// The name of the built-in profile.
@@ -80,7 +82,7 @@ impl fmt::Display for Rule {
     }
 }
 
-/// A compiled Policy.
+/// A compiled Policy: every pattern in it is compiled once, here.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     /// `metadata.name`, or [`RESTRICTED`] for the built-in profile.
@@ -94,13 +96,13 @@ pub struct Policy {
     pub host_paths: Vec<String>,
     /// Canonical capability names; may hold `ALL`.
     pub capabilities: BTreeSet<String>,
-    /// `default`, `unconfined` or patterns.
-    pub seccomp: Vec<String>,
-    /// `default`, `unconfined` or patterns.
-    pub apparmor: Vec<String>,
+    /// `default`, `unconfined`, paths or patterns of paths.
+    pub seccomp: Vec<Profile>,
+    /// `default`, `unconfined`, names or patterns.
+    pub apparmor: Vec<Profile>,
     pub allow_devices: bool,
     /// Names or patterns.
-    pub sysctls: Vec<String>,
+    pub sysctls: Vec<Pattern>,
     pub max_memory_bytes: Option<u64>,
     pub max_nano_cpus: Option<i64>,
     pub max_pids: Option<i64>,
@@ -134,8 +136,8 @@ impl Policy {
             host_namespaces: BTreeSet::new(),
             host_paths: Vec::new(),
             capabilities: BTreeSet::from(["NET_BIND_SERVICE".to_string()]),
-            seccomp: vec!["default".into(), "*".into()],
-            apparmor: vec!["default".into(), "*".into()],
+            seccomp: vec![Profile::Default, Profile::Pattern(Pattern::any())],
+            apparmor: vec![Profile::Default, Profile::Pattern(Pattern::any())],
             allow_devices: false,
             sysctls: Vec::new(),
             max_memory_bytes: Some(RESTRICTED_MAX_MEMORY),
@@ -155,6 +157,57 @@ impl Policy {
             format!("built-in profile {:?}", self.name)
         } else {
             format!("Policy {:?}", self.name)
+        }
+    }
+}
+
+/// An entry of `allowedSeccompProfiles` or `allowedApparmorProfiles`. `default` and
+/// `unconfined` allow only themselves; a path or pattern allows every other profile it
+/// matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Profile {
+    /// The engine's own profile.
+    Default,
+    /// No confinement.
+    Unconfined,
+    /// An absolute path without wildcards, compared in its canonical form.
+    Path { written: String, canonical: String },
+    /// A name, or a pattern of names or paths.
+    Pattern(Pattern),
+}
+
+impl Profile {
+    /// The entry written as `text`.
+    pub fn parse(text: &str) -> Result<Profile, PatternError> {
+        Ok(match text {
+            "default" => Profile::Default,
+            "unconfined" => Profile::Unconfined,
+            _ if text.starts_with('/') && !is_pattern(text) => Profile::Path {
+                written: text.to_string(),
+                canonical: paths::normalize(text).unwrap_or_else(|_| text.to_string()),
+            },
+            _ => Profile::Pattern(Pattern::plain(text)?),
+        })
+    }
+
+    /// Whether a profile other than `default` and `unconfined` (a path in its canonical
+    /// form, or a name) is allowed by this entry.
+    pub fn allows(&self, subject: &str) -> bool {
+        match self {
+            Profile::Default | Profile::Unconfined => false,
+            Profile::Path { canonical, .. } => canonical == subject,
+            Profile::Pattern(p) => p.matches(subject),
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Profile::Default => f.write_str("default"),
+            Profile::Unconfined => f.write_str("unconfined"),
+            Profile::Path { written, .. } => f.write_str(written),
+            Profile::Pattern(p) => write!(f, "{p}"),
         }
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use crate::manifest::types::{HostNamespaceAllowance, HostNamespaceName, PolicySpec};
 use crate::model::{parse_quantity, HostNamespace};
+use crate::policy::glob::Pattern;
 use crate::policy::image::ImagePattern;
+use crate::policy::rules::Profile;
 use crate::policy::{capabilities, paths, Policy};
 
 /// A field of a Policy document that does not compile.
@@ -105,10 +107,15 @@ pub fn compile(name: &str, spec: &PolicySpec) -> Result<Policy, Vec<CompileError
     if let Some(list) = &spec.allowed_sysctls {
         p.sysctls.clear();
         for (i, text) in list.iter().enumerate() {
+            let pointer = format!("/spec/allowedSysctls/{i}");
             if text.is_empty() || text.contains(char::is_whitespace) || text.contains('/') {
-                errors.push(CompileError::at(format!("/spec/allowedSysctls/{i}"), format!("{text:?} is not a sysctl name or pattern (dotted, such as net.ipv4.ping_group_range or net.ipv4.*)"),));
+                let why = "is not a sysctl name or pattern (dotted, such as net.ipv4.ping_group_range or net.ipv4.*)";
+                errors.push(CompileError::at(pointer, format!("{text:?} {why}")));
             } else {
-                p.sysctls.push(text.clone());
+                match Pattern::plain(text) {
+                    Ok(pat) => p.sysctls.push(pat),
+                    Err(e) => errors.push(CompileError::at(pointer, e.to_string())),
+                }
             }
         }
     }
@@ -158,16 +165,18 @@ pub fn compile(name: &str, spec: &PolicySpec) -> Result<Policy, Vec<CompileError
     }
 }
 
-fn profile_list(list: &[String], pointer: &str, errors: &mut Vec<CompileError>) -> Vec<String> {
+fn profile_list(list: &[String], pointer: &str, errors: &mut Vec<CompileError>) -> Vec<Profile> {
     let mut out = Vec::new();
     for (i, text) in list.iter().enumerate() {
+        let pointer = format!("{pointer}/{i}");
         if text.is_empty() || text.contains(char::is_whitespace) {
-            errors.push(CompileError::at(
-                format!("{pointer}/{i}"),
-                format!("{text:?} is not a profile name, path or pattern"),
-            ));
+            let why = "is not a profile name, path or pattern";
+            errors.push(CompileError::at(pointer, format!("{text:?} {why}")));
         } else {
-            out.push(text.clone());
+            match Profile::parse(text) {
+                Ok(profile) => out.push(profile),
+                Err(e) => errors.push(CompileError::at(pointer, e.to_string())),
+            }
         }
     }
     out

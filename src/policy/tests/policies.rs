@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::model::HostNamespace;
+use crate::policy::glob::Pattern;
 use crate::policy::image::ImagePattern;
+use crate::policy::rules::Profile;
 use crate::policy::Policy;
 
 /// A Policy document's rules before its fields: the built-in profile under another name.
@@ -20,6 +22,20 @@ fn custom() -> Policy {
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+fn profiles(items: &[&str]) -> Vec<Profile> {
+    items
+        .iter()
+        .map(|p| Profile::parse(p).expect("profile"))
+        .collect()
+}
+
+fn sysctls(items: &[&str]) -> Vec<Pattern> {
+    items
+        .iter()
+        .map(|p| Pattern::plain(p).expect("sysctl pattern"))
+        .collect()
 }
 
 fn images(patterns: &[&str]) -> Vec<ImagePattern> {
@@ -78,20 +94,20 @@ pub(crate) fn ns_network() -> Policy {
 }
 pub(crate) fn sysctl_v4() -> Policy {
     Policy {
-        sysctls: strings(&["net.ipv4.*"]),
+        sysctls: sysctls(&["net.ipv4.*"]),
         ..custom()
     }
 }
 pub(crate) fn apparmor_default() -> Policy {
     Policy {
-        apparmor: strings(&["default"]),
+        apparmor: profiles(&["default"]),
         ..custom()
     }
 }
 pub(crate) fn unconfined_ok() -> Policy {
     Policy {
-        seccomp: strings(&["default", "unconfined"]),
-        apparmor: strings(&["default", "unconfined"]),
+        seccomp: profiles(&["default", "unconfined"]),
+        apparmor: profiles(&["default", "unconfined"]),
         ..custom()
     }
 }
@@ -107,10 +123,10 @@ pub(crate) fn relaxed() -> Policy {
             "/etc/berth/seccomp",
         ]),
         capabilities: BTreeSet::from(["NET_BIND_SERVICE".to_string(), "NET_ADMIN".to_string()]),
-        seccomp: strings(&["default", "unconfined", "/etc/berth/seccomp/*.json"]),
-        apparmor: strings(&["default", "unconfined"]),
+        seccomp: profiles(&["default", "unconfined", "/etc/berth/seccomp/*.json"]),
+        apparmor: profiles(&["default", "unconfined"]),
         allow_devices: true,
-        sysctls: strings(&["net.ipv4.ping_group_range", "net.core.*"]),
+        sysctls: sysctls(&["net.ipv4.ping_group_range", "net.core.*"]),
         max_memory_bytes: Some(1 << 30),
         max_nano_cpus: Some(2_000_000_000),
         max_pids: Some(512),
