@@ -1,32 +1,17 @@
 //! Admission: one container spec against one Policy → every rule it breaks, each at the
 //! manifest field that breaks it. Pure: the caller turns violations into diagnostics.
 
-use std::collections::BTreeSet;
+mod confinement;
+mod host_paths;
 
 use std::time::Duration;
 
-use super::rules::{Policy, Profile, Rule};
-use super::{image, paths, seccomp};
+use super::image;
+use super::rules::{Policy, Rule};
 use crate::model::{format_bytes, Spec};
-
-/// Capabilities a container keeps when `capabilities.drop` does not include `ALL`: the
-/// Docker engine's default set (Podman's is a subset of it).
-pub const ENGINE_DEFAULT_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "NET_RAW",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
+use confinement::{check_capabilities, check_seccomp, profile_allowed};
+pub use confinement::{check_seccomp_content, ENGINE_DEFAULT_CAPABILITIES};
+pub use host_paths::check_host_paths;
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -187,88 +172,6 @@ pub fn admit(policy: &Policy, request: &Request<'_>) -> Vec<Violation> {
     out
 }
 
-/// Checks host paths against `allowedHostPaths`: each must lie under an allowed prefix, and
-/// one that is, contains or lies inside an engine socket (or the engine's data root) must
-/// be listed exactly. Takes (JSON pointer, host path) pairs.
-pub fn check_host_paths(policy: &Policy, host_paths: &[(String, String)]) -> Vec<Violation> {
-    let mut out = Vec::new();
-    for (pointer, raw) in host_paths {
-        let path = match paths::normalize(raw) {
-            Ok(p) => p,
-            Err(e) => {
-                out.push(Violation::new(
-                    pointer.clone(),
-                    Rule::AllowedHostPaths,
-                    format!("host path {e}"),
-                ));
-                continue;
-            }
-        };
-        let raw_shown = crate::model::shorten(raw, 80);
-        let shown = if path == *raw {
-            format!("host path {raw_shown}")
-        } else {
-            format!(
-                "host path {raw_shown} (that is {})",
-                crate::model::shorten(&path, 80)
-            )
-        };
-        let kernel = paths::kernel_paths(&path);
-        if !kernel.is_empty() {
-            let what: Vec<&str> = kernel.iter().map(|e| e.what).collect();
-            out.push(Violation::new(
-                pointer.clone(),
-                Rule::AllowedHostPaths,
-                format!(
-                    "{shown} reaches {}: never allowed, whatever allowedHostPaths says",
-                    what.join(" and ")
-                ),
-            ));
-            continue;
-        }
-        // An engine path is allowed only by listing it exactly (for a directory above it,
-        // the socket inside that directory; for a path below the data root, that path).
-        let engine: Vec<&paths::TableEntry> = paths::engine_paths(&path)
-            .into_iter()
-            .filter(|e| {
-                let socket_listed = policy
-                    .host_paths
-                    .iter()
-                    .any(|a| e.is(a) && (paths::is_under(a, &path) || paths::is_under(&path, a)));
-                let below_and_listed = path.matches('/').count() > e.path.matches('/').count()
-                    && policy.host_paths.contains(&path);
-                !(socket_listed || below_and_listed)
-            })
-            .collect();
-        if !engine.is_empty() {
-            let what: Vec<String> = engine
-                .iter()
-                .map(|e| format!("{} {}", e.what, e.path))
-                .collect();
-            out.push(Violation::new(
-                pointer.clone(),
-                Rule::AllowedHostPaths,
-                format!(
-                    "{shown} reaches the container engine ({}), which is root on the host; it is allowed only when listed by its exact path",
-                    crate::model::shorten(&what.join(", "), 200)
-                ),
-            ));
-            continue;
-        }
-        if !policy.host_paths.iter().any(|a| paths::is_under(&path, a)) {
-            out.push(Violation::new(
-                pointer.clone(),
-                Rule::AllowedHostPaths,
-                format!(
-                    "{shown} is not under an allowed prefix{}",
-                    allowed_list(policy.host_paths.iter().map(String::as_str))
-                ),
-            ));
-        }
-    }
-    out
-}
-
 fn check_image(policy: &Policy, reference: &str, out: &mut Vec<Violation>) {
     if policy.images.contains(&image::ImagePattern::Any) {
         return;
@@ -298,109 +201,8 @@ fn check_image(policy: &Policy, reference: &str, out: &mut Vec<Violation>) {
     out.push(Violation::new("/spec/image", Rule::AllowedImages, msg));
 }
 
-fn check_capabilities(policy: &Policy, s: &Spec, out: &mut Vec<Violation>) {
-    if policy.capabilities.contains("ALL") {
-        return;
-    }
-    let allowed = |c: &str| policy.capabilities.contains(c);
-    let refused_added: Vec<&str> = s
-        .cap_add
-        .iter()
-        .map(String::as_str)
-        .filter(|c| !allowed(c))
-        .collect();
-    if !refused_added.is_empty() {
-        out.push(Violation::new(
-            "/spec/security/capabilities/add",
-            Rule::AllowedCapabilities,
-            format!(
-                "{} {} not allowed{}",
-                refused_added.join(", "),
-                if refused_added.len() == 1 {
-                    "is"
-                } else {
-                    "are"
-                },
-                allowed_list(policy.capabilities.iter().map(String::as_str))
-            ),
-        ));
-    }
-    if !s.cap_drop.iter().any(|c| c == "ALL") {
-        let dropped: BTreeSet<&str> = s.cap_drop.iter().map(String::as_str).collect();
-        let kept: Vec<&str> = ENGINE_DEFAULT_CAPABILITIES
-            .iter()
-            .copied()
-            .filter(|c| !dropped.contains(c) && !allowed(c) && !s.cap_add.iter().any(|a| a == c))
-            .collect();
-        if !kept.is_empty() {
-            out.push(Violation::new(
-                "/spec/security/capabilities/drop",
-                Rule::AllowedCapabilities,
-                format!(
-                    "without ALL in capabilities.drop the engine's default capabilities stay, and {} {} not allowed{}: drop ALL and add back what is needed",
-                    kept.join(", "),
-                    if kept.len() == 1 { "is" } else { "are" },
-                    allowed_list(policy.capabilities.iter().map(String::as_str))
-                ),
-            ));
-        }
-    }
-}
-
-fn check_seccomp(policy: &Policy, seccomp: Option<&str>, out: &mut Vec<Violation>) {
-    let Some(profile) = seccomp else { return };
-    // A path is compared in its canonical form; one that has none is reported by the
-    // host path rule.
-    let subject = if profile.starts_with('/') {
-        match paths::normalize(profile) {
-            Ok(p) => p,
-            Err(_) => return,
-        }
-    } else {
-        profile.to_string()
-    };
-    if !profile_allowed(&policy.seccomp, profile, &subject) {
-        out.push(Violation::new(
-            "/spec/security/seccompProfile",
-            Rule::AllowedSeccompProfiles,
-            format!(
-                "seccomp profile {} is not allowed{}",
-                crate::model::quoted(profile),
-                allowed_list(policy.seccomp.iter())
-            ),
-        ));
-    }
-}
-
-/// A custom seccomp profile (its JSON) that confines nothing counts as `unconfined`: refused
-/// unless the Policy lists `unconfined`.
-pub fn check_seccomp_content(policy: &Policy, profile: &serde_json::Value) -> Option<Violation> {
-    let why = seccomp::permissive(profile)?;
-    if policy.seccomp.contains(&Profile::Unconfined) {
-        return None;
-    }
-    Some(Violation::new(
-        "/spec/security/seccompProfile",
-        Rule::AllowedSeccompProfiles,
-        format!(
-            "the seccomp profile confines nothing ({why}): that is unconfined, which is not allowed{}",
-            allowed_list(policy.seccomp.iter())
-        ),
-    ))
-}
-
 fn human(d: Duration) -> String {
     humantime::format_duration(d).to_string()
-}
-
-/// `default` and `unconfined` match only themselves; paths and patterns match everything
-/// else (`subject`: the profile in the form entries compare, a path canonical).
-fn profile_allowed(allowed: &[Profile], written: &str, subject: &str) -> bool {
-    match written {
-        "default" => allowed.contains(&Profile::Default),
-        "unconfined" => allowed.contains(&Profile::Unconfined),
-        _ => allowed.iter().any(|a| a.allows(subject)),
-    }
 }
 
 fn check_resources(policy: &Policy, s: &Spec, out: &mut Vec<Violation>) {
