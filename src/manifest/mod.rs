@@ -10,6 +10,7 @@
 //! - [`types`]: the document types (the JSON Schema is generated from them).
 //! - [`schema`]: the published schema and its compiled validator.
 //! - [`load`]: per-file reading and schema checks → typed [`load::Document`]s.
+//! - `suggest`: the known field closest to a misspelt one.
 //! - [`diagnostic`]: `file:line:col: field.path: message`, as text, JSON or GitHub annotations.
 
 pub mod diagnostic;
@@ -18,6 +19,7 @@ pub mod files;
 pub mod load;
 pub mod schema;
 pub mod sources;
+mod suggest;
 pub mod types;
 pub mod yaml;
 
