@@ -4,9 +4,11 @@
 //! The parser's events are built into JSON directly (no other tree of the file exists), and
 //! positions are kept as a compact index, 16 bytes per node keyed by a hash of its pointer,
 //! so a document's JSON can be dropped once it is typed. A [`Budget`] bounds what the files
-//! of one load may expand into (aliases, values, nesting).
+//! of one load may expand into (aliases, values, nesting). [`to_text`] goes the other way,
+//! for output.
 
 mod builder;
+mod emit;
 mod spans;
 #[cfg(test)]
 mod tests;
@@ -15,6 +17,7 @@ use serde_json::Value;
 
 use crate::model::shorten;
 use builder::Builder;
+pub use emit::to_text;
 pub use spans::SpannedDoc;
 
 /// A 1-based (line, column) position.
