@@ -7,9 +7,8 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::diagnostic::Diagnostic;
-use super::discover::{discover, Discovery, SourceFile};
+use super::discover::{Discovery, SourceFile};
 use super::files::Reader;
-use super::sources::Sources;
 use super::types::{
     AgentSpec, DocumentKind, Envelope, Metadata, PolicySpec, SessionSpec, TemplateSpec,
     ABSOLUTE_PATH, DNS_LABEL, DURATION, QUANTITY,
@@ -92,12 +91,7 @@ pub struct Read {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Reads every manifest the sources name.
-pub fn read(sources: &Sources) -> Read {
-    read_discovered(discover(sources), &mut Reader::new(sources.limits))
-}
-
-/// Reads the files [`discover`] found.
+/// Reads the files [`discover`](super::discover::discover) found.
 pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
     let mut read = Read::default();
     for u in found.unreadable {

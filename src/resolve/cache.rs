@@ -9,7 +9,6 @@
 //! discovered list. Any unreadable path forces a read.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::pipeline::{resolve, Loaded};
@@ -104,15 +103,16 @@ impl Cache {
     }
 }
 
-/// Whether `path` is one of the files a load read (for tests and tools).
-pub fn is_input(loaded: &Loaded, path: &Path) -> bool {
-    std::fs::canonicalize(path).is_ok_and(|c| loaded.inputs.iter().any(|i| Path::new(i) == c))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+    use std::path::Path;
+
+    /// Whether `path` is one of the files a load read.
+    fn is_input(loaded: &Loaded, path: &Path) -> bool {
+        fs::canonicalize(path).is_ok_and(|c| loaded.inputs.iter().any(|i| Path::new(i) == c))
+    }
 
     const AGENT: &str =
         "apiVersion: berth/v1\nkind: Agent\nmetadata: {name: a}\nspec: {image: berth-runtime:1}\n";

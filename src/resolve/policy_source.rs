@@ -45,14 +45,6 @@ impl PolicyLoad {
             inputs: Vec::new(),
         }
     }
-
-    /// The Policy, when there is one.
-    pub fn policy(&self) -> Option<&Policy> {
-        match &self.choice {
-            PolicyChoice::Ready(p) => Some(p),
-            PolicyChoice::Failed(_) => None,
-        }
-    }
 }
 
 /// The Policy files a source names: the file itself, or the `*.yaml`, `*.yml` and `*.json`
@@ -243,6 +235,14 @@ mod tests {
     use super::*;
     use crate::manifest::files::Limits;
 
+    /// The Policy of a load, when there is one.
+    fn policy(l: &PolicyLoad) -> Option<&Policy> {
+        match &l.choice {
+            PolicyChoice::Ready(p) => Some(p),
+            PolicyChoice::Failed(_) => None,
+        }
+    }
+
     fn load_text(text: &str) -> PolicyLoad {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("policy.yaml");
@@ -256,11 +256,11 @@ mod tests {
     #[test]
     fn a_good_source_gives_its_policy() {
         let l = load_text(POLICY);
-        assert!(l.policy().is_some_and(|p| p.allow_privileged), "{l:?}");
+        assert!(policy(&l).is_some_and(|p| p.allow_privileged), "{l:?}");
         let json = load_text(
             r#"{"apiVersion": "berth/v1", "kind": "Policy", "metadata": {"name": "p"}, "spec": {}}"#,
         );
-        assert!(json.policy().is_some(), "{json:?}");
+        assert!(policy(&json).is_some(), "{json:?}");
     }
 
     #[test]
@@ -300,8 +300,7 @@ mod tests {
         assert!(
             matches!(missing.choice, PolicyChoice::Failed(ref r) if r.contains("cannot be read"))
         );
-        assert!(load(None, &mut Reader::new(Limits::default()))
-            .policy()
-            .is_some_and(|p| p.builtin));
+        let builtin = load(None, &mut Reader::new(Limits::default()));
+        assert!(policy(&builtin).is_some_and(|p| p.builtin));
     }
 }
