@@ -6,7 +6,7 @@
 //!
 //! - [`restricted`]: the defaults applied to a manifest that says nothing.
 //! - [`rules`]: the rules of a Policy; the built-in `restricted` profile.
-//! - [`admit`]: one container spec against one Policy → the rules it breaks.
+//! - [`admit`](mod@admit): one container spec against one Policy → the rules it breaks.
 //! - [`image`], [`paths`], [`glob`]: how images, host paths and patterns are compared.
 //! - [`capabilities`]: the Linux capability names.
 //! - [`seccomp`]: a custom seccomp profile judged by its content.

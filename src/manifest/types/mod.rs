@@ -1,10 +1,10 @@
 //! The manifest documents as users write them. The JSON Schema in `schemas/` is generated
 //! from these types; doc comments become the descriptions editors show.
 //!
-//! - [`document`]: the envelope every document shares, and the Template, Agent and Session
+//! - `document`: the envelope every document shares, and the Template, Agent and Session
 //!   specs.
-//! - [`container`]: the container spec those three carry.
-//! - [`policy`]: the Policy spec.
+//! - `container`: the container spec those three carry.
+//! - `policy`: the Policy spec.
 
 mod container;
 mod document;
