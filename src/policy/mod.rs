@@ -1,7 +1,7 @@
 //! Security: the restricted defaults every container gets unless its manifest relaxes them,
 //! and admission — `kind: Policy` — which decides whether a relaxed container may run at
 //! all. Everything here is pure: no I/O, no engine types, and no manifest types either: a
-//! Policy is plain rules ([`crate::resolve::policy_compile`] makes one of a document), a
+//! Policy is plain rules (`resolve::policy_compile` makes one of a document), a
 //! request is a normalized spec and the host paths it reaches.
 //!
 //! - [`restricted`]: the defaults applied to a manifest that says nothing.

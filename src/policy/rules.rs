@@ -1,5 +1,5 @@
 //! The rules of a Policy: patterns parsed, paths normalized, quantities in bytes (a Policy
-//! document becomes one in [`crate::resolve::policy_compile`]). [`Policy::restricted`] is the
+//! document becomes one in `resolve::policy_compile`). [`Policy::restricted`] is the
 //! built-in profile that applies when no `--policy` is given; a Policy document starts from
 //! it and replaces the rules it sets.
 

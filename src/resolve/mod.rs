@@ -1,9 +1,11 @@
 //! Resolution: what [`crate::manifest`] read → the desired set. One pipeline, run the same way
-//! by every command and by the daemon:
+//! by every command and by the daemon. Imports only `manifest`, `policy` and `model`.
 //!
 //! ```text
-//!  --policy ─▶ policy_source ─▶ Policy ───────────────────────────────┐
-//!  manifest::load::Read ─▶ check, dropin ─▶ unique names, templates ─▶ merge ─▶ normalize ─▶ admission ─▶ DesiredSet
+//!  manifest::load::Read                    --policy
+//!    │ check, dropin (per document)           │ policy_source, policy_compile
+//!    │ unique names, template references      ▼
+//!    │ merge, normalize (per object) ──▶ admission ──▶ model::DesiredSet, held files, diagnostics
 //! ```
 //!
 //! - [`pipeline`]: the pipeline itself: cross-document checks (unique names, template
