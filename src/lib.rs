@@ -3,18 +3,22 @@
 //! The folders follow the data flow of one reconcile:
 //!
 //! ```text
-//!  manifest files ─▶ manifest (load, validate, resolve) ─▶ model::DesiredSet ─┐
-//!                                                                            ├─▶ plan (pure) ─▶ reconcile (execute) ─▶ engine
-//!  engine (list) ─────────────────────────────────────▶ model::Observed ────┘
+//!  manifest files ─▶ manifest (read) ─▶ resolve (check, merge, admit) ─▶ model::DesiredSet ─┐
+//!                                                                                        ├─▶ plan (pure) ─▶ reconcile (execute) ─▶ engine
+//!  engine (list) ─────────────────────────────────────────────────────▶ model::Observed ───┘
 //! ```
 //!
-//! - [`manifest`]: YAML files → typed documents → diagnostics → the desired set.
+//! - [`manifest`]: YAML files → typed documents with positions → diagnostics (reading only).
+//! - [`resolve`]: the one pipeline from read documents to the desired set: per-document and
+//!   cross-document checks, trust levels, templates merged, defaults applied, the Policy
+//!   source compiled and every object admitted.
 //! - [`model`]: the project's own vocabulary shared by every stage (object keys, the
 //!   normalized container spec and its hash, observed containers, ownership labels).
 //! - [`plan`]: the pure planner: desired + observed → actions with readable reasons.
 //! - [`engine`]: the only module that knows bollard.
 //! - [`reconcile`]: runs a plan against the engine with bounded concurrency.
-//! - [`policy`]: security defaults (and, later, admission rules).
+//! - [`policy`]: the restricted defaults and admission: a [`policy::Policy`] (plain rules)
+//!   against a normalized spec → the rules it breaks. Pure, knows no manifest types.
 //! - [`source`]: watches manifest paths and signals changes.
 //! - [`state`]: the atomically written state file (clocks that labels cannot hold).
 //! - [`status`]: phases, `/status`, `/metrics` and the HTTP endpoints of `berth run`.
@@ -29,6 +33,7 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod reconcile;
+pub mod resolve;
 pub mod source;
 pub mod state;
 pub mod status;

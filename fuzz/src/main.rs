@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use berth::manifest::discover::SourceFile;
-use berth::manifest::{self, Limits, Trust};
+use berth::manifest::{Limits, Trust};
+use berth::resolve;
 use clap::Parser;
 
 #[global_allocator]
@@ -93,7 +94,7 @@ fn run(input: &[u8], other: &[u8]) -> usize {
             text(other),
         ),
     ];
-    let loaded = manifest::load_texts(
+    let loaded = resolve::load_texts(
         &files,
         Some(("fuzz/policy.yaml", POLICY)),
         Limits::default(),

@@ -37,7 +37,7 @@ pub async fn run(
     let instance = ctx.instance.as_str();
     // With manifests, NETWORKS is required when one of them declares its own network.
     let networks_needed = !sources.trusted.is_empty()
-        && crate::manifest::load(sources)
+        && crate::resolve::load(sources)
             .desired
             .objects
             .values()

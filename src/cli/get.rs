@@ -255,7 +255,8 @@ fn print_data<T: Serialize>(rows: &[T], format: GetFormat) -> u8 {
         );
         return 0;
     }
-    match serde_saphyr::to_string(&rows) {
+    let value = serde_json::to_value(rows).expect("rows serialize");
+    match crate::manifest::yaml::to_text(&value) {
         Ok(s) => {
             print!("{s}");
             0

@@ -1,17 +1,18 @@
-//! What `diff` and `apply` share: reading the manifests (diagnostics to stderr) and one
+//! What `diff` and `apply` share: reading and resolving the manifests (diagnostics to stderr) and one
 //! observe-and-plan against the engine ([`crate::reconcile::observe::once`]), with the
 //! objects it held reported.
 
 use crate::engine::Client;
-use crate::manifest::{self, diagnostic, Format, Loaded, Sources};
+use crate::manifest::{diagnostic, Format, Sources};
 use crate::plan::Plan;
 use crate::reconcile::observe;
+use crate::resolve::{self, Loaded};
 
 use super::{CliError, Context};
 
 /// Reads the manifests and prints their diagnostics to stderr.
 pub(super) fn load(sources: &Sources) -> Loaded {
-    let loaded = manifest::load(sources);
+    let loaded = resolve::load(sources);
     eprint!("{}", diagnostic::render(&loaded.diagnostics, Format::Text));
     loaded
 }

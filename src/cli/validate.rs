@@ -1,10 +1,11 @@
 use std::process::ExitCode;
 
-use crate::manifest::{self, diagnostic, Format, Sources};
+use crate::manifest::{diagnostic, Format, Sources};
+use crate::resolve;
 
 /// `berth validate`: every problem in every file, then a one-line verdict on stderr.
 pub fn run(sources: &Sources, format: Format) -> ExitCode {
-    let loaded = manifest::load(sources);
+    let loaded = resolve::load(sources);
     print!("{}", diagnostic::render(&loaded.diagnostics, format));
     let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
     if format == Format::Text {

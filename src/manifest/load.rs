@@ -7,9 +7,8 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
 use super::diagnostic::Diagnostic;
-use super::discover::{discover, Discovery, SourceFile};
+use super::discover::{Discovery, SourceFile};
 use super::files::Reader;
-use super::sources::Sources;
 use super::types::{
     AgentSpec, DocumentKind, Envelope, Metadata, PolicySpec, SessionSpec, TemplateSpec,
     ABSOLUTE_PATH, DNS_LABEL, DURATION, QUANTITY,
@@ -92,12 +91,7 @@ pub struct Read {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Reads every manifest the sources name.
-pub fn read(sources: &Sources) -> Read {
-    read_discovered(discover(sources), &mut Reader::new(sources.limits))
-}
-
-/// Reads the files [`discover`] found.
+/// Reads the files [`discover`](super::discover::discover) found.
 pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
     let mut read = Read::default();
     for u in found.unreadable {
@@ -354,85 +348,5 @@ fn unknown_field(pointer: &str, field: &str) -> String {
     if pointer == "/spec" && field == "template" {
         return "unknown field: a Template cannot name another template".into();
     }
-    "unknown field".to_string() + &did_you_mean(field)
-}
-
-/// Suggests a known field for a misspelt one.
-fn did_you_mean(field: &str) -> String {
-    const FIELDS: &[&str] = &[
-        "apiVersion",
-        "kind",
-        "metadata",
-        "spec",
-        "name",
-        "labels",
-        "image",
-        "command",
-        "args",
-        "env",
-        "workingDir",
-        "resources",
-        "security",
-        "health",
-        "restart",
-        "stopGracePeriod",
-        "tmpfs",
-        "ports",
-        "template",
-        "ttl",
-        "memory",
-        "cpus",
-        "pids",
-        "readOnlyRootFilesystem",
-        "noNewPrivileges",
-        "user",
-        "capabilities",
-        "seccompProfile",
-        "drop",
-        "add",
-        "exec",
-        "interval",
-        "timeout",
-        "retries",
-        "startPeriod",
-        "onUnhealthy",
-        "policy",
-        "backoff",
-        "initial",
-        "max",
-        "mountPath",
-        "size",
-        "containerPort",
-        "hostPort",
-        "protocol",
-        "hostIP",
-        "privileged",
-        "apparmorProfile",
-        "hostNamespaces",
-        "devices",
-        "sysctls",
-        "hostPath",
-        "containerPath",
-        "permissions",
-        "allowedImages",
-        "allowPrivileged",
-        "allowHostNamespaces",
-        "allowedHostPaths",
-        "allowedCapabilities",
-        "allowedSeccompProfiles",
-        "allowedApparmorProfiles",
-        "allowDevices",
-        "allowedSysctls",
-        "maxResources",
-        "requireReadOnlyRootFilesystem",
-        "requireNonRoot",
-        "allowPrivilegeEscalation",
-        "network",
-    ];
-    let lower = field.to_ascii_lowercase().replace(['_', '-'], "");
-    FIELDS
-        .iter()
-        .find(|f| **f != field && f.to_ascii_lowercase() == lower)
-        .map(|f| format!(" (did you mean {f:?}?)"))
-        .unwrap_or_default()
+    "unknown field".to_string() + &super::suggest::did_you_mean(field)
 }

@@ -25,7 +25,9 @@ pub use observed::{by_key, Health, Observed, RunState};
 pub use phase::Phase;
 pub use privileges::{Device, HostNamespace, Privileges};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
-pub use runtime::{time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRuntime, Runtime};
+pub use runtime::{
+    time_from_unix_ms, unix_ms, FailureClass, LastError, ObjectRuntime, PortAllocations, Runtime,
+};
 /// A small valid spec for tests across modules.
 #[cfg(test)]
 pub(crate) use spec::tests::sample as sample_spec;

@@ -90,6 +90,10 @@ fn is_zero(n: &u32) -> bool {
 /// Runtime memory of every object, by key.
 pub type Runtime = BTreeMap<ObjectKey, ObjectRuntime>;
 
+/// Host ports assigned for `hostPort: auto`: object → `containerPort/protocol` → host port.
+/// The planner assigns them; the state file remembers them across restarts.
+pub type PortAllocations = BTreeMap<ObjectKey, BTreeMap<String, u16>>;
+
 /// Serde helpers: times as Unix milliseconds, durations as milliseconds.
 mod unix_ms {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -15,8 +15,7 @@ use std::str::FromStr;
 
 use crate::model::{DesiredSet, ObjectKey, Observed, PortMapping, Protocol};
 
-/// Assigned ports: object → `containerPort/protocol` → host port.
-pub type PortAllocations = BTreeMap<ObjectKey, BTreeMap<String, u16>>;
+pub use crate::model::PortAllocations;
 
 /// An inclusive range of host ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::glob;
+use super::glob::Pattern;
 
 /// Docker Hub, as the engine names it.
 const DOCKER_HUB: &str = "docker.io";
@@ -193,11 +193,11 @@ pub enum ImagePattern {
     /// `sha256:<64 hex>`: the image with exactly this ID (the 64 hex digits).
     Id(String),
     Match {
-        /// `domain/path`, with wildcards.
-        repository: String,
+        /// `domain/path`, with wildcards (in segment mode).
+        repository: Pattern,
         /// With wildcards; `None` allows every tag (and, with no digest either, every digest).
-        tag: Option<String>,
-        digest: Option<String>,
+        tag: Option<Pattern>,
+        digest: Option<Pattern>,
         /// As written, for messages.
         text: String,
     },
@@ -228,10 +228,11 @@ impl ImagePattern {
         }
         let domain = normalize_domain(p.domain);
         let path = normalize_path(&domain, p.path);
+        let plain = |t: Option<&str>| t.map(Pattern::plain).transpose().map_err(|_| bad());
         Ok(ImagePattern::Match {
-            repository: format!("{domain}/{path}"),
-            tag: p.tag.map(str::to_string),
-            digest: p.digest.map(str::to_string),
+            repository: Pattern::segments(&format!("{domain}/{path}")).map_err(|_| bad())?,
+            tag: plain(p.tag)?,
+            digest: plain(p.digest)?,
             text: text.to_string(),
         })
     }
@@ -256,7 +257,7 @@ impl ImagePattern {
                 digest,
                 ..
             } => {
-                if !glob::matches(repository, &image.repository(), true) {
+                if !repository.matches(&image.repository()) {
                     return false;
                 }
                 match (tag, digest) {
@@ -264,16 +265,10 @@ impl ImagePattern {
                     // A digest decides what runs: a pattern that names a digest must match
                     // it, and a pattern that names only a tag never admits a digest (the tag
                     // beside it would be decoration).
-                    (_, Some(d)) => image
-                        .digest
-                        .as_deref()
-                        .is_some_and(|got| glob::matches(d, got, false)),
+                    (_, Some(d)) => image.digest.as_deref().is_some_and(|got| d.matches(got)),
                     (Some(t), None) => {
                         image.digest.is_none()
-                            && image
-                                .tag
-                                .as_deref()
-                                .is_some_and(|got| glob::matches(t, got, false))
+                            && image.tag.as_deref().is_some_and(|got| t.matches(got))
                     }
                 }
             }

@@ -1,10 +1,12 @@
 //! Security: the restricted defaults every container gets unless its manifest relaxes them,
 //! and admission — `kind: Policy` — which decides whether a relaxed container may run at
-//! all. Everything here is pure: no I/O, no engine types.
+//! all. Everything here is pure: no I/O, no engine types, and no manifest types either: a
+//! Policy is plain rules (`resolve::policy_compile` makes one of a document), a
+//! request is a normalized spec and the host paths it reaches.
 //!
 //! - [`restricted`]: the defaults applied to a manifest that says nothing.
-//! - [`rules`]: a Policy document compiled into rules; the built-in `restricted` profile.
-//! - [`admit`]: one container spec against one Policy → the rules it breaks.
+//! - [`rules`]: the rules of a Policy; the built-in `restricted` profile.
+//! - [`admit`](mod@admit): one container spec against one Policy → the rules it breaks.
 //! - [`image`], [`paths`], [`glob`]: how images, host paths and patterns are compared.
 //! - [`capabilities`]: the Linux capability names.
 //! - [`seccomp`]: a custom seccomp profile judged by its content.
@@ -18,7 +20,7 @@ pub mod restricted;
 pub mod rules;
 pub mod seccomp;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
-pub use admit::{admit, check_host_paths, check_seccomp_content, host_paths, Request, Violation};
-pub use rules::{compile, Policy, Rule};
+pub use admit::{admit, check_host_paths, check_seccomp_content, Request, Violation};
+pub use rules::{Policy, Rule};

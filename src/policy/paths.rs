@@ -16,7 +16,9 @@
 //! is caught when it is one of them, lies inside one, or contains one: engine bind mounts are
 //! recursive, so a mount of `/run` carries `/run/docker.sock` with it.
 
-use super::glob;
+use std::sync::LazyLock;
+
+use super::glob::Pattern;
 
 /// Symlinks present on every current Linux distribution (FHS 3.0, systemd, udev).
 const ALIASES: &[(&str, &str)] = &[
@@ -131,29 +133,57 @@ pub fn is_under(path: &str, prefix: &str) -> bool {
     strip_prefix(path, prefix).is_some()
 }
 
-/// Whether canonical `path` is the pattern `entry`, lies inside it or contains it; `*` in
-/// `entry` matches one segment.
-fn touches(path: &str, entry: &str) -> bool {
-    let p = path.split('/').filter(|x| !x.is_empty());
-    let e = entry.split('/').filter(|x| !x.is_empty());
-    p.zip(e).all(|(seg, pat)| glob::matches(pat, seg, true))
+/// An entry of [`KERNEL_PATHS`] or [`ENGINE_PATHS`], its patterns compiled.
+#[derive(Debug)]
+pub struct TableEntry {
+    /// The path, `*` standing for one segment.
+    pub path: &'static str,
+    /// What lies there, for messages.
+    pub what: &'static str,
+    whole: Pattern,
+    segments: Vec<Pattern>,
 }
 
-/// The entries of `table` that canonical `path` is, contains (as a directory), or lies
-/// inside.
-pub fn caught_by(
-    path: &str,
-    table: &'static [(&'static str, &'static str)],
-) -> Vec<&'static (&'static str, &'static str)> {
-    table.iter().filter(|(e, _)| touches(path, e)).collect()
+impl TableEntry {
+    fn compile(&(path, what): &(&'static str, &'static str)) -> TableEntry {
+        let pattern = |p: &str| Pattern::segments(p).expect("the path tables compile");
+        TableEntry {
+            path,
+            what,
+            whole: pattern(path),
+            segments: path
+                .split('/')
+                .filter(|x| !x.is_empty())
+                .map(pattern)
+                .collect(),
+        }
+    }
+
+    /// Whether canonical `path` is this entry (`*` matching any one segment).
+    pub fn is(&self, path: &str) -> bool {
+        self.whole.matches(path)
+    }
+
+    /// Whether canonical `path` is this entry, lies inside it or contains it.
+    fn touches(&self, path: &str) -> bool {
+        let p = path.split('/').filter(|x| !x.is_empty());
+        p.zip(&self.segments).all(|(seg, pat)| pat.matches(seg))
+    }
+}
+
+static KERNEL: LazyLock<Vec<TableEntry>> =
+    LazyLock::new(|| KERNEL_PATHS.iter().map(TableEntry::compile).collect());
+static ENGINE: LazyLock<Vec<TableEntry>> =
+    LazyLock::new(|| ENGINE_PATHS.iter().map(TableEntry::compile).collect());
+
+/// The kernel paths that canonical `path` is, contains (as a directory), or lies inside.
+pub fn kernel_paths(path: &str) -> Vec<&'static TableEntry> {
+    KERNEL.iter().filter(|e| e.touches(path)).collect()
 }
 
 /// The engine paths that canonical `path` is, contains, or lies inside.
-pub fn engine_paths(path: &str) -> Vec<&'static str> {
-    caught_by(path, ENGINE_PATHS)
-        .into_iter()
-        .map(|(e, _)| *e)
-        .collect()
+pub fn engine_paths(path: &str) -> Vec<&'static TableEntry> {
+    ENGINE.iter().filter(|e| e.touches(path)).collect()
 }
 
 #[cfg(test)]
@@ -193,6 +223,14 @@ mod tests {
         assert!(is_under("/srv/a", "/srv/a"));
         assert!(!is_under("/srv/ab", "/srv/a"));
         assert!(is_under("/anything", "/"));
+    }
+
+    fn engine_paths(path: &str) -> Vec<&'static str> {
+        super::engine_paths(path).iter().map(|e| e.path).collect()
+    }
+
+    fn caught_by_kernel(path: &str) -> bool {
+        !kernel_paths(path).is_empty()
     }
 
     #[test]
@@ -254,12 +292,12 @@ mod tests {
             "/sys/fs/cgroup",
             "/",
         ] {
-            assert!(!caught_by(p, KERNEL_PATHS).is_empty(), "{p}");
+            assert!(caught_by_kernel(p), "{p}");
         }
         let fd = normalize("/dev/fd/5").unwrap();
-        assert!(!caught_by(&fd, KERNEL_PATHS).is_empty());
+        assert!(caught_by_kernel(&fd));
         for p in ["/dev/fuse", "/srv/sys", "/procfs", "/etc/sysctl.d"] {
-            assert!(caught_by(p, KERNEL_PATHS).is_empty(), "{p}");
+            assert!(!caught_by_kernel(p), "{p}");
         }
     }
 }

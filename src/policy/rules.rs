@@ -1,15 +1,16 @@
-//! A Policy document compiled into rules: patterns parsed, paths normalized, quantities in
-//! bytes. [`Policy::restricted`] is the built-in profile that applies when the manifests
-//! declare no Policy; a Policy document starts from it and replaces the rules it sets.
+//! The rules of a Policy: patterns parsed, paths normalized, quantities in bytes (a Policy
+//! document becomes one in `resolve::policy_compile`). [`Policy::restricted`] is the
+//! built-in profile that applies when no `--policy` is given; a Policy document starts from
+//! it and replaces the rules it sets.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
+use super::glob::{is_pattern, Pattern, PatternError};
 use super::image::ImagePattern;
-use super::{capabilities, paths};
-use crate::manifest::types::{HostNamespaceAllowance, HostNamespaceName, PolicySpec};
-use crate::model::{format_bytes, parse_quantity, HostNamespace};
+use super::paths;
+use crate::model::HostNamespace;
 
 /// The name of the built-in profile.
 pub const RESTRICTED: &str = "restricted";
@@ -81,7 +82,7 @@ impl fmt::Display for Rule {
     }
 }
 
-/// A compiled Policy.
+/// A compiled Policy: every pattern in it is compiled once, here.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     /// `metadata.name`, or [`RESTRICTED`] for the built-in profile.
@@ -95,13 +96,13 @@ pub struct Policy {
     pub host_paths: Vec<String>,
     /// Canonical capability names; may hold `ALL`.
     pub capabilities: BTreeSet<String>,
-    /// `default`, `unconfined` or patterns.
-    pub seccomp: Vec<String>,
-    /// `default`, `unconfined` or patterns.
-    pub apparmor: Vec<String>,
+    /// `default`, `unconfined`, paths or patterns of paths.
+    pub seccomp: Vec<Profile>,
+    /// `default`, `unconfined`, names or patterns.
+    pub apparmor: Vec<Profile>,
     pub allow_devices: bool,
     /// Names or patterns.
-    pub sysctls: Vec<String>,
+    pub sysctls: Vec<Pattern>,
     pub max_memory_bytes: Option<u64>,
     pub max_nano_cpus: Option<i64>,
     pub max_pids: Option<i64>,
@@ -135,8 +136,8 @@ impl Policy {
             host_namespaces: BTreeSet::new(),
             host_paths: Vec::new(),
             capabilities: BTreeSet::from(["NET_BIND_SERVICE".to_string()]),
-            seccomp: vec!["default".into(), "*".into()],
-            apparmor: vec!["default".into(), "*".into()],
+            seccomp: vec![Profile::Default, Profile::Pattern(Pattern::any())],
+            apparmor: vec![Profile::Default, Profile::Pattern(Pattern::any())],
             allow_devices: false,
             sysctls: Vec::new(),
             max_memory_bytes: Some(RESTRICTED_MAX_MEMORY),
@@ -160,152 +161,53 @@ impl Policy {
     }
 }
 
-/// A field of a Policy document that does not compile: (JSON pointer, message).
-pub type CompileError = (String, String);
+/// An entry of `allowedSeccompProfiles` or `allowedApparmorProfiles`. `default` and
+/// `unconfined` allow only themselves; a path or pattern allows every other profile it
+/// matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Profile {
+    /// The engine's own profile.
+    Default,
+    /// No confinement.
+    Unconfined,
+    /// An absolute path without wildcards, compared in its canonical form.
+    Path { written: String, canonical: String },
+    /// A name, or a pattern of names or paths.
+    Pattern(Pattern),
+}
 
-/// Compiles a Policy document. Every error is reported, each at its field.
-pub fn compile(name: &str, spec: &PolicySpec) -> Result<Policy, Vec<CompileError>> {
-    let mut p = Policy {
-        name: name.to_string(),
-        builtin: false,
-        ..Policy::restricted()
-    };
-    let mut errors: Vec<CompileError> = Vec::new();
-    if let Some(list) = &spec.allowed_images {
-        p.images.clear();
-        for (i, text) in list.iter().enumerate() {
-            match ImagePattern::parse(text) {
-                Ok(pat) => p.images.push(pat),
-                Err(e) => errors.push((format!("/spec/allowedImages/{i}"), e.to_string())),
-            }
+impl Profile {
+    /// The entry written as `text`.
+    pub fn parse(text: &str) -> Result<Profile, PatternError> {
+        Ok(match text {
+            "default" => Profile::Default,
+            "unconfined" => Profile::Unconfined,
+            _ if text.starts_with('/') && !is_pattern(text) => Profile::Path {
+                written: text.to_string(),
+                canonical: paths::normalize(text).unwrap_or_else(|_| text.to_string()),
+            },
+            _ => Profile::Pattern(Pattern::plain(text)?),
+        })
+    }
+
+    /// Whether a profile other than `default` and `unconfined` (a path in its canonical
+    /// form, or a name) is allowed by this entry.
+    pub fn allows(&self, subject: &str) -> bool {
+        match self {
+            Profile::Default | Profile::Unconfined => false,
+            Profile::Path { canonical, .. } => canonical == subject,
+            Profile::Pattern(p) => p.matches(subject),
         }
-    }
-    if let Some(b) = spec.allow_privileged {
-        p.allow_privileged = b;
-    }
-    if let Some(a) = &spec.allow_host_namespaces {
-        p.host_namespaces = match a {
-            HostNamespaceAllowance::All(true) => HostNamespace::ALL.into_iter().collect(),
-            HostNamespaceAllowance::All(false) => BTreeSet::new(),
-            HostNamespaceAllowance::Some(list) => list
-                .iter()
-                .map(|n| match n {
-                    HostNamespaceName::Network => HostNamespace::Network,
-                    HostNamespaceName::Pid => HostNamespace::Pid,
-                    HostNamespaceName::Ipc => HostNamespace::Ipc,
-                    HostNamespaceName::Uts => HostNamespace::Uts,
-                    HostNamespaceName::User => HostNamespace::User,
-                })
-                .collect(),
-        };
-    }
-    if let Some(list) = &spec.allowed_host_paths {
-        p.host_paths.clear();
-        for (i, text) in list.iter().enumerate() {
-            match paths::normalize(text) {
-                Ok(n) => p.host_paths.push(n),
-                Err(e) => errors.push((format!("/spec/allowedHostPaths/{i}"), e.to_string())),
-            }
-        }
-    }
-    if let Some(list) = &spec.allowed_capabilities {
-        p.capabilities.clear();
-        for (i, text) in list.iter().enumerate() {
-            match capabilities::normalize(text) {
-                Some(c) => {
-                    p.capabilities.insert(c);
-                }
-                None => errors.push((
-                    format!("/spec/allowedCapabilities/{i}"),
-                    format!("unknown capability {text:?}"),
-                )),
-            }
-        }
-    }
-    if let Some(list) = &spec.allowed_seccomp_profiles {
-        p.seccomp = profile_list(list, "/spec/allowedSeccompProfiles", &mut errors);
-    }
-    if let Some(list) = &spec.allowed_apparmor_profiles {
-        p.apparmor = profile_list(list, "/spec/allowedApparmorProfiles", &mut errors);
-    }
-    if let Some(b) = spec.allow_devices {
-        p.allow_devices = b;
-    }
-    if let Some(list) = &spec.allowed_sysctls {
-        p.sysctls.clear();
-        for (i, text) in list.iter().enumerate() {
-            if text.is_empty() || text.contains(char::is_whitespace) || text.contains('/') {
-                errors.push((
-                    format!("/spec/allowedSysctls/{i}"),
-                    format!("{text:?} is not a sysctl name or pattern (dotted, such as net.ipv4.ping_group_range or net.ipv4.*)"),
-                ));
-            } else {
-                p.sysctls.push(text.clone());
-            }
-        }
-    }
-    if let Some(m) = &spec.max_resources {
-        if let Some(q) = &m.memory {
-            match parse_quantity(q) {
-                Ok(b) => p.max_memory_bytes = Some(b),
-                Err(e) => errors.push(("/spec/maxResources/memory".into(), e.to_string())),
-            }
-        }
-        if let Some(c) = m.cpus {
-            p.max_nano_cpus = Some((c * 1e9).round() as i64);
-        }
-        if m.pids.is_some() {
-            p.max_pids = m.pids;
-        }
-    }
-    for (pointer, text, slot) in [
-        ("/spec/maxTtl", &spec.max_ttl, &mut p.max_ttl),
-        (
-            "/spec/maxStopGracePeriod",
-            &spec.max_stop_grace_period,
-            &mut p.max_stop_grace,
-        ),
-    ] {
-        if let Some(t) = text {
-            match humantime::parse_duration(t) {
-                Ok(d) if d > Duration::ZERO => *slot = d,
-                Ok(_) => errors.push((pointer.into(), "must be longer than zero".into())),
-                Err(e) => errors.push((pointer.into(), format!("not a duration: {e}"))),
-            }
-        }
-    }
-    if let Some(b) = spec.require_read_only_root_filesystem {
-        p.require_read_only_root_filesystem = b;
-    }
-    if let Some(b) = spec.require_non_root {
-        p.require_non_root = b;
-    }
-    if let Some(b) = spec.allow_privilege_escalation {
-        p.allow_privilege_escalation = b;
-    }
-    if errors.is_empty() {
-        Ok(p)
-    } else {
-        Err(errors)
     }
 }
 
-fn profile_list(list: &[String], pointer: &str, errors: &mut Vec<CompileError>) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, text) in list.iter().enumerate() {
-        if text.is_empty() || text.contains(char::is_whitespace) {
-            errors.push((
-                format!("{pointer}/{i}"),
-                format!("{text:?} is not a profile name, path or pattern"),
-            ));
-        } else {
-            out.push(text.clone());
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Profile::Default => f.write_str("default"),
+            Profile::Unconfined => f.write_str("unconfined"),
+            Profile::Path { written, .. } => f.write_str(written),
+            Profile::Pattern(p) => write!(f, "{p}"),
         }
     }
-    out
-}
-
-/// `512Mi`-style text for a byte count (for messages).
-pub(crate) fn bytes(n: u64) -> String {
-    format_bytes(n)
 }

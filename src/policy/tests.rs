@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::rules::{compile, Policy, Rule};
+use super::rules::{Policy, Rule};
 use super::{admit, check_host_paths, check_seccomp_content, Request};
-use crate::manifest::types::PolicySpec;
 use crate::model::{Device, HostNamespace, Spec};
 use Rule::*;
+
+pub(crate) mod policies;
+use policies::*;
 
 fn base() -> Spec {
     Spec {
@@ -20,70 +22,6 @@ fn base() -> Spec {
         read_only_root_filesystem: true,
         ..crate::model::sample_spec()
     }
-}
-
-/// A Policy compiled from YAML-like JSON.
-fn policy(json: serde_json::Value) -> Policy {
-    let spec: PolicySpec = serde_json::from_value(json).expect("policy spec");
-    compile("test", &spec).expect("compiles")
-}
-
-fn restricted() -> Policy {
-    Policy::restricted()
-}
-fn root_ok() -> Policy {
-    policy(serde_json::json!({ "allowedHostPaths": ["/"], "allowDevices": true }))
-}
-fn srv_ok() -> Policy {
-    policy(serde_json::json!({ "allowedHostPaths": ["/srv/agents"] }))
-}
-fn run_ok() -> Policy {
-    policy(serde_json::json!({ "allowedHostPaths": ["/run", "/var/lib", "/home", "/etc"] }))
-}
-fn socket_listed() -> Policy {
-    policy(serde_json::json!({ "allowedHostPaths": ["/srv", "/var/run/docker.sock"] }))
-}
-fn strict() -> Policy {
-    policy(serde_json::json!({
-        "allowedImages": ["berth-runtime:1", "registry.internal/agents/*"],
-        "requireNonRoot": true,
-        "requireReadOnlyRootFilesystem": true,
-        "maxResources": { "memory": "1Gi", "cpus": 2, "pids": 512 },
-        "maxTtl": "8h",
-        "maxStopGracePeriod": "30s",
-    }))
-}
-fn ns_network() -> Policy {
-    policy(serde_json::json!({ "allowHostNamespaces": ["network"] }))
-}
-fn sysctl_v4() -> Policy {
-    policy(serde_json::json!({ "allowedSysctls": ["net.ipv4.*"] }))
-}
-fn apparmor_default() -> Policy {
-    policy(serde_json::json!({ "allowedApparmorProfiles": ["default"] }))
-}
-fn unconfined_ok() -> Policy {
-    policy(serde_json::json!({
-        "allowedSeccompProfiles": ["default", "unconfined"],
-        "allowedApparmorProfiles": ["default", "unconfined"],
-    }))
-}
-fn relaxed() -> Policy {
-    policy(serde_json::json!({
-        "allowedImages": ["berth-runtime:*", "registry.internal/agents/*"],
-        "allowPrivileged": true,
-        "allowHostNamespaces": ["network", "pid"],
-        "allowedHostPaths": ["/srv/agents", "/dev/fuse", "/var/run/docker.sock", "/etc/berth/seccomp"],
-        "allowedCapabilities": ["NET_BIND_SERVICE", "NET_ADMIN"],
-        "allowedSeccompProfiles": ["default", "unconfined", "/etc/berth/seccomp/*.json"],
-        "allowedApparmorProfiles": ["default", "unconfined"],
-        "allowDevices": true,
-        "allowedSysctls": ["net.ipv4.ping_group_range", "net.core.*"],
-        "maxResources": { "memory": "1Gi", "cpus": 2, "pids": 512 },
-        "requireNonRoot": true,
-        "requireReadOnlyRootFilesystem": true,
-        "allowPrivilegeEscalation": true,
-    }))
 }
 
 /// What a strict or relaxed policy needs besides the case's own change.
@@ -404,7 +342,7 @@ const IMAGES: &[ImageRow] = &[
 fn escape_matrix_images() {
     let mut failures = Vec::new();
     for (allowed, image, want) in IMAGES {
-        let p = policy(serde_json::json!({ "allowedImages": allowed }));
+        let p = allowing_images(allowed);
         let mut spec = base();
         spec.image = image.to_string();
         let req = Request {
@@ -488,54 +426,6 @@ fn messages_say_what_is_asked_and_what_is_allowed() {
             "allowHostNamespaces: the host's pid namespace is not allowed (the policy allows none)",
             "allowedCapabilities: NET_ADMIN, SYS_ADMIN are not allowed (allowed: NET_BIND_SERVICE)",
             "allowedHostPaths: host path \"/var/run/../run/docker.sock\" contains '..', which can resolve outside any allowed prefix through a symlink; write the path without it",
-        ]
-    );
-}
-
-#[test]
-fn a_policy_document_starts_from_the_restricted_profile() {
-    let p = policy(
-        serde_json::json!({ "allowedImages": ["berth-runtime:*"], "maxResources": { "cpus": 2 } }),
-    );
-    let r = Policy::restricted();
-    assert!(!p.builtin);
-    assert_eq!(p.capabilities, r.capabilities);
-    assert_eq!(p.host_paths, r.host_paths);
-    assert!(!p.allow_privileged && !p.allow_devices && !p.allow_privilege_escalation);
-    assert_eq!(p.images.len(), 1);
-    assert_eq!(
-        p.max_memory_bytes, r.max_memory_bytes,
-        "a cap left out keeps the built-in one"
-    );
-    assert_eq!(p.max_ttl, r.max_ttl);
-}
-
-#[test]
-fn policy_fields_that_do_not_compile_are_each_reported() {
-    let spec: PolicySpec = serde_json::from_value(serde_json::json!({
-        "allowedImages": ["Bad Image", "sha256:abc"],
-        "allowedHostPaths": ["relative", "/ok", "/a/../b"],
-        "allowedCapabilities": ["SYS_ADMINN"],
-        "allowedSysctls": ["net/ipv4/ip_forward"],
-        "maxResources": { "memory": "1m" },
-        "maxTtl": "0s",
-        "maxStopGracePeriod": "soon",
-    }))
-    .unwrap();
-    let errs = compile("p", &spec).unwrap_err();
-    let pointers: Vec<&str> = errs.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(
-        pointers,
-        [
-            "/spec/allowedImages/0",
-            "/spec/allowedImages/1",
-            "/spec/allowedHostPaths/0",
-            "/spec/allowedHostPaths/2",
-            "/spec/allowedCapabilities/0",
-            "/spec/allowedSysctls/0",
-            "/spec/maxResources/memory",
-            "/spec/maxTtl",
-            "/spec/maxStopGracePeriod",
         ]
     );
 }

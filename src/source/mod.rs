@@ -12,12 +12,15 @@ use tokio::sync::mpsc;
 
 use crate::manifest::discover::is_ignored;
 
-/// Why a path cannot be watched.
+/// Why the manifest paths cannot be watched.
 #[derive(Debug, Error)]
-#[error("cannot watch {path}: {message}")]
-pub struct WatchError {
-    pub path: String,
-    pub message: String,
+pub enum WatchError {
+    /// No file watcher can be set up at all (the inotify limits, for one).
+    #[error("cannot start watching files: {message}")]
+    Start { message: String },
+    /// This path cannot be watched.
+    #[error("cannot watch {path}: {message}")]
+    Path { path: String, message: String },
 }
 
 /// Watches manifest paths; dropping it stops the watch.
@@ -54,14 +57,13 @@ pub fn watch(
             let _ = changed.try_send(());
         }
     })
-    .map_err(|e| WatchError {
-        path: String::new(),
+    .map_err(|e| WatchError::Start {
         message: e.to_string(),
     })?;
     for target in targets {
         debouncer
             .watch(&target, RecursiveMode::Recursive)
-            .map_err(|e| WatchError {
+            .map_err(|e| WatchError::Path {
                 path: target.display().to_string(),
                 message: e.to_string(),
             })?;
@@ -126,5 +128,22 @@ mod tests {
         let file = dir.path().join("a.yaml");
         std::fs::write(&file, "").unwrap();
         assert_eq!(watch_target(&file), dir.path());
+    }
+
+    #[test]
+    fn a_watcher_that_cannot_start_names_no_path() {
+        // Regression: a debouncer that could not be created printed "cannot watch : ...".
+        let start = WatchError::Start {
+            message: "inotify limit".into(),
+        };
+        assert_eq!(
+            start.to_string(),
+            "cannot start watching files: inotify limit"
+        );
+        let path = WatchError::Path {
+            path: "/srv/m".into(),
+            message: "denied".into(),
+        };
+        assert_eq!(path.to_string(), "cannot watch /srv/m: denied");
     }
 }

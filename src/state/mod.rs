@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{ObjectKey, ObjectRuntime, Phase, Runtime, VolumeMemory};
-use crate::plan::ports::PortAllocations;
+use crate::model::{ObjectKey, ObjectRuntime, Phase, PortAllocations, Runtime, VolumeMemory};
 
 /// The format version written into the file.
 pub const VERSION: u32 = 1;
@@ -208,7 +207,9 @@ impl Store {
         }
     }
 
-    /// Writes atomically: a crash leaves the old file or the new one, never a mix.
+    /// Writes atomically: a crash leaves the old file or the new one, never a mix. The new
+    /// content goes to `<instance>.json.tmp-XXXXXX` beside it (created with the mode a plain
+    /// create would give), is synced, renamed over the file, and the directory is synced.
     pub fn save(&self, state: &StateFile) -> Result<(), StateError> {
         let err = |e: std::io::Error| StateError::Write {
             path: self.path.display().to_string(),
@@ -216,17 +217,20 @@ impl Store {
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(err)?;
-        let tmp = self
-            .path
-            .with_extension(format!("json.tmp-{}", std::process::id()));
-        {
-            let mut f = fs::File::create(&tmp).map_err(err)?;
-            let mut body = serde_json::to_vec_pretty(state).expect("state serializes");
-            body.push(b'\n');
-            f.write_all(&body).map_err(err)?;
-            f.sync_all().map_err(err)?;
-        }
-        fs::rename(&tmp, &self.path).map_err(err)?;
+        let prefix = match self.path.file_name() {
+            Some(name) => format!("{}.tmp-", name.to_string_lossy()),
+            None => ".tmp-".to_string(),
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .tempfile_in(dir)
+            .map_err(err)?;
+        let mut body = serde_json::to_vec_pretty(state).expect("state serializes");
+        body.push(b'\n');
+        tmp.write_all(&body).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(&self.path).map_err(|e| err(e.error))?;
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }

@@ -36,9 +36,9 @@ pub use clock::{Clock, WallClock};
 
 use super::execute::Outcome;
 use crate::engine::Engine;
-use crate::manifest::Loaded;
 use crate::model::{CleanupRule, HostFacts, ObjectKey, Runtime, VolumeMemory};
 use crate::plan::ports::{PortAllocations, PortPool};
+use crate::resolve::Loaded;
 use crate::state::{self, Store};
 use crate::status::http::Shared;
 use crate::status::LastAction;
@@ -73,7 +73,7 @@ pub trait Manifests: Send {
 #[derive(Debug)]
 pub struct Files {
     sources: crate::manifest::Sources,
-    cache: crate::manifest::cache::Cache,
+    cache: crate::resolve::cache::Cache,
 }
 
 impl Files {

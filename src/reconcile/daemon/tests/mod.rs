@@ -16,8 +16,9 @@ use super::clock::TokioClock;
 use super::{Config, Inputs, Manifests};
 use crate::engine::EngineError;
 use crate::manifest::discover::SourceFile;
-use crate::manifest::{Limits, Loaded, Trust};
+use crate::manifest::{Limits, Trust};
 use crate::model::{Health, Kind, ObjectKey};
+use crate::resolve::Loaded;
 use crate::status::http::Shared;
 
 /// Manifests the test sets: each [`Scripted::set`] is read at the next load.
@@ -32,7 +33,7 @@ impl Scripted {
             trust: Trust::Trusted,
         };
         let loaded =
-            crate::manifest::load_texts(&[(file, yaml.to_string())], None, Limits::default());
+            crate::resolve::load_texts(&[(file, yaml.to_string())], None, Limits::default());
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
         *self.0.lock().unwrap() = Some(loaded);
     }

@@ -9,15 +9,14 @@
 //! discovered list. Any unreadable path forces a read.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::discover::{discover, SourceFile};
-use super::files::Reader;
-use super::load::read_discovered;
+use super::pipeline::{resolve, Loaded};
 use super::policy_source;
-use super::resolve::{resolve, Loaded};
-use super::sources::Sources;
+use crate::manifest::discover::{discover, SourceFile};
+use crate::manifest::files::Reader;
+use crate::manifest::load::read_discovered;
+use crate::manifest::sources::Sources;
 
 /// A file modified this close to a read is read again next time whatever its stamp says.
 const SETTLE: Duration = Duration::from_secs(2);
@@ -104,15 +103,16 @@ impl Cache {
     }
 }
 
-/// Whether `path` is one of the files a load read (for tests and tools).
-pub fn is_input(loaded: &Loaded, path: &Path) -> bool {
-    std::fs::canonicalize(path).is_ok_and(|c| loaded.inputs.iter().any(|i| Path::new(i) == c))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+    use std::path::Path;
+
+    /// Whether `path` is one of the files a load read.
+    fn is_input(loaded: &Loaded, path: &Path) -> bool {
+        fs::canonicalize(path).is_ok_and(|c| loaded.inputs.iter().any(|i| Path::new(i) == c))
+    }
 
     const AGENT: &str =
         "apiVersion: berth/v1\nkind: Agent\nmetadata: {name: a}\nspec: {image: berth-runtime:1}\n";

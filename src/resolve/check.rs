@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::diagnostic::Diagnostic;
-use super::load::{Body, Document};
-use super::types::{CleanupPolicy, ContainerSpec, HostPortSpec, ProtocolName};
+use crate::manifest::diagnostic::Diagnostic;
+use crate::manifest::load::{Body, Document};
+use crate::manifest::types::{CleanupPolicy, ContainerSpec, HostPortSpec, ProtocolName};
 use crate::model::{format_bytes, labels, parse_quantity, quoted};
 use crate::policy::capabilities;
 
@@ -164,7 +164,7 @@ fn mounts(out: &mut Vec<Diagnostic>, d: &Document, c: &ContainerSpec) {
                 format!(
                     "{} is already mounted by {}",
                     quoted(path),
-                    super::yaml::pointer_to_path(&prev)
+                    crate::manifest::yaml::pointer_to_path(&prev)
                 ),
             ));
         }

@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use walkdir::WalkDir;
 
-use super::diagnostic::Diagnostic;
-use super::discover::{is_ignored, SourceFile};
-use super::files::{io_message, Reader};
-use super::load::{read_text, Body, FileResult};
-use super::sources::Trust;
-use super::types::DocumentKind;
-use crate::policy::{self, Policy};
+use super::policy_compile::compile;
+use crate::manifest::diagnostic::Diagnostic;
+use crate::manifest::discover::{is_ignored, SourceFile};
+use crate::manifest::files::{io_message, Reader};
+use crate::manifest::load::{read_text, Body, FileResult};
+use crate::manifest::sources::Trust;
+use crate::manifest::types::DocumentKind;
+use crate::policy::Policy;
 
 /// The Policy of one load.
 #[derive(Debug, Clone)]
@@ -42,14 +43,6 @@ impl PolicyLoad {
             choice: PolicyChoice::Ready(Box::new(Policy::restricted())),
             diagnostics: Vec::new(),
             inputs: Vec::new(),
-        }
-    }
-
-    /// The Policy, when there is one.
-    pub fn policy(&self) -> Option<&Policy> {
-        match &self.choice {
-            PolicyChoice::Ready(p) => Some(p),
-            PolicyChoice::Failed(_) => None,
         }
     }
 }
@@ -220,7 +213,7 @@ fn compile_results(source: &str, results: &[FileResult], inputs: Vec<String>) ->
             );
         }
     };
-    match policy::compile(&d.metadata.name, spec) {
+    match compile(&d.metadata.name, spec) {
         Ok(p) => PolicyLoad {
             choice: PolicyChoice::Ready(Box::new(p)),
             diagnostics: Vec::new(),
@@ -229,7 +222,7 @@ fn compile_results(source: &str, results: &[FileResult], inputs: Vec<String>) ->
         Err(errors) => {
             let diags: Vec<Diagnostic> = errors
                 .into_iter()
-                .map(|(pointer, msg)| d.error_at(&pointer, msg))
+                .map(|e| d.error_at(&e.pointer, e.message))
                 .collect();
             let reason = format!("has errors ({})", diags[0]);
             failed(reason, diags, inputs)
@@ -241,6 +234,14 @@ fn compile_results(source: &str, results: &[FileResult], inputs: Vec<String>) ->
 mod tests {
     use super::*;
     use crate::manifest::files::Limits;
+
+    /// The Policy of a load, when there is one.
+    fn policy(l: &PolicyLoad) -> Option<&Policy> {
+        match &l.choice {
+            PolicyChoice::Ready(p) => Some(p),
+            PolicyChoice::Failed(_) => None,
+        }
+    }
 
     fn load_text(text: &str) -> PolicyLoad {
         let dir = tempfile::tempdir().unwrap();
@@ -255,11 +256,11 @@ mod tests {
     #[test]
     fn a_good_source_gives_its_policy() {
         let l = load_text(POLICY);
-        assert!(l.policy().is_some_and(|p| p.allow_privileged), "{l:?}");
+        assert!(policy(&l).is_some_and(|p| p.allow_privileged), "{l:?}");
         let json = load_text(
             r#"{"apiVersion": "berth/v1", "kind": "Policy", "metadata": {"name": "p"}, "spec": {}}"#,
         );
-        assert!(json.policy().is_some(), "{json:?}");
+        assert!(policy(&json).is_some(), "{json:?}");
     }
 
     #[test]
@@ -299,8 +300,7 @@ mod tests {
         assert!(
             matches!(missing.choice, PolicyChoice::Failed(ref r) if r.contains("cannot be read"))
         );
-        assert!(load(None, &mut Reader::new(Limits::default()))
-            .policy()
-            .is_some_and(|p| p.builtin));
+        let builtin = load(None, &mut Reader::new(Limits::default()));
+        assert!(policy(&builtin).is_some_and(|p| p.builtin));
     }
 }

@@ -10,15 +10,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use super::admission::Admission;
-use super::diagnostic::Diagnostic;
 use super::dropin::{self, Bounds};
-use super::files::Reader;
-use super::load::{Body, Document, FileResult, Read};
 use super::merge::Merge;
 use super::normalize::{claims_of, normalize, restart_of};
 use super::policy_source::{PolicyChoice, PolicyLoad};
-use super::sources::Trust;
-use super::types::{AgentState, ContainerSpec, DocumentKind};
+use crate::manifest::diagnostic::Diagnostic;
+use crate::manifest::files::Reader;
+use crate::manifest::load::{Body, Document, FileResult, Read};
+use crate::manifest::sources::Trust;
+use crate::manifest::types::{AgentState, ContainerSpec, DocumentKind};
 use crate::model::{quoted, DesiredContainer, DesiredSet, Kind, ObjectKey, Protocol};
 
 /// The outcome of loading manifests.

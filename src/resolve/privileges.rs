@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use super::diagnostic::Diagnostic;
-use super::load::Document;
-use super::types::ContainerSpec;
-use super::types::NetworkName;
+use crate::manifest::diagnostic::Diagnostic;
+use crate::manifest::load::Document;
+use crate::manifest::types::ContainerSpec;
+use crate::manifest::types::NetworkName;
 use crate::model::{Device, HostNamespace, NetworkMode, Privileges};
 
 /// Checks that need only the document: sysctl names, device paths.

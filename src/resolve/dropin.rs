@@ -4,10 +4,10 @@
 //! `ttl`, labels, `env` values and, within the template's own values, `resources`. Anything
 //! else is an error at the field, and only that file is held.
 
-use super::diagnostic::Diagnostic;
-use super::load::{Body, Document};
-use super::sources::Trust;
-use super::types::ContainerSpec;
+use crate::manifest::diagnostic::Diagnostic;
+use crate::manifest::load::{Body, Document};
+use crate::manifest::sources::Trust;
+use crate::manifest::types::ContainerSpec;
 use crate::model::{format_bytes, parse_quantity, quoted, shorten, Spec};
 use crate::policy::restricted;
 

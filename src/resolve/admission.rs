@@ -7,11 +7,11 @@
 
 use std::collections::HashMap;
 
-use super::diagnostic::{Class, Diagnostic};
-use super::load::Document;
 use super::policy_source::PolicyChoice;
-use super::types::ContainerSpec;
-use super::yaml::pointer_to_path;
+use crate::manifest::diagnostic::{Class, Diagnostic};
+use crate::manifest::load::Document;
+use crate::manifest::types::ContainerSpec;
+use crate::manifest::yaml::pointer_to_path;
 use crate::model::{quoted, Spec};
 use crate::policy::{self, Policy, Request, Violation};
 
@@ -96,7 +96,7 @@ impl<'a> Admission<'a> {
                 .security
                 .as_ref()
                 .and_then(|s| s.seccomp_profile.as_deref()),
-            host_paths: policy::host_paths(merged),
+            host_paths: host_paths(merged),
             ttl,
         };
         self.place(d, policy, template, object, policy::admit(policy, &request))
@@ -140,4 +140,28 @@ impl<'a> Admission<'a> {
 
 fn has(d: &Document, pointer: &str) -> bool {
     d.doc.contains(pointer)
+}
+
+/// Every (JSON pointer, host path) a manifest container spec reaches on the host: bind
+/// mounts (`hostMounts`), device nodes and the seccomp profile file.
+pub fn host_paths(c: &ContainerSpec) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(p) = c
+        .security
+        .as_ref()
+        .and_then(|s| s.seccomp_profile.as_deref())
+        .filter(|p| p.starts_with('/'))
+    {
+        out.push(("/spec/security/seccompProfile".to_string(), p.to_string()));
+    }
+    for (i, d) in c.devices.iter().flatten().enumerate() {
+        out.push((format!("/spec/devices/{i}/hostPath"), d.host_path.clone()));
+    }
+    for (i, m) in c.host_mounts.iter().flatten().enumerate() {
+        out.push((
+            format!("/spec/hostMounts/{i}/hostPath"),
+            m.host_path.clone(),
+        ));
+    }
+    out
 }

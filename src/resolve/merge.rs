@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::types::{
+use crate::manifest::types::{
     Backoff, Capabilities, ContainerSpec, HealthSpec, HostNamespaces, Resources, RestartSpec,
     Security,
 };

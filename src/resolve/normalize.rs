@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::types::{
+use crate::manifest::types::{
     CleanupPolicy, ContainerSpec, HostPortSpec, OnUnhealthy, ProtocolName, RestartPolicyName,
 };
 use crate::model::{

@@ -1,0 +1,71 @@
+//! Resolution: what [`crate::manifest`] read → the desired set. One pipeline, run the same way
+//! by every command and by the daemon. Imports only `manifest`, `policy` and `model`.
+//!
+//! ```text
+//!  manifest::load::Read                    --policy
+//!    │ check, dropin (per document)           │ policy_source, policy_compile
+//!    │ unique names, template references      ▼
+//!    │ merge, normalize (per object) ──▶ admission ──▶ model::DesiredSet, held files, diagnostics
+//! ```
+//!
+//! - [`pipeline`]: the pipeline itself: cross-document checks (unique names, template
+//!   references, host ports), each object resolved and admitted; a file with any error is
+//!   held whole.
+//! - `check`: per-document checks and value bounds.
+//! - `dropin`: what a document may say given its source's trust.
+//! - `merge`: a template merged under an object's own fields.
+//! - `normalize`: merged spec → the normalized [`crate::model::Spec`], restricted defaults
+//!   applied.
+//! - `privileges`: checks and normal form of privileged mode, host namespaces, devices,
+//!   sysctls and AppArmor.
+//! - [`policy_source`]: the Policy from `--policy`, failing closed.
+//! - [`policy_compile`]: a Policy document → the rules of a [`crate::policy::Policy`].
+//! - `admission`: the host paths a container reaches, and the rules each object breaks
+//!   (class Policy), at the field that sets them.
+//! - [`cache`]: skips re-reading on a resync when no input changed.
+
+mod admission;
+pub mod cache;
+mod check;
+mod dropin;
+mod merge;
+mod normalize;
+pub mod pipeline;
+pub mod policy_compile;
+pub mod policy_source;
+mod privileges;
+
+pub use pipeline::Loaded;
+
+use crate::manifest::{discover, files, load, Limits, Sources};
+
+/// Reads, checks and resolves everything `sources` names.
+pub fn load(sources: &Sources) -> Loaded {
+    let mut reader = files::Reader::new(sources.limits);
+    let policy = policy_source::load(sources.policy.as_deref(), &mut reader);
+    let read = load::read_discovered(discover::discover(sources), &mut reader);
+    pipeline::resolve(read, policy, &mut reader)
+}
+
+/// Reads, checks and resolves documents whose text is at hand, as if read from files named
+/// by the first element of each pair (a Policy too, when given): the whole pipeline without
+/// the file system, for tests and the fuzz target.
+pub fn load_texts(
+    texts: &[(discover::SourceFile, String)],
+    policy: Option<(&str, &str)>,
+    limits: Limits,
+) -> Loaded {
+    let mut reader = files::Reader::new(limits);
+    let policy = match policy {
+        Some((name, text)) => policy_source::from_text(name, text, &mut reader),
+        None => policy_source::PolicyLoad::builtin(),
+    };
+    let read = load::Read {
+        files: texts
+            .iter()
+            .map(|(f, t)| load::read_text(std::sync::Arc::new(f.clone()), t, &mut reader.values))
+            .collect(),
+        ..load::Read::default()
+    };
+    pipeline::resolve(read, policy, &mut reader)
+}
