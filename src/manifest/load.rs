@@ -110,26 +110,30 @@ pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
     read.files = found
         .files
         .into_iter()
-        .map(|f| {
-            let text = reader.read_text(std::path::Path::new(&f.canonical));
-            let file = Arc::new(f);
-            match text {
-                Ok(t) => read_text(file, &t, &mut reader.values),
-                Err(e) => FileResult {
-                    diagnostics: vec![Diagnostic::error(
-                        &file.display,
-                        e.position(),
-                        "",
-                        e.to_string(),
-                    )],
-                    file,
-                    documents: Vec::new(),
-                    failed_names: Vec::new(),
-                },
-            }
-        })
+        .map(|f| read_file(f, reader, ""))
         .collect();
     read
+}
+
+/// Reads one file under the reader's limits and parses it; a file that cannot be read is a
+/// diagnostic of its own (its message after `prefix`).
+pub fn read_file(f: SourceFile, reader: &mut Reader, prefix: &str) -> FileResult {
+    let text = reader.read_text(std::path::Path::new(&f.canonical));
+    let file = Arc::new(f);
+    match text {
+        Ok(t) => read_text(file, &t, &mut reader.values),
+        Err(e) => FileResult {
+            diagnostics: vec![Diagnostic::error(
+                &file.display,
+                e.position(),
+                "",
+                format!("{prefix}{e}"),
+            )],
+            file,
+            documents: Vec::new(),
+            failed_names: Vec::new(),
+        },
+    }
 }
 
 /// The documents of one file whose text is at hand, parsed within `budget`.

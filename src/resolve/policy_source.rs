@@ -12,7 +12,7 @@ use super::policy_compile::compile;
 use crate::manifest::diagnostic::Diagnostic;
 use crate::manifest::discover::{is_ignored, SourceFile};
 use crate::manifest::files::{io_message, Reader};
-use crate::manifest::load::{read_text, Body, FileResult};
+use crate::manifest::load::{read_file, read_text, Body, FileResult};
 use crate::manifest::sources::Trust;
 use crate::manifest::types::DocumentKind;
 use crate::policy::Policy;
@@ -108,22 +108,7 @@ pub fn load(path: Option<&Path>, reader: &mut Reader) -> PolicyLoad {
     let inputs: Vec<String> = found.iter().map(|f| f.canonical.clone()).collect();
     let mut results: Vec<FileResult> = Vec::new();
     for f in found {
-        let text = reader.read_text(Path::new(&f.canonical));
-        let file = Arc::new(f);
-        results.push(match text {
-            Ok(t) => read_text(file, &t, &mut reader.values),
-            Err(e) => FileResult {
-                diagnostics: vec![Diagnostic::error(
-                    &file.display,
-                    e.position(),
-                    "",
-                    format!("--policy: {e}"),
-                )],
-                file,
-                documents: Vec::new(),
-                failed_names: Vec::new(),
-            },
-        });
+        results.push(read_file(f, reader, "--policy: "));
     }
     compile_results(&source, &results, inputs)
 }
