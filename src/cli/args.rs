@@ -79,6 +79,12 @@ pub struct Cli {
     )]
     pub host_port_range: PortPool,
 
+    /// Directory of the instance's state (`<instance>.json`: session clocks, restart counts,
+    /// history; `<instance>.overrides.json`: `berth stop`/`start`). Default:
+    /// $BERTH_STATE_DIR, /var/lib/berth for root, else ~/.local/state/berth.
+    #[arg(long, global = true, env = "BERTH_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -133,9 +139,6 @@ pub enum Command {
         /// `table` (default), `wide`, `json` or `yaml`.
         #[arg(long, short = 'o', value_enum, default_value = "table")]
         output: GetFormat,
-        /// Where `berth run` keeps its state (restart counts, phases); see `berth run --help`.
-        #[arg(long, env = "BERTH_STATE_DIR")]
-        state_dir: Option<PathBuf>,
     },
     /// Remove every container the instance owns (volumes are kept unless --volumes).
     Down {

@@ -15,6 +15,8 @@ pub struct Context {
     pub cleanup: CleanupRule,
     pub target: Target,
     pub port_pool: PortPool,
+    /// Where the instance's state file, lock and overrides live (`--state-dir`).
+    pub state_dir: std::path::PathBuf,
 }
 
 impl Context {
@@ -26,10 +28,15 @@ impl Context {
     /// The `hostPort: auto` ports `berth run` remembers (its state file, read only), so a
     /// one-shot command keeps them.
     pub fn remembered_ports(&self) -> PortAllocations {
-        Store::new(&Store::default_dir(), &self.instance)
+        self.store()
             .peek()
             .map(|f| f.port_allocations())
             .unwrap_or_default()
+    }
+
+    /// The instance's state file.
+    pub fn store(&self) -> Store {
+        Store::new(&self.state_dir, &self.instance)
     }
 
     /// Settings of a one-shot plan for this instance.

@@ -1,5 +1,4 @@
 use crate::engine::Engine;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -45,11 +44,7 @@ fn merged_phase(o: &Observed, recorded: Option<Phase>) -> Phase {
 /// `berth get`. The engine says what runs; the state file of `berth run` (when there is
 /// one) adds restart counts and the phases the engine cannot show (CrashLoopBackOff,
 /// Expired, Invalid), and lists expired sessions that no longer have a container.
-pub async fn run(
-    ctx: &Context,
-    format: GetFormat,
-    state_dir: Option<PathBuf>,
-) -> Result<ExitCode, CliError> {
+pub async fn run(ctx: &Context, format: GetFormat) -> Result<ExitCode, CliError> {
     let instance = ctx.instance.as_str();
     let engine = ctx.connect().await?;
     let mut observed = engine.list(instance).await?;
@@ -57,7 +52,7 @@ pub async fn run(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let dir = state_dir.unwrap_or_else(Store::default_dir);
+    let dir = ctx.state_dir.clone();
     let state = match Store::new(&dir, instance).peek() {
         Ok(s) => s,
         Err(e) => {
@@ -170,16 +165,12 @@ struct VolumeRow {
 /// `berth get volumes`: NAME OWNER STATE (InUse / Orphaned) AGE EXPIRES. A volume is in use
 /// while a container of the instance mounts it; the orphan clock comes from berth run's
 /// state file (without one, EXPIRES is unknown).
-pub async fn volumes(
-    ctx: &Context,
-    format: GetFormat,
-    state_dir: Option<PathBuf>,
-) -> Result<ExitCode, CliError> {
+pub async fn volumes(ctx: &Context, format: GetFormat) -> Result<ExitCode, CliError> {
     let instance = ctx.instance.as_str();
     let engine = ctx.connect().await?;
     let containers = engine.list(instance).await?;
     let volumes = engine.list_volumes(instance).await?;
-    let dir = state_dir.unwrap_or_else(Store::default_dir);
+    let dir = ctx.state_dir.clone();
     let state = Store::new(&dir, instance).peek().unwrap_or_else(|e| {
         eprintln!("warning: {e}");
         Default::default()

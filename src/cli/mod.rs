@@ -51,6 +51,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         cleanup: cli.volume_cleanup,
         target,
         port_pool: cli.host_port_range,
+        state_dir: cli
+            .state_dir
+            .unwrap_or_else(crate::state::Store::default_dir),
     };
     match cli.command {
         Command::Validate { sources, output } => Ok(validate::run(&sources.sources(), output)),
@@ -88,13 +91,11 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
         Command::Get {
             what: GetWhat::Objects,
             output,
-            state_dir,
-        } => get::run(ctx, output, state_dir).await,
+        } => get::run(ctx, output).await,
         Command::Get {
             what: GetWhat::Volumes,
             output,
-            state_dir,
-        } => get::volumes(ctx, output, state_dir).await,
+        } => get::volumes(ctx, output).await,
         Command::Run(args) => run::run(ctx, args).await,
         Command::Down {
             concurrency,

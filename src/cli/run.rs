@@ -10,7 +10,6 @@ use tracing::{info, warn};
 use super::{CliError, Context};
 use crate::model::Backoff;
 use crate::reconcile::daemon::{self, Config, Files, Inputs, WallClock};
-use crate::state::Store;
 use crate::status::http::{self, Shared};
 
 /// Flags of `berth run`.
@@ -18,10 +17,6 @@ use crate::status::http::{self, Shared};
 pub struct Args {
     #[command(flatten)]
     pub sources: super::sources::SourceArgs,
-    /// Directory for the state file `<instance>.json` (session clocks, restart counts).
-    /// Default: $BERTH_STATE_DIR, /var/lib/berth for root, else ~/.local/state/berth.
-    #[arg(long, env = "BERTH_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
     /// Serve /healthz, /readyz, /metrics and /status on this address, e.g. 127.0.0.1:9325.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -107,7 +102,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         .collect();
     let (file_tx, file_rx) = tokio::sync::mpsc::channel(1);
     let _watcher = crate::source::watch(&watched, args.debounce, file_tx)?;
-    let state_dir = args.state_dir.unwrap_or_else(Store::default_dir);
+    let state_dir = ctx.state_dir.clone();
     let config = Config {
         instance: instance.to_string(),
         state_dir,
