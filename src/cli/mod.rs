@@ -10,6 +10,7 @@ mod doctor;
 mod down;
 mod error;
 mod get;
+mod notify;
 mod once;
 mod output;
 mod parse;

@@ -61,6 +61,8 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     };
 
     let shared = Arc::new(Shared::new(instance));
+    let notifier = super::notify::Notifier::from_env();
+    notifier.status("connecting to the engine");
     if let Some(addr) = args.listen {
         match http::serve(addr, shared.clone(), stopped(stop_rx.clone())).await {
             Ok((bound, _)) => info!(address = %bound, "serving /healthz /readyz /metrics /status"),
@@ -80,7 +82,11 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
             Ok(e) => break e,
             Err(e) => {
                 let wait = Backoff::jittered(delay, attempt);
-                warn!(class = "infrastructure", error = %e, "engine not reachable; retrying in {}", humantime::format_duration(wait));
+                let wait_text = humantime::format_duration(wait);
+                warn!(class = "infrastructure", error = %e, "engine not reachable; retrying in {wait_text}");
+                notifier.status(&format!(
+                    "engine not reachable ({e}); retrying in {wait_text}"
+                ));
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
                     _ = stopped(stop_rx.clone()) => return Ok(ExitCode::SUCCESS),
@@ -114,7 +120,9 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         max_orphans: args.max_orphaned_volumes,
         max_orphan_bytes: args.max_orphaned_volume_size,
         port_pool: ctx.port_pool,
+        heartbeat: notifier.heartbeat(),
     };
+    let _notifying = notifier.follow(shared.clone(), stopped(stop_rx.clone()));
     let inputs = Inputs {
         manifests: Files::new(sources),
         file_changes: file_rx,

@@ -1,7 +1,6 @@
 //! `/healthz`, `/readyz`, `/metrics` and `/status` for `berth run --listen ADDR`.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
@@ -10,14 +9,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::liveness::Liveness;
 use super::metrics::Metrics;
 use super::Report;
 
 /// What the controller shares with the HTTP endpoints.
 #[derive(Debug, Default)]
 pub struct Shared {
-    /// True after the first complete reconcile.
-    pub ready: AtomicBool,
+    /// Ready after the first complete reconcile, and the loop's heartbeat.
+    pub liveness: Liveness,
     pub report: RwLock<Report>,
     pub metrics: Metrics,
 }
@@ -57,7 +57,7 @@ pub async fn serve(
 }
 
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
-    if s.ready.load(Ordering::Acquire) {
+    if s.liveness.is_ready() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (

@@ -2,6 +2,7 @@
 //! `/status` document, the metrics, and the HTTP endpoints of `berth run`.
 
 pub mod http;
+pub mod liveness;
 pub mod metrics;
 
 use std::time::SystemTime;

@@ -60,6 +60,9 @@ pub struct Config {
     pub max_orphan_bytes: Option<u64>,
     /// Where `hostPort: auto` ports come from.
     pub port_pool: PortPool,
+    /// Turn at least this often while idle, so that whoever watches the heartbeat
+    /// ([`crate::status::liveness`]) sees the loop alive; such a turn runs no pass.
+    pub heartbeat: Option<Duration>,
 }
 
 /// Where the loop's desired state comes from: the manifest files through the resync cache
@@ -186,8 +189,10 @@ pub async fn run<E: Engine, M: Manifests>(
     let mut next_resync = Instant::now() + ctl.config.resync;
     let mut wake: Option<Instant> = None;
     let mut shutting_down = false;
+    // False only after a turn that was nothing but a heartbeat.
+    let mut pass_due = true;
     loop {
-        if !shutting_down {
+        if !shutting_down && pass_due {
             let cpu = crate::status::metrics::process_cpu();
             if files_dirty {
                 ctl.load();
@@ -200,17 +205,21 @@ pub async fn run<E: Engine, M: Manifests>(
         if shutting_down && ctl.in_flight.is_empty() {
             break;
         }
+        ctl.shared.liveness.beat();
         let deadline = match wake {
             Some(w) if !shutting_down => w.min(next_resync),
             _ => next_resync,
         };
+        let heartbeat = ctl.config.heartbeat.unwrap_or(Duration::MAX);
         let trigger = tokio::select! {
             _ = &mut shutdown, if !shutting_down => triggers::Trigger::Shutdown,
             Some(()) = file_changes.recv() => triggers::Trigger::Files,
             Some((at, ev)) = event_rx.recv() => triggers::Trigger::Event(at, ev),
             Some(o) = done_rx.recv() => triggers::Trigger::Done(Box::new(o)),
             _ = tokio::time::sleep_until(deadline) => triggers::Trigger::Timer,
+            _ = tokio::time::sleep(heartbeat), if ctl.config.heartbeat.is_some() => triggers::Trigger::Heartbeat,
         };
+        pass_due = !matches!(trigger, triggers::Trigger::Heartbeat);
         match trigger {
             triggers::Trigger::Shutdown => {
                 info!(
@@ -228,16 +237,20 @@ pub async fn run<E: Engine, M: Manifests>(
                     next_resync = Instant::now() + ctl.config.resync;
                 }
             }
+            triggers::Trigger::Heartbeat => {}
         }
         // Fold whatever else is already waiting into this round.
         while let Ok(o) = done_rx.try_recv() {
             ctl.finish(o);
+            pass_due = true;
         }
         if file_changes.try_recv().is_ok() {
             files_dirty = true;
+            pass_due = true;
         }
         while let Ok((at, ev)) = event_rx.try_recv() {
             ctl.note_event(at, ev);
+            pass_due = true;
         }
     }
     events.abort();

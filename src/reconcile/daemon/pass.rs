@@ -3,7 +3,6 @@
 //! does not fit, update berth's memory, plan. Dispatching the plan is [`super::dispatch`].
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -181,7 +180,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             .reconcile_duration
             .observe(started.elapsed().as_secs_f64());
         self.publish(&observed, &p, volume_statuses, now);
-        self.shared.ready.store(true, Ordering::Release);
+        self.shared.liveness.mark_ready();
         p.wake_at().map(|t| {
             let d = t.duration_since(self.clock.now()).unwrap_or_default();
             // A little slack so the planner sees the deadline as passed.

@@ -1,5 +1,6 @@
 //! What wakes the loop: a batch of file changes, an engine event (or a poll tick when the
-//! engine refuses the event stream), a finished action, a due timer, the shutdown signal.
+//! engine refuses the event stream), a finished action, a due timer, the heartbeat, the
+//! shutdown signal.
 //! The event stream is followed here: reconnected with `since` after a drop, with
 //! [`EVENTS_BACKOFF`] between attempts that got nothing, and replaced by polling when it is
 //! refused.
@@ -24,6 +25,8 @@ pub(super) enum Trigger {
     Event(Instant, Option<EngineEvent>),
     Done(Box<Outcome>),
     Timer,
+    /// Nothing but the loop's heartbeat: no pass.
+    Heartbeat,
     Shutdown,
 }
 

@@ -58,6 +58,16 @@ struct Harness {
 
 impl Harness {
     fn start(engine: FakeEngine, yaml: &str, resync: Duration) -> Harness {
+        Harness::start_beating(engine, yaml, resync, None)
+    }
+
+    /// With the loop's heartbeat on.
+    fn start_beating(
+        engine: FakeEngine,
+        yaml: &str,
+        resync: Duration,
+        heartbeat: Option<Duration>,
+    ) -> Harness {
         let manifests = Scripted::default();
         manifests.set(yaml);
         let state = tempfile::tempdir().unwrap();
@@ -75,6 +85,7 @@ impl Harness {
             max_orphans: None,
             max_orphan_bytes: None,
             port_pool: Default::default(),
+            heartbeat,
         };
         let inputs = Inputs {
             manifests: manifests.clone(),
@@ -324,4 +335,33 @@ async fn an_unhealthy_container_is_restarted() {
         1
     );
     h.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_heartbeat_turns_an_idle_loop_without_a_pass_and_stops_with_a_stuck_one() {
+    let beat = Duration::from_secs(5);
+    let h = Harness::start_beating(
+        FakeEngine::default(),
+        AGENT,
+        Duration::from_secs(3600),
+        Some(beat),
+    );
+    until("a runs", Duration::from_secs(5), || h.engine.runs(&a())).await;
+    until("ready", Duration::from_secs(5), || {
+        h.shared.liveness.is_ready()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let lists = h.engine.calls_of("list_containers").len();
+    // Idle for a minute: no trigger but the heartbeat, which runs no pass.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(h.shared.liveness.pulse().alive(Instant::now(), beat));
+    assert_eq!(h.engine.calls_of("list_containers").len(), lists);
+    // A pass that hangs in an engine call: the loop no longer turns, the beat gets old.
+    h.engine
+        .set_latency("list_containers", Duration::from_secs(600));
+    h.engine.kill(&a(), 1, true);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(!h.shared.liveness.pulse().alive(Instant::now(), beat * 2));
+    h.stop().await; // the paused clock runs the hung call out
 }
