@@ -8,9 +8,9 @@ SHELL := /bin/bash
 CARGO    ?= cargo
 BERTH    ?= target/debug/berth
 INSTANCE ?= demo
-EXAMPLES ?= examples/
-POLICY   ?= examples/policy.yaml
-SESSIONS ?= examples/sessions
+MANIFESTS ?= manifests/
+POLICY   ?= manifests/policy.yaml
+SESSIONS ?= manifests/sessions
 SCHEMA   ?= schemas/berth-v1.json
 # The integration tests that also run against Podman (make test-podman): everything that
 # does not need Docker-only tooling (docker events filters, the Docker socket path) or
@@ -56,12 +56,12 @@ test-podman: engine images ## A subset of the integration suite against `podman 
 	bash scripts/ensure-tools.sh podman catatonit
 	bash scripts/with-podman.sh $(CARGO) test --test it -- --include-ignored $(PODMAN_TESTS) $(PODMAN_SKIP)
 
-demo: engine images build ## Apply examples/ as instance INSTANCE (default demo), show it
-	$(BERTH) validate --policy $(POLICY) --sessions $(SESSIONS) $(EXAMPLES)
-	$(BERTH) apply --instance $(INSTANCE) --policy $(POLICY) --sessions $(SESSIONS) --wait --timeout 60s $(EXAMPLES)
+demo: engine images build ## Apply the reference tree manifests/ as instance INSTANCE (default demo), show it
+	$(BERTH) validate --policy $(POLICY) --sessions $(SESSIONS) $(MANIFESTS)
+	$(BERTH) apply --instance $(INSTANCE) --policy $(POLICY) --sessions $(SESSIONS) --wait --timeout 60s $(MANIFESTS)
 	$(BERTH) get --instance $(INSTANCE) -o wide
 	@echo
-	@echo "Edit a file in $(EXAMPLES) and run: $(BERTH) diff --instance $(INSTANCE) --policy $(POLICY) --sessions $(SESSIONS) $(EXAMPLES)"
+	@echo "Edit a file in $(MANIFESTS) and run: $(BERTH) diff --instance $(INSTANCE) --policy $(POLICY) --sessions $(SESSIONS) $(MANIFESTS)"
 	@echo "Remove everything: make demo-down"
 
 demo-down: ## Remove everything the demo instance created

@@ -118,3 +118,35 @@ fn a_missing_path_is_an_error_not_an_empty_set() {
         "tests/fixtures/does-not-exist:1:1: no such file or directory\n"
     );
 }
+
+/// The reference tree a host runs (`make demo`, the systemd unit, deploy/compose.yaml):
+/// valid with its Policy and its drop-in directory, and the Policy inside the tree is never
+/// read as a manifest when `--policy` names it.
+#[test]
+fn the_reference_manifests_tree_passes_with_its_policy_and_sessions() {
+    let tree = repo("manifests").display().to_string();
+    let policy = repo("manifests/policy.yaml").display().to_string();
+    let sessions = repo("manifests/sessions").display().to_string();
+    let o = berth(&[
+        "validate",
+        "--policy",
+        &policy,
+        "--sessions",
+        &sessions,
+        &tree,
+    ]);
+    assert_exit(&o, 0);
+    assert!(
+        stderr(&o).starts_with("valid: 5 file(s), 5 document(s), 3 container object(s)"),
+        "{}",
+        stderr(&o)
+    );
+    // Without --policy the same file is a Policy among manifests: held, an error.
+    let o = berth(&["validate", "--sessions", &sessions, &tree]);
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o).contains("policy.yaml:9:7: kind: a Policy is read only from the trusted source named by --policy"),
+        "{}",
+        stdout(&o)
+    );
+}
