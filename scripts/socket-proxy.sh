@@ -2,14 +2,25 @@
 # A Docker socket proxy on loopback, with the access rules of tecnativa/docker-socket-proxy:
 # HAProxy in front of the engine socket, one environment variable per API section.
 #
-# Usage: [FLAG=0|1 ...] scripts/socket-proxy.sh [--port PORT] [--listen ADDR] [--dir DIR]
-#                                               [--print-config] [--log]
+# Usage: [FLAG=0|1 ...] scripts/socket-proxy.sh [--port PORT] [--listen ADDR]
+#            [--unix PATH [--unix-mode MODE] [--unix-group GROUP]] [--least-privilege]
+#            [--dir DIR] [--print-config] [--log]
 #
-#   --port PORT      listen port (default 2375)
-#   --listen ADDR    listen address (default 127.0.0.1)
-#   --dir DIR        where to write haproxy.cfg (default: a new temporary directory)
-#   --print-config   print the generated configuration and exit
-#   --log            log every request to stderr
+#   --port PORT        listen port (default 2375)
+#   --listen ADDR      listen address (default 127.0.0.1)
+#   --unix PATH        listen on a unix socket at PATH instead of TCP: only who may open
+#                      the socket file reaches the engine (a TCP port on loopback is open to
+#                      every local user)
+#   --unix-mode MODE   the socket's mode (default 660)
+#   --unix-group GROUP the socket's group (default: the process's own); the proxy must be
+#                      a member of it
+#   --least-privilege  every flag not set in the environment gets the value berth needs:
+#                      CONTAINERS IMAGES VOLUMES POST EVENTS PING VERSION on, the rest off
+#                      (NETWORKS only if set: for `network: isolated` objects)
+#   --dir DIR          where to write haproxy.cfg (default: a new temporary directory)
+#   --print-config     print the generated configuration and exit
+#   --print-flags      print every flag as FLAG=0|1 (after --least-privilege) and exit
+#   --log              log every request to stderr
 #
 # Environment, as the original image reads it:
 #   SOCKET_PATH      the engine socket (default /var/run/docker.sock)
@@ -30,8 +41,13 @@ set -euo pipefail
 
 port=2375
 listen=127.0.0.1
+unix=""
+unix_mode=660
+unix_group=""
+least=0
 dir=""
 print_only=0
+print_flags=0
 log=0
 
 die() {
@@ -43,10 +59,15 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --port) port=${2:?--port needs a value}; shift 2 ;;
         --listen) listen=${2:?--listen needs a value}; shift 2 ;;
+        --unix) unix=${2:?--unix needs a path}; shift 2 ;;
+        --unix-mode) unix_mode=${2:?--unix-mode needs a mode}; shift 2 ;;
+        --unix-group) unix_group=${2:?--unix-group needs a group}; shift 2 ;;
+        --least-privilege) least=1; shift ;;
         --dir) dir=${2:?--dir needs a value}; shift 2 ;;
         --print-config) print_only=1; shift ;;
+        --print-flags) print_flags=1; shift ;;
         --log) log=1; shift ;;
-        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,39p' "$0"; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
     esac
 done
@@ -54,6 +75,13 @@ done
 SECTIONS=(AUTH BUILD COMMIT CONFIGS CONTAINERS DISTRIBUTION EVENTS EXEC GRPC IMAGES INFO
     NETWORKS NODES PING PLUGINS SECRETS SERVICES SESSION SWARM SYSTEM TASKS VERSION VOLUMES)
 
+# What berth needs (docs/proxy.md); the one list the tests, the images and the units use.
+BERTH_FLAGS=(CONTAINERS IMAGES VOLUMES POST EVENTS PING VERSION)
+if ((least)); then
+    for flag in "${BERTH_FLAGS[@]}"; do
+        [[ -n ${!flag:-} ]] || export "$flag=1"
+    done
+fi
 # Defaults of the original image; every flag ends up exported as 0 or 1 for haproxy's env().
 : "${EVENTS:=1}" "${PING:=1}" "${VERSION:=1}"
 for flag in "${SECTIONS[@]}" POST ALLOW_START ALLOW_STOP ALLOW_RESTARTS; do
@@ -66,6 +94,12 @@ for flag in "${SECTIONS[@]}" POST ALLOW_START ALLOW_STOP ALLOW_RESTARTS; do
     export "$flag=$value"
 done
 SOCKET_PATH=${SOCKET_PATH:-/var/run/docker.sock}
+if ((print_flags)); then
+    for flag in "${SECTIONS[@]}" POST ALLOW_START ALLOW_STOP ALLOW_RESTARTS; do
+        printf '%s=%s\n' "$flag" "${!flag}"
+    done
+    exit 0
+fi
 
 # The API version prefix is optional, as the engine accepts both forms.
 prefix='^(/v[0-9.]+)?'
@@ -99,7 +133,7 @@ backend engine-events
     server engine ${SOCKET_PATH}
 
 frontend socket-proxy
-    bind ${listen}:${port}
+    bind ${bind}
     # One gate for every write: without POST=1 only GET and HEAD pass.
     http-request deny unless METH_GET || { env(POST) -m bool }
     http-request allow if { path,url_dec -m reg -i ${prefix}/containers/[a-zA-Z0-9_.-]+/((stop)|(restart)|(kill)) } { env(ALLOW_RESTARTS) -m bool }
@@ -120,6 +154,14 @@ EOF
 EOF
 }
 
+if [[ -n $unix ]]; then
+    bind="${unix} mode ${unix_mode}${unix_group:+ group ${unix_group}}"
+    where=$unix
+else
+    bind="${listen}:${port}"
+    where="${listen}:${port}"
+fi
+
 if ((print_only)); then
     config
     exit 0
@@ -139,5 +181,5 @@ enabled=()
 for flag in "${SECTIONS[@]}" POST ALLOW_START ALLOW_STOP ALLOW_RESTARTS; do
     [[ ${!flag} == 1 ]] && enabled+=("$flag")
 done
-printf 'socket-proxy: %s:%s -> %s, enabled: %s\n' "$listen" "$port" "$SOCKET_PATH" "${enabled[*]:-none}" >&2
+printf 'socket-proxy: %s -> %s, enabled: %s\n' "$where" "$SOCKET_PATH" "${enabled[*]:-none}" >&2
 exec haproxy -db -f "$dir/haproxy.cfg"

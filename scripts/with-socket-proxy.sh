@@ -13,8 +13,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
     echo "usage: $0 COMMAND [ARG...]" >&2
     exit 2
 }
+least=()
 if [[ -z ${CONTAINERS:-}${POST:-}${NETWORKS:-} ]]; then
-    export CONTAINERS=1 IMAGES=1 VOLUMES=1 POST=1 EVENTS=1 PING=1 VERSION=1
+    least=(--least-privilege) # the set berth needs, as scripts/socket-proxy.sh defines it
 fi
 # A port nothing listens on (haproxy fails loudly below if another process takes it first).
 port=""
@@ -30,7 +31,7 @@ done
     exit 1
 }
 dir=$(mktemp -d "${TMPDIR:-/tmp}/berth-with-proxy.XXXXXX")
-bash scripts/socket-proxy.sh --port "$port" --dir "$dir" 2>"$dir/proxy.log" &
+bash scripts/socket-proxy.sh "${least[@]}" --port "$port" --dir "$dir" 2>"$dir/proxy.log" &
 proxy=$!
 cleanup() {
     kill "$proxy" 2>/dev/null || true
