@@ -22,6 +22,7 @@ mod proxy;
 mod run;
 mod safety;
 mod schema;
+mod service;
 mod shape;
 mod trust;
 mod validate;
