@@ -20,7 +20,7 @@ PODMAN_TESTS ?= podman:: apply:: safety:: ports:: policy::apply_and_diff policy:
 	run::kill_9 run::sigterm
 PODMAN_SKIP  ?= --skip healthy
 
-.PHONY: help build images engine tools test test-proxy test-podman demo demo-down schema fmt lint clean \
+.PHONY: help build images image engine tools test test-proxy test-podman demo demo-down schema fmt lint clean \
 	bench bench-quick fuzz fuzz-smoke
 
 help: ## List the targets
@@ -38,19 +38,26 @@ engine: ## Make sure a Docker engine answers (starts dockerd as root if needed)
 images: ## Build the local test images berth-runtime:1 and :2 (no registry needed)
 	bash scripts/build-images.sh
 
-tools: ## Install haproxy and GNU time if missing (socket proxy, Portainer front, peak memory)
+image: engine images ## Build the images berth:latest (release binary) and berth-socket-proxy:latest (no registry)
+	bash scripts/build-berth-image.sh
+
+tools: ## Install haproxy, GNU time, systemd-analyze and Compose v2 if missing
 	bash scripts/ensure-tools.sh
 
+# The service tests (tests/it/service/) need the images: `make test` packages the debug
+# build it makes anyway (same script and layout as `make image`, no release build in CI).
 test: engine images tools ## fmt, clippy -D warnings, cargo test, the suite through the socket proxy, and on Podman
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	bash scripts/build-berth-image.sh --profile debug
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory test-proxy
 	$(MAKE) --no-print-directory test-podman
 
+# The service tests start their own proxies: they run once, in `cargo test`.
 test-proxy: engine images tools ## The integration suite again, every berth call through the socket proxy (minimal flags)
-	bash scripts/with-socket-proxy.sh $(CARGO) test --test it
+	bash scripts/with-socket-proxy.sh $(CARGO) test --test it -- --skip service::
 
 test-podman: engine images ## A subset of the integration suite against `podman system service` (installs podman)
 	bash scripts/ensure-tools.sh podman catatonit

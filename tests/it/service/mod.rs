@@ -2,6 +2,7 @@
 //! (deploy/systemd/, their command lines run as systemd would, and `systemd-analyze`), and
 //! the compose deployment of the images `make image` builds (deploy/compose.yaml).
 
+mod compose;
 mod systemd;
 mod unit;
 
