@@ -55,7 +55,7 @@ impl Notifier<Systemd> {
         let enabled = std::env::var_os("NOTIFY_SOCKET").is_some();
         Notifier {
             sink: enabled.then(|| Arc::new(Systemd)),
-            watchdog: sd_notify::watchdog_enabled().filter(|_| enabled),
+            watchdog: sd_notify::watchdog_enabled().filter(|w| enabled && !w.is_zero()),
         }
     }
 }
