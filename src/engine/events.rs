@@ -35,7 +35,9 @@ pub enum EventKind {
     Destroy,
     /// Its health check changed (`health_status`; the new status comes with it).
     Health,
-    /// Anything else of [`ACTIONS`] (create, kill, stop, oom, pause, unpause): worth a look,
+    /// Someone asked the engine to stop it (`stop`: `docker stop`, or berth itself).
+    Stop,
+    /// Anything else of [`ACTIONS`] (create, kill, oom, pause, unpause): worth a look,
     /// nothing to correct.
     Other,
 }
@@ -47,6 +49,7 @@ impl EventKind {
             "start" => EventKind::Start,
             "destroy" => EventKind::Destroy,
             "health_status" => EventKind::Health,
+            "stop" => EventKind::Stop,
             _ => EventKind::Other,
         }
     }

@@ -6,7 +6,9 @@
 use std::time::SystemTime;
 
 use crate::engine::{Engine, EngineError};
-use crate::model::{CleanupRule, DesiredSet, FailureClass, HostFacts, ObjectKey, Observed};
+use crate::model::{
+    CleanupRule, DesiredSet, FailureClass, HostFacts, ObjectKey, Observed, Overrides, Runtime,
+};
 use crate::plan::ports::{self, PortAllocations, PortPool};
 use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, Plan};
@@ -57,6 +59,34 @@ pub fn hold_misfits(desired: &mut DesiredSet, host: &HostFacts) -> Vec<Held> {
             class: FailureClass::Manifest,
         })
         .collect()
+}
+
+/// The operator's overrides onto the declared objects: `berth stop` always, and with
+/// `restarts` (the loop's memory and listing) each pending `berth restart`. One-shot
+/// commands pass `None`: `berth restart` acts itself when no loop runs.
+pub fn apply_overrides(
+    desired: &mut DesiredSet,
+    overrides: &Overrides,
+    restarts: Option<(&Runtime, &[Observed])>,
+    now: SystemTime,
+) {
+    let by_key = restarts.map(|(_, o)| crate::model::by_key(o));
+    for (key, want) in desired.objects.iter_mut() {
+        want.operator.stopped = overrides.stopped.contains_key(key);
+        want.operator.restart = match (restarts, &by_key) {
+            (Some((runtime, _)), Some(by_key)) => overrides
+                .restarts
+                .get(key)
+                .filter(|r| {
+                    let created = by_key
+                        .get(key)
+                        .and_then(|cs| cs.iter().map(|c| c.created).max());
+                    r.pending(runtime.get(key).and_then(|m| m.restart_done), created, now)
+                })
+                .map(|r| r.id),
+            _ => None,
+        };
+    }
 }
 
 /// Settings of a one-shot plan.

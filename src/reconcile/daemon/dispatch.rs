@@ -10,7 +10,9 @@ use tracing::{info, warn};
 
 use super::{Controller, Manifests};
 use crate::engine::{Engine, EngineError};
-use crate::model::{unix_ms, FailureClass, Kind, Observed, VolumeOwner};
+use crate::model::{
+    unix_ms, Actor, FailureClass, Happening, Kind, Observed, RecordError, VolumeOwner,
+};
 use crate::plan::{runtime as memory, Action, Cause, Plan, Verb};
 use crate::reconcile::execute::{run_action, Outcome};
 use crate::status::metrics::CauseLabels;
@@ -137,6 +139,23 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 _ => {}
             }
         }
+        self.history.push(
+            now,
+            a.key.clone(),
+            Actor::Run,
+            Happening::Action {
+                verb: a.verb(),
+                cause: a.cause,
+                reason: a.reason.clone(),
+                error: res_for_memory
+                    .as_ref()
+                    .err()
+                    .map(|(class, message)| RecordError {
+                        class: *class,
+                        message: message.clone(),
+                    }),
+            },
+        );
         memory::record(&mut self.runtime, a, res_for_memory, now);
         self.last_actions.insert(
             a.key.clone(),
