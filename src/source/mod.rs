@@ -88,7 +88,7 @@ pub fn watch_file(
         let relevant = match res {
             Ok(events) => events
                 .iter()
-                .any(|e| !e.kind.is_access() && e.paths.iter().any(|p| *p == wanted)),
+                .any(|e| !e.kind.is_access() && e.paths.contains(&wanted)),
             Err(_) => true,
         };
         if relevant {
