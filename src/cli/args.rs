@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use super::parse::{parse_duration, parse_instance};
+use super::parse::{parse_duration, parse_instance, parse_object};
 use super::{run, sources};
 use crate::manifest::Format;
+use crate::model::ObjectKey;
 use crate::plan::ports::PortPool;
 
 /// berth keeps agent and session containers on a Docker-compatible engine exactly as YAML
@@ -126,6 +127,9 @@ pub enum Command {
         /// Engine operations in flight at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
+        /// `text` or `json` (the actions and their results as one document).
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
     },
     /// Keep the engine converged to the manifests: watch files and engine events, restart
     /// with backoff, reap sessions at their TTL. Stops on SIGTERM or SIGINT; containers keep
@@ -147,6 +151,29 @@ pub enum Command {
         /// Remove the instance's volumes too, whatever their cleanup policy.
         #[arg(long)]
         volumes: bool,
+        /// `text` or `json` (what was removed, as one document).
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
+    /// Stop objects and keep them stopped (an override in the state directory that a
+    /// running `berth run` honours at once, kept across its restarts) until `berth start`.
+    /// Exit 0 stopped, 1 not (unknown object, or berth run did not act in time), 2 error.
+    Stop {
+        /// `KIND/NAME`, e.g. `agent/web` or `session/s1`.
+        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        objects: Vec<ObjectKey>,
+    },
+    /// Clear `berth stop`: the object runs again (unless its manifest says `state: Stopped`).
+    /// Exit 0 running, 1 not, 2 error.
+    Start {
+        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        objects: Vec<ObjectKey>,
+    },
+    /// Stop and start objects' containers in place, as an operator's action: not counted
+    /// as a crash, no backoff. Exit 0 restarted, 1 not, 2 error.
+    Restart {
+        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        objects: Vec<ObjectKey>,
     },
     /// Print the JSON Schema of a manifest document.
     Schema,

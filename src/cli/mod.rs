@@ -11,9 +11,11 @@ mod down;
 mod error;
 mod get;
 mod once;
+mod operator;
 mod output;
 mod parse;
 mod portainer;
+mod report;
 mod run;
 mod sources;
 mod validate;
@@ -80,11 +82,13 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             timeout,
             allow_empty,
             concurrency,
+            output,
         } => {
             let opts = apply::Options {
                 wait: wait.then_some(timeout),
                 allow_empty,
                 concurrency: usize::from(concurrency),
+                output,
             };
             apply::run(ctx, &sources.sources(), opts).await
         }
@@ -100,7 +104,8 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
         Command::Down {
             concurrency,
             volumes,
-        } => down::run(ctx, usize::from(concurrency), volumes).await,
+            output,
+        } => down::run(ctx, usize::from(concurrency), volumes, output).await,
         Command::Doctor {
             paths,
             sessions,
@@ -114,6 +119,11 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
                 ..Default::default()
             };
             doctor::run(ctx, &sources, output).await
+        }
+        Command::Stop { objects } => operator::run(ctx, crate::model::Verb::Stop, &objects).await,
+        Command::Start { objects } => operator::run(ctx, crate::model::Verb::Start, &objects).await,
+        Command::Restart { objects } => {
+            operator::run(ctx, crate::model::Verb::Restart, &objects).await
         }
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }

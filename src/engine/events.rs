@@ -35,10 +35,12 @@ pub enum EventKind {
     Destroy,
     /// Its health check changed (`health_status`; the new status comes with it).
     Health,
-    /// Someone asked the engine to stop it (`stop`: `docker stop`, or berth itself).
+    /// Someone asked the engine to stop or kill it (`kill`, which comes before the `die`,
+    /// and `stop`: `docker stop`, `docker kill`, or berth itself). A crash or an OOM kill
+    /// has neither.
     Stop,
-    /// Anything else of [`ACTIONS`] (create, kill, oom, pause, unpause): worth a look,
-    /// nothing to correct.
+    /// Anything else of [`ACTIONS`] (create, oom, pause, unpause): worth a look, nothing to
+    /// correct.
     Other,
 }
 
@@ -49,7 +51,7 @@ impl EventKind {
             "start" => EventKind::Start,
             "destroy" => EventKind::Destroy,
             "health_status" => EventKind::Health,
-            "stop" => EventKind::Stop,
+            "stop" | "kill" => EventKind::Stop,
             _ => EventKind::Other,
         }
     }

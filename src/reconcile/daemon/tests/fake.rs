@@ -142,8 +142,8 @@ impl FakeEngine {
         }
     }
 
-    /// Someone runs `docker stop` on it: it exits with 143, and `die` and `stop` events
-    /// say so.
+    /// Someone runs `docker stop` on it: it exits with 143, and `kill`, `die` and `stop`
+    /// events say so.
     pub fn stop_outside(&self, key: &ObjectKey) {
         let stopped = self.with(|s| {
             let (_, o) = s
@@ -154,6 +154,8 @@ impl FakeEngine {
             o.state = RunState::Exited { code: Some(143) };
             o.clone()
         });
+        // As the engine does: `kill`, `die`, `stop`.
+        self.emit(EventKind::Stop, &stopped, None, None);
         self.emit(EventKind::Die, &stopped, Some(143), None);
         self.emit(EventKind::Stop, &stopped, None, None);
     }
