@@ -135,15 +135,10 @@ pub enum Command {
     /// with backoff, reap sessions at their TTL. Stops on SIGTERM or SIGINT; containers keep
     /// running.
     Run(run::Args),
-    /// List the instance's objects: NAME KIND STATE HEALTH RESTARTS AGE IMAGE.
-    Get {
-        /// `objects` (default) or `volumes` (NAME OWNER STATE AGE EXPIRES).
-        #[arg(value_enum, default_value = "objects")]
-        what: GetWhat,
-        /// `table` (default), `wide`, `json` or `yaml`.
-        #[arg(long, short = 'o', value_enum, default_value = "table")]
-        output: GetFormat,
-    },
+    /// List the instance's objects (NAME KIND STATE HEALTH RESTARTS AGE IMAGE), those
+    /// without a container too, or its volumes. Exit 0, 1 a named object does not exist,
+    /// 2 error.
+    Get(super::get::Args),
     /// Remove every container the instance owns (volumes are kept unless --volumes).
     Down {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -206,12 +201,6 @@ pub enum LogFormat {
 pub enum PlanFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GetWhat {
-    Objects,
-    Volumes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, GetFormat, GetWhat, LogFormat, PlanFormat};
+pub use args::{Cli, Command, GetFormat, LogFormat, PlanFormat};
 pub use context::Context;
 pub use error::CliError;
 
@@ -92,14 +92,7 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             };
             apply::run(ctx, &sources.sources(), opts).await
         }
-        Command::Get {
-            what: GetWhat::Objects,
-            output,
-        } => get::run(ctx, output).await,
-        Command::Get {
-            what: GetWhat::Volumes,
-            output,
-        } => get::volumes(ctx, output).await,
+        Command::Get(args) => get::run(ctx, args).await,
         Command::Run(args) => run::run(ctx, args).await,
         Command::Down {
             concurrency,

@@ -14,6 +14,7 @@ mod phase;
 mod privileges;
 mod quantity;
 mod runtime;
+mod selector;
 mod spec;
 mod text;
 mod verb;
@@ -51,6 +52,7 @@ pub(crate) fn sample_restart() -> RestartSpec {
         unhealthy_window: s,
     }
 }
+pub use selector::{Selector, SelectorError};
 pub use spec::{HealthCheck, PortMapping, Protocol, Spec};
 pub use text::{quoted, shorten};
 pub use verb::{Cause, Verb};
