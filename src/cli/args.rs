@@ -170,6 +170,29 @@ pub enum Command {
         #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
         objects: Vec<ObjectKey>,
     },
+    /// Show one object in full: declared against running, phase and reason, override,
+    /// restarts and last error, ports, volumes and its last actions. Exit 0, 1 no such
+    /// object, 2 error.
+    Describe {
+        #[arg(value_parser = parse_object, value_name = "KIND/NAME")]
+        object: ObjectKey,
+        /// `text` or `json`.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
+    /// The instance's history: each action berth took (by run, apply, down or an
+    /// operator), how it ended, and the failures seen on the engine. Exit 0, 2 error.
+    Events {
+        /// Only these objects (`KIND/NAME`).
+        #[arg(value_parser = parse_object, value_name = "KIND/NAME")]
+        objects: Vec<ObjectKey>,
+        /// Keep printing new records as they come (until interrupted).
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// `text` or `json` (one JSON object per line).
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
     /// Print the JSON Schema of a manifest document.
     Schema,
     /// Check the connection: engine kind and version, the negotiated API version, and

@@ -5,10 +5,12 @@
 mod apply;
 mod args;
 mod context;
+mod describe;
 mod diff;
 mod doctor;
 mod down;
 mod error;
+mod events;
 mod get;
 mod once;
 mod operator;
@@ -118,6 +120,12 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
         Command::Restart { objects } => {
             operator::run(ctx, crate::model::Verb::Restart, &objects).await
         }
+        Command::Describe { object, output } => describe::run(ctx, &object, output).await,
+        Command::Events {
+            objects,
+            follow,
+            output,
+        } => events::run(ctx, &objects, follow, output).await,
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }
 }

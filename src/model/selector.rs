@@ -86,9 +86,7 @@ fn key(k: &str) -> Result<String, String> {
     if k.is_empty() {
         return Err("a requirement names no label".into());
     }
-    if k.chars()
-        .any(|c| c.is_whitespace() || "=!(),".contains(c))
-    {
+    if k.chars().any(|c| c.is_whitespace() || "=!(),".contains(c)) {
         return Err(format!("{k:?} is not a label key"));
     }
     Ok(k.to_string())
@@ -96,9 +94,7 @@ fn key(k: &str) -> Result<String, String> {
 
 fn value(v: &str) -> Result<String, String> {
     let v = v.trim();
-    if v.chars()
-        .any(|c| c.is_whitespace() || "=!(),".contains(c))
-    {
+    if v.chars().any(|c| c.is_whitespace() || "=!(),".contains(c)) {
         return Err(format!("{v:?} is not a label value"));
     }
     Ok(v.to_string())

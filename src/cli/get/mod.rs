@@ -130,11 +130,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
         let now = current(ctx, &engine, &filter).await?;
-        let changed: Vec<Row> = now
-            .iter()
-            .filter(|r| !shown.contains(r))
-            .cloned()
-            .collect();
+        let changed: Vec<Row> = now.iter().filter(|r| !shown.contains(r)).cloned().collect();
         if !changed.is_empty() {
             match args.output {
                 GetFormat::Json | GetFormat::Yaml => {
@@ -173,7 +169,9 @@ async fn current(ctx: &Context, engine: &Client, filter: &Filter) -> Result<Vec<
 fn render(rows: &[Row], args: &Args, header: bool) -> String {
     let wide = args.output == GetFormat::Wide;
     let reasons = rows.iter().any(|r| r.message.is_some());
-    let mut head = vec!["NAME", "KIND", "STATE", "HEALTH", "RESTARTS", "AGE", "IMAGE"];
+    let mut head = vec![
+        "NAME", "KIND", "STATE", "HEALTH", "RESTARTS", "AGE", "IMAGE",
+    ];
     if wide {
         head.extend(["CONTAINER", "ID", "STATUS"]);
     }

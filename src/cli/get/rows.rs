@@ -123,8 +123,8 @@ pub fn rows(
             listed.insert(k.clone());
         }
         let mut state = merged_phase(o, entry.and_then(|e| e.phase));
-        let by_berth = held_by(o.key.as_ref()).is_some()
-            || entry.is_some_and(|e| e.runtime.stopped_by_berth);
+        let by_berth =
+            held_by(o.key.as_ref()).is_some() || entry.is_some_and(|e| e.runtime.stopped_by_berth);
         if by_berth && state == Phase::Failed {
             state = Phase::Stopped; // berth stopped it: its exit code says nothing
         }
@@ -236,10 +236,9 @@ mod tests {
             .objects
             .insert("session/s1".into(), entry(None, None, &[("user", "alice")]));
         let mut overrides = Overrides::default();
-        overrides.stopped.insert(
-            ObjectKey::new(Kind::Session, "s1"),
-            std::time::UNIX_EPOCH,
-        );
+        overrides
+            .stopped
+            .insert(ObjectKey::new(Kind::Session, "s1"), std::time::UNIX_EPOCH);
         let all = rows(&[], &state, &overrides, &Filter::default(), 0);
         let shown: Vec<(String, Phase, Option<String>, Option<&str>)> = all
             .iter()
