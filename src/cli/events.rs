@@ -59,11 +59,10 @@ pub async fn run(
     let store = ctx.store();
     let wanted = |r: &Record| objects.is_empty() || objects.contains(&r.object);
     let file = store.peek()?;
-    let mut last = 0;
     for r in file.history.records().filter(|r| wanted(r)) {
         print(r, format);
     }
-    last = last.max(file.history.last_seq());
+    let mut last = file.history.last_seq();
     if file.history.is_empty() && !follow && format == PlanFormat::Text {
         eprintln!(
             "no events for instance {:?} in {}",
@@ -71,7 +70,10 @@ pub async fn run(
             store.path().display()
         );
     }
-    while follow {
+    if !follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    loop {
         tokio::time::sleep(FOLLOW_POLL).await;
         let Ok(file) = store.peek() else { continue }; // mid-replace: look again
         if file.history.last_seq() < last {
@@ -82,5 +84,4 @@ pub async fn run(
         }
         last = last.max(file.history.last_seq());
     }
-    Ok(ExitCode::SUCCESS)
 }
