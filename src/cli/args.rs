@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use super::parse::{parse_duration, parse_instance};
+use super::parse::{parse_duration, parse_instance, parse_object};
 use super::{run, sources};
 use crate::manifest::Format;
+use crate::model::ObjectKey;
 use crate::plan::ports::PortPool;
 
 /// berth keeps agent and session containers on a Docker-compatible engine exactly as YAML
@@ -126,20 +127,18 @@ pub enum Command {
         /// Engine operations in flight at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
+        /// `text` or `json` (the actions and their results as one document).
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
     },
     /// Keep the engine converged to the manifests: watch files and engine events, restart
     /// with backoff, reap sessions at their TTL. Stops on SIGTERM or SIGINT; containers keep
     /// running.
     Run(run::Args),
-    /// List the instance's objects: NAME KIND STATE HEALTH RESTARTS AGE IMAGE.
-    Get {
-        /// `objects` (default) or `volumes` (NAME OWNER STATE AGE EXPIRES).
-        #[arg(value_enum, default_value = "objects")]
-        what: GetWhat,
-        /// `table` (default), `wide`, `json` or `yaml`.
-        #[arg(long, short = 'o', value_enum, default_value = "table")]
-        output: GetFormat,
-    },
+    /// List the instance's objects (NAME KIND STATE HEALTH RESTARTS AGE IMAGE), those
+    /// without a container too, or its volumes. Exit 0, 1 a named object does not exist,
+    /// 2 error.
+    Get(super::get::Args),
     /// Remove every container the instance owns (volumes are kept unless --volumes).
     Down {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -147,6 +146,52 @@ pub enum Command {
         /// Remove the instance's volumes too, whatever their cleanup policy.
         #[arg(long)]
         volumes: bool,
+        /// `text` or `json` (what was removed, as one document).
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
+    /// Stop objects and keep them stopped (an override in the state directory that a
+    /// running `berth run` honours at once, kept across its restarts) until `berth start`.
+    /// Exit 0 stopped, 1 not (unknown object, or berth run did not act in time), 2 error.
+    Stop {
+        /// `KIND/NAME`, e.g. `agent/web` or `session/s1`.
+        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        objects: Vec<ObjectKey>,
+    },
+    /// Clear `berth stop`: the object runs again (unless its manifest says `state: Stopped`).
+    /// Exit 0 running, 1 not, 2 error.
+    Start {
+        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        objects: Vec<ObjectKey>,
+    },
+    /// Stop and start objects' containers in place, as an operator's action: not counted
+    /// as a crash, no backoff. Exit 0 restarted, 1 not, 2 error.
+    Restart {
+        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        objects: Vec<ObjectKey>,
+    },
+    /// Show one object in full: declared against running, phase and reason, override,
+    /// restarts and last error, ports, volumes and its last actions. Exit 0, 1 no such
+    /// object, 2 error.
+    Describe {
+        #[arg(value_parser = parse_object, value_name = "KIND/NAME")]
+        object: ObjectKey,
+        /// `text` or `json`.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
+    /// The instance's history: each action berth took (by run, apply, down or an
+    /// operator), how it ended, and the failures seen on the engine. Exit 0, 2 error.
+    Events {
+        /// Only these objects (`KIND/NAME`).
+        #[arg(value_parser = parse_object, value_name = "KIND/NAME")]
+        objects: Vec<ObjectKey>,
+        /// Keep printing new records as they come (until interrupted).
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// `text` or `json` (one JSON object per line).
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
     },
     /// Print the JSON Schema of a manifest document.
     Schema,
@@ -179,12 +224,6 @@ pub enum LogFormat {
 pub enum PlanFormat {
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GetWhat {
-    Objects,
-    Volumes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -4,7 +4,7 @@
 
 use crate::engine::{Client, Target};
 use crate::model::CleanupRule;
-use crate::plan::ports::{PortAllocations, PortPool};
+use crate::plan::ports::PortPool;
 use crate::state::Store;
 
 use super::error::CliError;
@@ -23,15 +23,6 @@ impl Context {
     /// Connects to the engine (negotiating the API version).
     pub async fn connect(&self) -> Result<Client, CliError> {
         Ok(Client::connect_to(&self.target).await?)
-    }
-
-    /// The `hostPort: auto` ports `berth run` remembers (its state file, read only), so a
-    /// one-shot command keeps them.
-    pub fn remembered_ports(&self) -> PortAllocations {
-        self.store()
-            .peek()
-            .map(|f| f.port_allocations())
-            .unwrap_or_default()
     }
 
     /// The instance's state file.

@@ -25,7 +25,8 @@ pub async fn run(
 ) -> Result<ExitCode, CliError> {
     let mut loaded = once::load(sources);
     let engine = ctx.connect().await?;
-    let (p, none_held) = once::plan(ctx, &engine, &mut loaded, allow_empty).await?;
+    let planned = once::plan(ctx, &engine, &mut loaded, allow_empty).await?;
+    let (p, none_held) = (planned.plan, planned.held.is_empty());
     match format {
         PlanFormat::Text => {
             print!("{}", render(&p));

@@ -1,14 +1,46 @@
 use std::process::ExitCode;
+use std::time::SystemTime;
 
-use super::{CliError, Context};
+use serde::Serialize;
+
+use super::report::{print_json, ActionReport};
+use super::{CliError, Context, PlanFormat};
 use crate::engine::Engine;
+use crate::model::{Actor, Kind};
 use crate::plan;
-use crate::reconcile;
+use crate::reconcile::{self, record, Outcome};
+use crate::state::{OverrideStore, StateError};
+
+/// `berth down -o json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    actions: Vec<ActionReport>,
+    failed: usize,
+    /// Networks removed (`ok`) or not (the error).
+    networks: Vec<NetworkReport>,
+    /// Volumes kept (without `--volumes`).
+    kept_volumes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct NetworkReport {
+    name: String,
+    result: String,
+}
 
 /// `berth down`: remove every container of the instance (and nothing else); with
-/// `volumes`, its volumes too, whatever their cleanup policy.
-pub async fn run(ctx: &Context, concurrency: usize, volumes: bool) -> Result<ExitCode, CliError> {
+/// `volumes`, its volumes too, whatever their cleanup policy. What it removed is forgotten:
+/// its memory (restart counts, ports, session clocks) and its `berth stop` overrides, so a
+/// later `apply` starts afresh.
+pub async fn run(
+    ctx: &Context,
+    concurrency: usize,
+    volumes: bool,
+    output: PlanFormat,
+) -> Result<ExitCode, CliError> {
     let instance = ctx.instance.as_str();
+    let text = output == PlanFormat::Text;
     let engine = ctx.connect().await?;
     let observed = engine.list(instance).await?;
     let volumes_listed = if volumes {
@@ -17,58 +49,115 @@ pub async fn run(ctx: &Context, concurrency: usize, volumes: bool) -> Result<Exi
         Vec::new()
     };
     let actions = plan::teardown(&observed, &volumes_listed);
-    if actions.is_empty() {
+    if actions.is_empty() && text {
         println!("nothing to remove: instance {instance:?} owns no containers");
-        return Ok(ExitCode::from(u8::from(
-            !remove_networks(&engine, instance).await,
-        )));
     }
     let outcomes = reconcile::execute(&engine, instance, actions, concurrency, |o| {
-        match &o.result {
-            Ok(_) => println!("- {}: removed", o.action.key),
-            Err(e) => println!("- {}: FAILED: {e}", o.action.key),
+        if text {
+            match &o.result {
+                Ok(_) => println!("- {}: removed", o.action.key),
+                Err(e) => println!("- {}: FAILED: {e}", o.action.key),
+            }
         }
     })
     .await;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
-    println!(
-        "removed {} object(s), {failed} failed",
-        outcomes.len() - failed
-    );
-    let networks_ok = remove_networks(&engine, instance).await;
-    if !volumes {
-        if let Ok(vs) = engine.list_volumes(instance).await {
-            if !vs.is_empty() {
-                println!(
-                    "kept {} volume(s); `berth down --volumes` removes them too",
-                    vs.len()
-                );
-            }
+    if text && !outcomes.is_empty() {
+        println!(
+            "removed {} object(s), {failed} failed",
+            outcomes.len() - failed
+        );
+    }
+    forget(ctx, &outcomes);
+    let networks = remove_networks(&engine, instance).await;
+    for n in networks.iter().filter(|_| text) {
+        match n.result.as_str() {
+            "ok" => println!("- network {}: removed", n.name),
+            e => println!("- network {}: FAILED: {e}", n.name),
         }
+    }
+    let kept_volumes: Vec<String> = if volumes {
+        Vec::new()
+    } else {
+        engine
+            .list_volumes(instance)
+            .await
+            .map(|vs| vs.into_iter().map(|v| v.name).collect())
+            .unwrap_or_default()
+    };
+    if text && !kept_volumes.is_empty() {
+        println!(
+            "kept {} volume(s); `berth down --volumes` removes them too",
+            kept_volumes.len()
+        );
+    }
+    let networks_ok = networks.iter().all(|n| n.result == "ok");
+    if !text {
+        print_json(&Report {
+            actions: outcomes.iter().map(ActionReport::from).collect(),
+            failed,
+            networks,
+            kept_volumes,
+        });
     }
     Ok(ExitCode::from(u8::from(failed > 0 || !networks_ok)))
 }
 
-/// Networks of the instance left behind (a crash between a container's removal and its
-/// network's). A proxy without NETWORKS=1 means none were ever created: nothing to do.
-async fn remove_networks(engine: &crate::engine::Client, instance: &str) -> bool {
-    let networks = match engine.list_networks(instance).await {
-        Ok(n) => n,
-        Err(crate::engine::EngineError::Forbidden { .. }) => return true,
-        Err(e) => {
-            eprintln!("warning: cannot list the instance's networks: {e}");
-            return true;
-        }
-    };
-    let mut ok = true;
-    for (name, _) in networks {
-        match engine.remove_network(&name).await {
-            Ok(()) => println!("- network {name}: removed"),
-            Err(e) => {
-                ok = false;
-                println!("- network {name}: FAILED: {e}");
+/// Forgets what was removed: the state file's entries (history kept) and the overrides.
+/// While a `berth run` holds the instance, it forgets by itself what is gone.
+fn forget(ctx: &Context, outcomes: &[Outcome]) {
+    let removed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.result.is_ok() && o.action.key.kind != Kind::Volume)
+        .map(|o| o.action.key.clone())
+        .collect();
+    let overrides = OverrideStore::new(&ctx.state_dir, &ctx.instance);
+    if !removed.is_empty() && overrides.path().exists() {
+        let cleared = overrides.modify(|o| {
+            for k in &removed {
+                o.stopped.remove(k);
+                o.restarts.remove(k);
             }
+        });
+        if let Err(e) = cleared {
+            eprintln!("warning: {e}; the removed objects' overrides stay");
         }
     }
-    ok
+    if outcomes.is_empty() {
+        return;
+    }
+    match ctx.store().update(|file| {
+        record::outcomes(file, outcomes, Actor::Down, SystemTime::now());
+        record::torn_down(file, outcomes);
+    }) {
+        Ok(()) => {}
+        Err(StateError::Locked { .. }) => eprintln!(
+            "note: a berth run holds instance {:?}: it will create again what its manifests \
+             declare",
+            ctx.instance
+        ),
+        Err(e) => eprintln!("warning: {e}; what was removed is still remembered"),
+    }
+}
+
+/// Networks of the instance left behind (a crash between a container's removal and its
+/// network's). A proxy without NETWORKS=1 means none were ever created: nothing to do.
+async fn remove_networks(engine: &crate::engine::Client, instance: &str) -> Vec<NetworkReport> {
+    let networks = match engine.list_networks(instance).await {
+        Ok(n) => n,
+        Err(crate::engine::EngineError::Forbidden { .. }) => return Vec::new(),
+        Err(e) => {
+            eprintln!("warning: cannot list the instance's networks: {e}");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for (name, _) in networks {
+        let result = match engine.remove_network(&name).await {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        };
+        out.push(NetworkReport { name, result });
+    }
+    out
 }

@@ -5,16 +5,20 @@
 mod apply;
 mod args;
 mod context;
+mod describe;
 mod diff;
 mod doctor;
 mod down;
 mod error;
+mod events;
 mod get;
 mod notify;
 mod once;
+mod operator;
 mod output;
 mod parse;
 mod portainer;
+mod report;
 mod run;
 mod sources;
 mod validate;
@@ -23,7 +27,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, GetFormat, GetWhat, LogFormat, PlanFormat};
+pub use args::{Cli, Command, GetFormat, LogFormat, PlanFormat};
 pub use context::Context;
 pub use error::CliError;
 
@@ -81,27 +85,23 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             timeout,
             allow_empty,
             concurrency,
+            output,
         } => {
             let opts = apply::Options {
                 wait: wait.then_some(timeout),
                 allow_empty,
                 concurrency: usize::from(concurrency),
+                output,
             };
             apply::run(ctx, &sources.sources(), opts).await
         }
-        Command::Get {
-            what: GetWhat::Objects,
-            output,
-        } => get::run(ctx, output).await,
-        Command::Get {
-            what: GetWhat::Volumes,
-            output,
-        } => get::volumes(ctx, output).await,
+        Command::Get(args) => get::run(ctx, args).await,
         Command::Run(args) => run::run(ctx, args).await,
         Command::Down {
             concurrency,
             volumes,
-        } => down::run(ctx, usize::from(concurrency), volumes).await,
+            output,
+        } => down::run(ctx, usize::from(concurrency), volumes, output).await,
         Command::Doctor {
             paths,
             sessions,
@@ -116,6 +116,17 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             };
             doctor::run(ctx, &sources, output).await
         }
+        Command::Stop { objects } => operator::run(ctx, crate::model::Verb::Stop, &objects).await,
+        Command::Start { objects } => operator::run(ctx, crate::model::Verb::Start, &objects).await,
+        Command::Restart { objects } => {
+            operator::run(ctx, crate::model::Verb::Restart, &objects).await
+        }
+        Command::Describe { object, output } => describe::run(ctx, &object, output).await,
+        Command::Events {
+            objects,
+            follow,
+            output,
+        } => events::run(ctx, &objects, follow, output).await,
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
     }
 }

@@ -109,6 +109,17 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     let (file_tx, file_rx) = tokio::sync::mpsc::channel(1);
     let _watcher = crate::source::watch(&watched, args.debounce, file_tx)?;
     let state_dir = ctx.state_dir.clone();
+    // `berth stop`, `start` and `restart` write the overrides file: wake the loop at once.
+    let (override_tx, override_rx) = tokio::sync::mpsc::channel(1);
+    std::fs::create_dir_all(&state_dir).map_err(|e| {
+        CliError::Setup(format!(
+            "cannot create the state directory {}: {e}",
+            state_dir.display()
+        ))
+    })?;
+    let overrides = crate::state::OverrideStore::new(&state_dir, instance);
+    let _override_watcher =
+        crate::source::watch_file(overrides.path(), args.debounce, override_tx)?;
     let config = Config {
         instance: instance.to_string(),
         state_dir,
@@ -126,6 +137,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     let inputs = Inputs {
         manifests: Files::new(sources),
         file_changes: file_rx,
+        override_changes: override_rx,
         clock: Arc::new(WallClock),
     };
     daemon::run(engine, config, inputs, shared, stopped(stop_rx)).await?;

@@ -50,7 +50,14 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
             image = short.to_string();
         }
     }
+    let labels = l
+        .iter()
+        .filter(|(k, _)| k.as_str() != labels::SPEC)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     Observed {
+        labels,
+        stopped_outside: false,
         id: c.id.unwrap_or_default(),
         name: c
             .names

@@ -110,10 +110,10 @@ impl EngineError {
     }
 
     /// The failure class (see docs/architecture.md).
-    pub fn class(&self) -> &'static str {
+    pub fn class(&self) -> crate::model::FailureClass {
         match self {
-            EngineError::ImageMissing { .. } => "workload",
-            _ => "infrastructure",
+            EngineError::ImageMissing { .. } => crate::model::FailureClass::Workload,
+            _ => crate::model::FailureClass::Infrastructure,
         }
     }
 }
@@ -203,7 +203,7 @@ mod tests {
             forbidden.to_string(),
             "POST /containers/create was refused by the socket proxy: enable POST=1 and CONTAINERS=1"
         );
-        assert_eq!(forbidden.class(), "infrastructure");
+        assert_eq!(forbidden.class().as_str(), "infrastructure");
         let by_engine = e(403, "authorization denied by plugin opa: privileged");
         assert_eq!(
             by_engine.to_string(),

@@ -35,8 +35,12 @@ pub enum EventKind {
     Destroy,
     /// Its health check changed (`health_status`; the new status comes with it).
     Health,
-    /// Anything else of [`ACTIONS`] (create, kill, stop, oom, pause, unpause): worth a look,
-    /// nothing to correct.
+    /// Someone asked the engine to stop or kill it (`kill`, which comes before the `die`,
+    /// and `stop`: `docker stop`, `docker kill`, or berth itself). A crash or an OOM kill
+    /// has neither.
+    Stop,
+    /// Anything else of [`ACTIONS`] (create, oom, pause, unpause): worth a look, nothing to
+    /// correct.
     Other,
 }
 
@@ -47,6 +51,7 @@ impl EventKind {
             "start" => EventKind::Start,
             "destroy" => EventKind::Destroy,
             "health_status" => EventKind::Health,
+            "stop" | "kill" => EventKind::Stop,
             _ => EventKind::Other,
         }
     }

@@ -363,7 +363,7 @@ mod tests {
             }
         );
         assert_eq!(e.to_string(), "the certificate of x");
-        assert_eq!(e.class(), "infrastructure");
+        assert_eq!(e.class().as_str(), "infrastructure");
         let plain = bollard::errors::Error::IOError {
             err: std::io::Error::other("boom"),
         };

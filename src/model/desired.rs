@@ -5,6 +5,17 @@ use serde::Serialize;
 
 use super::{ObjectKey, Spec, VolumeClaim};
 
+impl RestartPolicy {
+    /// Whether a container that exited with `code` is started again.
+    pub fn restarts(self, code: Option<i64>) -> bool {
+        match self {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => code != Some(0),
+            RestartPolicy::Never => false,
+        }
+    }
+}
+
 /// What to do when a container stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 pub enum RestartPolicy {
@@ -52,6 +63,9 @@ pub struct DesiredContainer {
     pub ttl: Option<Duration>,
     /// Agents only: `state: Stopped` keeps the container but stopped.
     pub stopped: bool,
+    /// What the operator asked for (`berth stop`, `berth restart`); set by the loop and
+    /// `apply` from the overrides, never by the manifests.
+    pub operator: super::Intent,
     /// The volumes it mounts, with their cleanup policies.
     pub volumes: Vec<VolumeClaim>,
     /// Canonical path of the manifest file (goes into the source label).
@@ -59,6 +73,11 @@ pub struct DesiredContainer {
 }
 
 impl DesiredContainer {
+    /// Whether its container must not run: declared `Stopped`, or stopped by `berth stop`.
+    pub fn keep_stopped(&self) -> bool {
+        self.stopped || self.operator.stopped
+    }
+
     pub fn new(
         key: ObjectKey,
         spec: Spec,
@@ -74,6 +93,7 @@ impl DesiredContainer {
             restart,
             ttl,
             stopped: false,
+            operator: Default::default(),
             volumes: Vec::new(),
             source,
         }
@@ -111,5 +131,40 @@ impl DesiredSet {
             && self.held_keys.is_empty()
             && self.held_sources.is_empty()
             && !self.incomplete
+    }
+}
+
+/// What the manifests last declared for an object, as the state file remembers it, so that
+/// `berth get` and `describe` can show objects that have no container and compare the
+/// declared with what runs without reading the manifests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Declared {
+    pub image: String,
+    pub spec_hash: String,
+    /// `state: Stopped`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The manifest file.
+    pub source: String,
+    /// Sessions: the TTL, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+}
+
+impl From<&DesiredContainer> for Declared {
+    fn from(d: &DesiredContainer) -> Self {
+        Declared {
+            image: d.spec.image.clone(),
+            spec_hash: d.hash.clone(),
+            stopped: d.stopped,
+            labels: d.spec.labels.clone(),
+            source: d.source.clone(),
+            ttl_ms: d
+                .ttl
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        }
     }
 }

@@ -70,3 +70,17 @@ impl fmt::Display for ObjectKey {
         write!(f, "{}/{}", self.kind, self.name)
     }
 }
+
+impl FromStr for ObjectKey {
+    type Err = String;
+    /// `kind/name`, as [`fmt::Display`] writes it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, name) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not kind/name"))?;
+        if name.is_empty() || name.contains('/') {
+            return Err(format!("{s:?} is not kind/name"));
+        }
+        Ok(ObjectKey::new(kind.parse()?, name))
+    }
+}

@@ -3,25 +3,31 @@
 
 mod backoff;
 mod desired;
+mod history;
 mod host;
 mod key;
 pub mod labels;
 mod network;
 mod observed;
+mod operator;
 mod phase;
 mod privileges;
 mod quantity;
 mod runtime;
+mod selector;
 mod spec;
 mod text;
+mod verb;
 mod volume;
 
 pub use backoff::Backoff;
-pub use desired::{DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
+pub use desired::{Declared, DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
+pub use history::{Actor, Happening, History, Record, RecordError, HISTORY_CAP};
 pub use host::HostFacts;
 pub use key::{Kind, ObjectKey};
 pub use network::NetworkMode;
 pub use observed::{by_key, Health, Observed, RunState};
+pub use operator::{Intent, Overrides, OverridesFile, RestartRequest, RESTART_REQUEST_TTL};
 pub use phase::Phase;
 pub use privileges::{Device, HostNamespace, Privileges};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
@@ -46,8 +52,10 @@ pub(crate) fn sample_restart() -> RestartSpec {
         unhealthy_window: s,
     }
 }
+pub use selector::{Selector, SelectorError};
 pub use spec::{HealthCheck, PortMapping, Protocol, Spec};
 pub use text::{quoted, shorten};
+pub use verb::{Cause, Verb};
 pub use volume::{
     CleanupRule, HostBinding, ObservedVolume, VolumeBinding, VolumeClaim, VolumeMemory,
     VolumeOwner, VolumeSource,

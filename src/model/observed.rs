@@ -74,6 +74,14 @@ pub struct Observed {
     /// Names of the named volumes it mounts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+    /// Its labels (the manifest's and berth's own, but not the long spec label), for
+    /// selectors.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The engine reported a stop request for it (someone ran `docker stop`): when it
+    /// exits, that is not a crash. Set from the event stream, never by a listing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_outside: bool,
 }
 
 /// The listed containers by object, for lookups that would otherwise scan the whole list

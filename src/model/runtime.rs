@@ -81,6 +81,9 @@ pub struct ObjectRuntime {
     pub failures: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<LastError>,
+    /// The last `berth restart` carried out (its request id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_done: Option<u64>,
 }
 
 fn is_zero(n: &u32) -> bool {

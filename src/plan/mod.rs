@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::model::{
     Backoff, DesiredContainer, DesiredSet, Health, Kind, ObjectKey, ObjectRuntime, Observed,
-    RestartPolicy, RunState, Runtime,
+    RunState, Runtime,
 };
 
 mod action;
@@ -25,6 +25,8 @@ pub mod runtime;
 mod teardown;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_operator;
 #[cfg(test)]
 mod tests_runtime;
 pub mod volumes;
@@ -292,17 +294,27 @@ fn converge_one(
             .push(act(Verb::Recreate, Cause::SpecChanged, reason));
         return;
     }
-    if want.stopped {
-        if matches!(
-            have.state,
-            RunState::Running | RunState::Restarting | RunState::Paused
-        ) {
-            plan.actions.push(act(
-                Verb::Stop,
-                Cause::StateChanged,
-                "state: Stopped".into(),
-            ));
+    let up = matches!(
+        have.state,
+        RunState::Running | RunState::Restarting | RunState::Paused
+    );
+    // The manifest's `state: Stopped` wins over the operator; `berth stop` over the rest.
+    if want.keep_stopped() {
+        if up {
+            plan.actions.push(if want.stopped {
+                act(Verb::Stop, Cause::StateChanged, "state: Stopped".into())
+            } else {
+                act(Verb::Stop, Cause::Operator, "stopped by berth stop".into())
+            });
         }
+        return;
+    }
+    if want.operator.restart.is_some() && have.state != RunState::Removing {
+        plan.actions.push(if up {
+            act(Verb::Restart, Cause::Operator, "berth restart".into())
+        } else {
+            act(Verb::Start, Cause::Operator, "berth restart".into())
+        });
         return;
     }
     // The delay before the next restart, from when the container went down.
@@ -390,14 +402,21 @@ fn converge_one(
                 "state: Running".into(),
             ));
         }
+        (RunState::Exited { code }, _) if have.stopped_outside => {
+            if want.restart.policy.restarts(code) {
+                let what = "stopped outside berth".to_string();
+                if let Some(suffix) = gate(plan, WaitKind::Backoff, what.clone()) {
+                    plan.actions.push(act(
+                        Verb::Start,
+                        Cause::StoppedOutside,
+                        format!("{what} (restart policy {:?}){suffix}", want.restart.policy),
+                    ));
+                }
+            }
+        }
         (RunState::Exited { code }, _) => {
             let code_text = code.map_or("an unknown code".to_string(), |c| c.to_string());
-            let start = match want.restart.policy {
-                RestartPolicy::Always => true,
-                RestartPolicy::OnFailure => code != Some(0),
-                RestartPolicy::Never => false,
-            };
-            if !start {
+            if !want.restart.policy.restarts(code) {
                 return;
             }
             let what = format!("exited with code {code_text}");

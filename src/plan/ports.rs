@@ -254,6 +254,8 @@ mod tests {
 
     fn running(name: &str, s: &Spec) -> Observed {
         Observed {
+            labels: Default::default(),
+            stopped_outside: false,
             id: format!("id-{name}"),
             name: format!("berth_t_agent_{name}"),
             key: Some(key(name)),

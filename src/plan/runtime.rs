@@ -110,8 +110,20 @@ pub fn record(
             rt.failures = 0;
             rt.not_before = None;
             rt.last_error = None;
+            if let Some(id) = action.desired().and_then(|d| d.operator.restart) {
+                if matches!(action.verb(), Verb::Start | Verb::Restart | Verb::Recreate) {
+                    rt.restart_done = Some(id); // a fresh process: the request is done
+                }
+            }
             match (action.verb(), action.cause) {
-                (Verb::Start, Cause::Crashed) | (Verb::Restart, Cause::Unhealthy) => {
+                (Verb::Start, Cause::Operator) | (Verb::Restart, Cause::Operator) => {
+                    // Not a crash: neither counted nor backed off.
+                    rt.down_since = None;
+                    rt.running_since = None;
+                    rt.stopped_by_berth = false;
+                }
+                (Verb::Start, Cause::Crashed | Cause::StoppedOutside)
+                | (Verb::Restart, Cause::Unhealthy) => {
                     rt.restarts += 1;
                     rt.backoff = Some(backoff.next(rt.backoff.unwrap_or(initial)));
                     rt.down_since = None;

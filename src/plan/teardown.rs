@@ -40,6 +40,8 @@ mod tests {
     #[test]
     fn everything_listed_goes() {
         let o = Observed {
+            labels: Default::default(),
+            stopped_outside: false,
             id: "c1".into(),
             name: "berth_i_agent_a".into(),
             key: Some(ObjectKey::new(Kind::Agent, "a")),

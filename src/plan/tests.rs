@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::model::{Kind, RestartSpec, Runtime, Spec};
+use crate::model::{Kind, RestartPolicy, RestartSpec, Runtime, Spec};
 
 fn spec(memory_mi: u64) -> Spec {
     Spec {
@@ -34,6 +34,8 @@ fn want(name: &str, memory_mi: u64, policy: RestartPolicy) -> DesiredContainer {
 fn seen(name: &str, memory_mi: u64, state: RunState) -> Observed {
     let s = spec(memory_mi);
     Observed {
+        labels: Default::default(),
+        stopped_outside: false,
         id: format!("id-{name}-{memory_mi}"),
         name: format!("berth_t_agent_{name}"),
         key: Some(ObjectKey::new(Kind::Agent, name)),

@@ -5,9 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use super::runtime::{observe, record};
 use super::*;
-use crate::model::{FailureClass, Kind, RestartSpec, Runtime, Spec};
+use crate::model::{FailureClass, Kind, RestartPolicy, RestartSpec, Runtime, Spec};
 
-fn at(secs: u64) -> SystemTime {
+pub(super) fn at(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
 }
 
@@ -20,7 +20,7 @@ fn spec() -> Spec {
     }
 }
 
-fn want(kind: Kind, name: &str) -> DesiredContainer {
+pub(super) fn want(kind: Kind, name: &str) -> DesiredContainer {
     DesiredContainer::new(
         ObjectKey::new(kind, name),
         spec(),
@@ -38,8 +38,10 @@ fn want(kind: Kind, name: &str) -> DesiredContainer {
     )
 }
 
-fn seen(w: &DesiredContainer, state: RunState, health: Option<Health>) -> Observed {
+pub(super) fn seen(w: &DesiredContainer, state: RunState, health: Option<Health>) -> Observed {
     Observed {
+        labels: Default::default(),
+        stopped_outside: false,
         id: format!("id-{}", w.key.name),
         name: w.key.container_name("t"),
         key: Some(w.key.clone()),
@@ -55,7 +57,7 @@ fn seen(w: &DesiredContainer, state: RunState, health: Option<Health>) -> Observ
     }
 }
 
-fn set(w: &DesiredContainer) -> DesiredSet {
+pub(super) fn set(w: &DesiredContainer) -> DesiredSet {
     DesiredSet {
         objects: [(w.key.clone(), w.clone())].into(),
         ..Default::default()
@@ -63,7 +65,7 @@ fn set(w: &DesiredContainer) -> DesiredSet {
 }
 
 /// One controller step at `now`: observe, then plan.
-fn step(rt: &mut Runtime, d: &DesiredSet, o: &[Observed], now: SystemTime) -> Plan {
+pub(super) fn step(rt: &mut Runtime, d: &DesiredSet, o: &[Observed], now: SystemTime) -> Plan {
     observe(rt, d, o, now, false);
     plan(d, o, rt, now, Options::default())
 }
@@ -79,7 +81,7 @@ fn shown(d: Duration) -> String {
     humantime::format_duration(Duration::from_millis(d.as_millis() as u64)).to_string()
 }
 
-fn lines(p: &Plan) -> Vec<String> {
+pub(super) fn lines(p: &Plan) -> Vec<String> {
     p.actions
         .iter()
         .map(|a| format!("{} {a}", a.key))

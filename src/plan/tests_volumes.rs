@@ -170,6 +170,9 @@ fn nothing_is_removed_while_mounted_held_or_in_doubt() {
     assert!(run(&set(vec![]), &vols, &memory, at(0), &no).is_empty());
 
     let c = Observed {
+        labels: Default::default(),
+
+        stopped_outside: false,
         id: "c1".into(),
         name: "n".into(),
         key: None,

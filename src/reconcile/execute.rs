@@ -122,7 +122,7 @@ async fn create_and_start<E: Engine>(
     // A 409 here means a container with this name appeared since the listing: it is not
     // touched; the next listing observes it and plans again.
     let id = engine.create(instance, want).await?;
-    if !want.stopped {
+    if !want.keep_stopped() {
         if let Err(e) = engine.start(&id).await {
             // Never leave a half-made container behind: one that was created but could not
             // start goes again (the next pass creates it anew, after the retry delay).

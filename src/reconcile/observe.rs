@@ -1,12 +1,17 @@
 //! One observe-and-plan, used by `diff`, `apply` and the daemon alike: fill `hostPort:
 //! auto` from the pool, hold what does not fit the engine's host, then plan containers and
 //! volumes. The one-shot form ([`once`]) lists the engine itself and plans without berth
-//! run's memory: no backoff, no TTL, no `RetainFor` clock (only `Delete` orphans go).
+//! run's backoff and TTL memory, but with the volumes' orphan clocks, so `RetainFor`
+//! expires under `apply` as under `run`.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::engine::{Engine, EngineError};
-use crate::model::{CleanupRule, DesiredSet, FailureClass, HostFacts, ObjectKey, Observed};
+use crate::model::{
+    CleanupRule, DesiredSet, FailureClass, HostFacts, ObjectKey, Observed, Overrides, Runtime,
+    VolumeMemory,
+};
 use crate::plan::ports::{self, PortAllocations, PortPool};
 use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, Plan};
@@ -59,6 +64,34 @@ pub fn hold_misfits(desired: &mut DesiredSet, host: &HostFacts) -> Vec<Held> {
         .collect()
 }
 
+/// The operator's overrides onto the declared objects: `berth stop` always, and with
+/// `restarts` (the loop's memory and listing) each pending `berth restart`. One-shot
+/// commands pass `None`: `berth restart` acts itself when no loop runs.
+pub fn apply_overrides(
+    desired: &mut DesiredSet,
+    overrides: &Overrides,
+    restarts: Option<(&Runtime, &[Observed])>,
+    now: SystemTime,
+) {
+    let by_key = restarts.map(|(_, o)| crate::model::by_key(o));
+    for (key, want) in desired.objects.iter_mut() {
+        want.operator.stopped = overrides.stopped.contains_key(key);
+        want.operator.restart = match (restarts, &by_key) {
+            (Some((runtime, _)), Some(by_key)) => overrides
+                .restarts
+                .get(key)
+                .filter(|r| {
+                    let created = by_key
+                        .get(key)
+                        .and_then(|cs| cs.iter().map(|c| c.created).max());
+                    r.pending(runtime.get(key).and_then(|m| m.restart_done), created, now)
+                })
+                .map(|r| r.id),
+            _ => None,
+        };
+    }
+}
+
 /// Settings of a one-shot plan.
 #[derive(Debug, Clone)]
 pub struct Once {
@@ -68,27 +101,49 @@ pub struct Once {
     pub pool: PortPool,
 }
 
+/// What a one-shot plan starts from besides the engine: the `hostPort: auto` ports to
+/// keep, the volumes' orphan clocks (both as `berth run` or the last `apply` left them in
+/// the state file) and the operator's overrides. The ports and clocks are updated.
+#[derive(Debug, Default)]
+pub struct Memory {
+    pub ports: PortAllocations,
+    pub volumes: BTreeMap<String, VolumeMemory>,
+    pub overrides: Overrides,
+}
+
 /// Lists the instance's containers and volumes (two calls), prepares `desired` against them
-/// and plans, as a one-shot command does. `ports` are the assignments to keep (what
-/// `berth run` remembers, when it ran).
+/// (ports, host fit, `berth stop`), starts the orphan clock of volumes nobody mounts any
+/// more and plans, as a one-shot command does: no backoff, no TTL clock, but `RetainFor`
+/// expiry from the remembered clocks.
 pub async fn once<E: Engine>(
     engine: &E,
     desired: &mut DesiredSet,
-    ports: &mut PortAllocations,
+    memory: &mut Memory,
     opts: &Once,
 ) -> Result<(Plan, Vec<Held>), EngineError> {
     let observed = engine.list(&opts.instance).await?;
     let facts = engine.host_facts().await;
-    let mut held = assign_ports(desired, &observed, ports, opts.pool);
+    let mut held = assign_ports(desired, &observed, &mut memory.ports, opts.pool);
     held.extend(hold_misfits(desired, &facts));
+    let now = SystemTime::now();
+    apply_overrides(desired, &memory.overrides, None, now);
     let volumes = engine.list_volumes(&opts.instance).await?;
+    let runtime = Runtime::default();
+    let wanted = plan::volumes::wanted(&opts.instance, desired, &runtime);
+    plan::volumes::observe(
+        &mut memory.volumes,
+        &wanted,
+        &volumes,
+        desired.incomplete || !desired.held_sources.is_empty(),
+        now,
+    );
     let (p, _) = plan::plan_all(
         desired,
         &observed,
         &volumes,
-        &Default::default(),
-        &Default::default(),
-        SystemTime::now(),
+        &runtime,
+        &memory.volumes,
+        now,
         plan::Options {
             allow_empty: opts.allow_empty,
         },

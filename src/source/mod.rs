@@ -73,6 +73,42 @@ pub fn watch(
     })
 }
 
+/// Watches one file (through its directory, which must exist: writers replace the file by
+/// renaming a temporary one over it) and sends `()` on `changed` after each debounced batch
+/// that touches it.
+pub fn watch_file(
+    file: &Path,
+    debounce: Duration,
+    changed: mpsc::Sender<()>,
+) -> Result<Watcher, WatchError> {
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let wanted = file.clone();
+    let mut debouncer = new_debouncer(debounce, None, move |res: DebounceEventResult| {
+        let relevant = match res {
+            Ok(events) => events
+                .iter()
+                .any(|e| !e.kind.is_access() && e.paths.contains(&wanted)),
+            Err(_) => true,
+        };
+        if relevant {
+            let _ = changed.try_send(());
+        }
+    })
+    .map_err(|e| WatchError::Start {
+        message: e.to_string(),
+    })?;
+    debouncer
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(|e| WatchError::Path {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(Watcher {
+        _debouncer: debouncer,
+    })
+}
+
 /// A directory is watched as is; a file through its directory (editors replace files by
 /// renaming, which a watch on the file itself would lose); a missing path through its
 /// nearest existing ancestor, so its creation is seen.

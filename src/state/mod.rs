@@ -1,27 +1,34 @@
-//! The state file: berth's memory of each object (session start times and expiry, restart
-//! counts and backoff, last errors and phases) for what engine labels cannot hold. Written
-//! atomically (temporary file, fsync, rename, fsync of the directory), so a kill -9 at any
-//! moment leaves either the old or the new file. A missing file is an empty state; an
-//! unreadable one is kept aside and reported, never silently overwritten.
+//! The state directory of an instance: berth's memory of each object (session start times
+//! and expiry, restart counts and backoff, last errors, phases, what was declared), the
+//! bounded history of actions, the `hostPort: auto` ports and the volumes' orphan clocks in
+//! `<instance>.json` ([`Store`]); the operator's overrides (`berth stop`, `restart`) in
+//! `<instance>.overrides.json` ([`OverrideStore`]). Both are written atomically (temporary
+//! file, fsync, rename, fsync of the directory), so a kill -9 at any moment leaves either
+//! the old or the new file.
+
+mod overrides;
+mod store;
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{ObjectKey, ObjectRuntime, Phase, PortAllocations, Runtime, VolumeMemory};
+pub use overrides::OverrideStore;
+pub use store::Store;
+
+use crate::model::{
+    Declared, History, ObjectKey, ObjectRuntime, Phase, PortAllocations, Runtime, VolumeMemory,
+};
 
 /// The format version written into the file.
 pub const VERSION: u32 = 1;
 
 #[derive(Debug, Error)]
 pub enum StateError {
-    #[error("cannot read the state file {path}: {message}")]
+    #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
-    #[error("cannot write the state file {path}: {message}")]
+    #[error("cannot write {path}: {message}")]
     Write { path: String, message: String },
     #[error("another berth run holds {path}: one daemon per instance and state directory")]
     Locked { path: String },
@@ -36,9 +43,15 @@ pub struct Entry {
     /// The phase last reported (`Running`, `CrashLoopBackOff`, `Expired`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
+    /// Why it is in that phase, when the phase alone does not say (a wait, an error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// When the next action is due (backoff, retry), Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_retry_ms: Option<u64>,
+    /// What its manifest declared, last time one was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<Declared>,
 }
 
 /// The whole file.
@@ -54,13 +67,16 @@ pub struct StateFile {
     /// `hostPort: auto` assignments: `kind/name` → `containerPort/protocol` → host port.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ports: BTreeMap<String, BTreeMap<String, u16>>,
+    /// The recent actions and failures, oldest first.
+    #[serde(default, skip_serializing_if = "History::is_empty")]
+    pub history: History,
 }
 
 impl StateFile {
     pub fn runtime(&self) -> Runtime {
         self.objects
             .iter()
-            .filter_map(|(k, e)| parse_key(k).map(|key| (key, e.runtime.clone())))
+            .filter_map(|(k, e)| Some((k.parse().ok()?, e.runtime.clone())))
             .collect()
     }
 
@@ -68,11 +84,18 @@ impl StateFile {
         self.objects.get(&key.to_string())
     }
 
+    /// The entries by key (those whose key reads as `kind/name`).
+    pub fn entries(&self) -> impl Iterator<Item = (ObjectKey, &Entry)> {
+        self.objects
+            .iter()
+            .filter_map(|(k, e)| Some((k.parse().ok()?, e)))
+    }
+
     /// The remembered `hostPort: auto` assignments.
     pub fn port_allocations(&self) -> PortAllocations {
         self.ports
             .iter()
-            .filter_map(|(k, p)| parse_key(k).map(|key| (key, p.clone())))
+            .filter_map(|(k, p)| Some((k.parse().ok()?, p.clone())))
             .collect()
     }
 
@@ -84,179 +107,45 @@ impl StateFile {
             .map(|(k, p)| (k.to_string(), p.clone()))
             .collect();
     }
-}
 
-fn parse_key(s: &str) -> Option<ObjectKey> {
-    let (kind, name) = s.split_once('/')?;
-    Some(ObjectKey::new(kind.parse().ok()?, name))
-}
-
-/// Where an instance keeps its state file.
-#[derive(Debug, Clone)]
-pub struct Store {
-    path: PathBuf,
-}
-
-impl Store {
-    /// `<dir>/<instance>.json`.
-    pub fn new(dir: &Path, instance: &str) -> Store {
-        Store {
-            path: dir.join(format!("{instance}.json")),
-        }
-    }
-
-    /// The default directory: `$BERTH_STATE_DIR`, else `/var/lib/berth` for root, else
-    /// `$XDG_STATE_HOME/berth` or `~/.local/state/berth`.
-    pub fn default_dir() -> PathBuf {
-        if let Some(d) = std::env::var_os("BERTH_STATE_DIR") {
-            return PathBuf::from(d);
-        }
-        // The owner of /proc/self is the effective user.
-        let is_root = {
-            use std::os::unix::fs::MetadataExt;
-            fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-        };
-        if is_root {
-            return PathBuf::from("/var/lib/berth");
-        }
-        if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
-            return PathBuf::from(x).join("berth");
-        }
-        std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(".local/state/berth"))
-            .unwrap_or_else(|| PathBuf::from("/tmp/berth-state"))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Takes the instance lock (`<instance>.lock` beside the state file) for as long as the
-    /// returned file lives, so two daemons never drive one instance.
-    pub fn lock(&self) -> Result<fs::File, StateError> {
-        let path = self.path.with_extension("lock");
-        let err = |e: std::io::Error| StateError::Write {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(err)?;
-        }
-        let f = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(err)?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(fs::TryLockError::WouldBlock) => Err(StateError::Locked {
-                path: path.display().to_string(),
-            }),
-            Err(fs::TryLockError::Error(e)) => Err(err(e)),
-        }
-    }
-
-    /// Reads the file; a missing file is an empty state. A file that cannot be parsed is
-    /// renamed to `<name>.corrupt-<unix seconds>` and reported, and berth starts empty:
-    /// the engine's labels still say what runs.
-    pub fn load(&self) -> Result<(StateFile, Option<String>), StateError> {
-        let text = match fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok((StateFile::default(), None))
-            }
-            Err(e) => {
-                return Err(StateError::Read {
-                    path: self.path.display().to_string(),
-                    message: e.to_string(),
-                })
-            }
-        };
-        match serde_json::from_str::<StateFile>(&text) {
-            Ok(s) => Ok((s, None)),
-            Err(e) => {
-                let secs = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                let aside = self.path.with_extension(format!("json.corrupt-{secs}"));
-                let _ = fs::rename(&self.path, &aside);
-                Ok((
-                    StateFile::default(),
-                    Some(format!(
-                        "state file {} was unreadable ({e}); moved to {} and starting empty",
-                        self.path.display(),
-                        aside.display()
-                    )),
-                ))
-            }
-        }
-    }
-
-    /// Reads the file without changing anything (for `berth get`): a missing file is an
-    /// empty state, an unreadable one an error.
-    pub fn peek(&self) -> Result<StateFile, StateError> {
-        let err = |message: String| StateError::Read {
-            path: self.path.display().to_string(),
-            message,
-        };
-        match fs::read_to_string(&self.path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateFile::default()),
-            Err(e) => Err(err(e.to_string())),
-        }
-    }
-
-    /// Writes atomically: a crash leaves the old file or the new one, never a mix. The new
-    /// content goes to `<instance>.json.tmp-XXXXXX` beside it (created with the mode a plain
-    /// create would give), is synced, renamed over the file, and the directory is synced.
-    pub fn save(&self, state: &StateFile) -> Result<(), StateError> {
-        let err = |e: std::io::Error| StateError::Write {
-            path: self.path.display().to_string(),
-            message: e.to_string(),
-        };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(err)?;
-        let prefix = match self.path.file_name() {
-            Some(name) => format!("{}.tmp-", name.to_string_lossy()),
-            None => ".tmp-".to_string(),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-            .tempfile_in(dir)
-            .map_err(err)?;
-        let mut body = serde_json::to_vec_pretty(state).expect("state serializes");
-        body.push(b'\n');
-        tmp.write_all(&body).map_err(err)?;
-        tmp.as_file().sync_all().map_err(err)?;
-        tmp.persist(&self.path).map_err(|e| err(e.error))?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+    /// Forgets an object: its entry and its ports (its history stays).
+    pub fn forget(&mut self, key: &ObjectKey) {
+        self.objects.remove(&key.to_string());
+        self.ports.remove(&key.to_string());
     }
 }
 
-/// Builds the file content for `instance` from the runtime and per-object phases.
+/// What a pass (or a one-shot command) reports of one object besides its memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Published {
+    pub phase: Option<Phase>,
+    pub message: Option<String>,
+    pub next_retry_ms: Option<u64>,
+    pub declared: Option<Declared>,
+}
+
+/// Builds the file content for `instance`: an entry per object in the runtime or the
+/// published statuses.
 pub fn snapshot(
     instance: &str,
     runtime: &Runtime,
-    phases: &BTreeMap<ObjectKey, (Phase, Option<u64>)>,
+    published: &BTreeMap<ObjectKey, Published>,
     volumes: &BTreeMap<String, VolumeMemory>,
+    history: &History,
 ) -> StateFile {
     let mut objects = BTreeMap::new();
-    for (key, rt) in runtime {
-        let (phase, next) = match phases.get(key) {
-            Some((p, n)) => (Some(*p), *n),
-            None => (None, None),
-        };
+    let keys: std::collections::BTreeSet<&ObjectKey> =
+        runtime.keys().chain(published.keys()).collect();
+    for key in keys {
+        let p = published.get(key).cloned().unwrap_or_default();
         objects.insert(
             key.to_string(),
             Entry {
-                runtime: rt.clone(),
-                phase,
-                next_retry_ms: next,
+                runtime: runtime.get(key).cloned().unwrap_or_default(),
+                phase: p.phase,
+                message: p.message,
+                next_retry_ms: p.next_retry_ms,
+                declared: p.declared,
             },
         );
     }
@@ -266,56 +155,6 @@ pub fn snapshot(
         objects,
         volumes: volumes.clone(),
         ports: BTreeMap::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use super::*;
-    use crate::model::Kind;
-
-    #[test]
-    fn round_trips_and_survives_garbage() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path(), "t");
-        assert_eq!(store.load().unwrap().0, StateFile::default());
-
-        let key = ObjectKey::new(Kind::Session, "s1");
-        let rt: Runtime = [(
-            key.clone(),
-            ObjectRuntime {
-                restarts: 3,
-                first_started: Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
-                expired: true,
-                ..Default::default()
-            },
-        )]
-        .into();
-        let phases = [(key.clone(), (Phase::Expired, None))].into();
-        let file = snapshot("t", &rt, &phases, &BTreeMap::new());
-        store.save(&file).unwrap();
-        let (back, warning) = store.load().unwrap();
-        assert!(warning.is_none());
-        assert_eq!(back, file);
-        assert_eq!(back.runtime(), rt);
-        assert_eq!(back.entry(&key).unwrap().phase, Some(Phase::Expired));
-
-        fs::write(store.path(), "{ not json").unwrap();
-        let (empty, warning) = store.load().unwrap();
-        assert_eq!(empty, StateFile::default());
-        assert!(warning.unwrap().contains("moved to"));
-        assert!(!store.path().exists());
-    }
-
-    #[test]
-    fn one_lock_holder_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path(), "t");
-        let held = store.lock().unwrap();
-        assert!(matches!(store.lock(), Err(StateError::Locked { .. })));
-        drop(held);
-        store.lock().unwrap();
+        history: history.clone(),
     }
 }

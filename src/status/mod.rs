@@ -11,8 +11,7 @@ use serde::Serialize;
 
 pub use crate::model::Phase;
 use crate::model::{
-    unix_ms, DesiredContainer, LastError, ObjectKey, ObjectRuntime, Observed, RestartPolicy,
-    RunState,
+    unix_ms, DesiredContainer, LastError, ObjectKey, ObjectRuntime, Observed, RunState,
 };
 use crate::plan::{Wait, WaitKind};
 
@@ -42,24 +41,19 @@ pub fn phase(
     let Some(have) = have else {
         return if retrying {
             Phase::Failed
-        } else if want.stopped {
+        } else if want.keep_stopped() {
             Phase::Stopped
         } else {
             Phase::Pending
         };
     };
     match (have.state, have.health) {
-        (RunState::Created | RunState::Exited { .. }, _) if want.stopped => Phase::Stopped,
+        (RunState::Created | RunState::Exited { .. }, _) if want.keep_stopped() => Phase::Stopped,
         (RunState::Exited { code }, _) => {
             if waits.iter().any(|w| w.kind == WaitKind::Backoff) {
                 return Phase::CrashLoopBackOff;
             }
-            let restarts = match want.restart.policy {
-                RestartPolicy::Always => true,
-                RestartPolicy::OnFailure => code != Some(0),
-                RestartPolicy::Never => false,
-            };
-            match (restarts, code) {
+            match (want.restart.policy.restarts(code), code) {
                 (true, _) => Phase::Pending, // a start is on its way
                 (false, Some(0)) => Phase::Stopped,
                 (false, _) => Phase::Failed,
@@ -99,6 +93,19 @@ pub struct ObjectStatus {
     pub expires_at_ms: Option<u64>,
     pub last_action: Option<LastAction>,
     pub last_error: Option<ErrorSummary>,
+}
+
+impl ObjectStatus {
+    /// Why it is in its phase, when the phase alone does not say: what it waits for, or
+    /// its last error.
+    pub fn message(&self) -> Option<String> {
+        if self.phase == Phase::Invalid {
+            return Some("its manifest has errors; what runs is left as it is".into());
+        }
+        self.waiting
+            .clone()
+            .or_else(|| self.last_error.as_ref().map(|e| e.message.clone()))
+    }
 }
 
 /// The declared side of an object.

@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use super::{Controller, Manifests};
-use crate::engine::{Engine, EngineError};
-use crate::model::{unix_ms, FailureClass, Kind, Observed, VolumeOwner};
+use crate::engine::Engine;
+use crate::model::{unix_ms, Actor, Happening, Kind, Observed, RecordError, VolumeOwner};
 use crate::plan::{runtime as memory, Action, Cause, Plan, Verb};
 use crate::reconcile::execute::{run_action, Outcome};
 use crate::status::metrics::CauseLabels;
@@ -99,7 +99,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
         let (result, res_for_memory) = match &o.result {
             Ok(_) => ("ok".to_string(), Ok(())),
             Err(e) => {
-                let class = classify(e);
+                let class = e.class();
                 (format!("failed: {e}"), Err((class, e.to_string())))
             }
         };
@@ -113,7 +113,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 "{} {}", a.verb(), a.key
             ),
             Err(e) => {
-                let class = classify(e);
+                let class = e.class();
                 self.shared.metrics.error(class.as_str());
                 warn!(
                     object = %a.key,
@@ -137,6 +137,23 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 _ => {}
             }
         }
+        self.history.push(
+            now,
+            a.key.clone(),
+            Actor::Run,
+            Happening::Action {
+                verb: a.verb(),
+                cause: a.cause,
+                reason: a.reason.clone(),
+                error: res_for_memory
+                    .as_ref()
+                    .err()
+                    .map(|(class, message)| RecordError {
+                        class: *class,
+                        message: message.clone(),
+                    }),
+            },
+        );
         memory::record(&mut self.runtime, a, res_for_memory, now);
         self.last_actions.insert(
             a.key.clone(),
@@ -158,12 +175,4 @@ fn restart_metric(shared: &Arc<crate::status::http::Shared>, cause: &str) {
             cause: cause.into(),
         })
         .inc();
-}
-
-/// Engine errors are infrastructure failures except a missing image (the workload's).
-fn classify(e: &EngineError) -> FailureClass {
-    match e {
-        EngineError::ImageMissing { .. } => FailureClass::Workload,
-        _ => FailureClass::Infrastructure,
-    }
 }

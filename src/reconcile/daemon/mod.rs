@@ -36,10 +36,12 @@ pub use clock::{Clock, WallClock};
 
 use super::execute::Outcome;
 use crate::engine::Engine;
-use crate::model::{CleanupRule, HostFacts, ObjectKey, Runtime, VolumeMemory};
+use crate::model::{
+    CleanupRule, Declared, History, HostFacts, ObjectKey, Overrides, Runtime, VolumeMemory,
+};
 use crate::plan::ports::{PortAllocations, PortPool};
 use crate::resolve::Loaded;
-use crate::state::{self, Store};
+use crate::state::{self, OverrideStore, Store};
 use crate::status::http::Shared;
 use crate::status::LastAction;
 
@@ -95,11 +97,14 @@ impl Manifests for Files {
 }
 
 /// What the loop reads besides the engine: the manifests, a signal per batch of file
-/// changes, and the clock.
+/// changes, a signal when the operator's overrides changed, and the clock.
 pub struct Inputs<M: Manifests> {
     pub manifests: M,
     /// One `()` per debounced batch of file events (see [`crate::source::watch`]).
     pub file_changes: mpsc::Receiver<()>,
+    /// One `()` when `<instance>.overrides.json` may have changed (`berth stop`, `start`,
+    /// `restart`); the loop also reads it at start and on every resync.
+    pub override_changes: mpsc::Receiver<()>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -144,10 +149,21 @@ pub async fn run<E: Engine, M: Manifests>(
     let Inputs {
         manifests,
         mut file_changes,
+        mut override_changes,
         clock,
     } = inputs;
+    let override_store = OverrideStore::new(&config.state_dir, &config.instance);
+    let declared = file
+        .entries()
+        .filter_map(|(k, e)| Some((k, e.declared.clone()?)))
+        .collect();
     let mut ctl = Controller {
         host,
+        history: file.history.clone(),
+        declared,
+        overrides: Default::default(),
+        override_store,
+        override_error: None,
         runtime: file.runtime(),
         volume_memory: file.volumes.clone(),
         volumes_seen: true,
@@ -185,6 +201,7 @@ pub async fn run<E: Engine, M: Manifests>(
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Outcome>();
 
     tokio::pin!(shutdown);
+    ctl.read_overrides();
     let mut files_dirty = true;
     let mut next_resync = Instant::now() + ctl.config.resync;
     let mut wake: Option<Instant> = None;
@@ -214,6 +231,7 @@ pub async fn run<E: Engine, M: Manifests>(
         let trigger = tokio::select! {
             _ = &mut shutdown, if !shutting_down => triggers::Trigger::Shutdown,
             Some(()) = file_changes.recv() => triggers::Trigger::Files,
+            Some(()) = override_changes.recv() => triggers::Trigger::Overrides,
             Some((at, ev)) = event_rx.recv() => triggers::Trigger::Event(at, ev),
             Some(o) = done_rx.recv() => triggers::Trigger::Done(Box::new(o)),
             _ = tokio::time::sleep_until(deadline) => triggers::Trigger::Timer,
@@ -229,11 +247,13 @@ pub async fn run<E: Engine, M: Manifests>(
                 shutting_down = true;
             }
             triggers::Trigger::Files => files_dirty = true,
+            triggers::Trigger::Overrides => ctl.read_overrides(),
             triggers::Trigger::Event(at, ev) => ctl.note_event(at, ev),
             triggers::Trigger::Done(o) => ctl.finish(*o),
             triggers::Trigger::Timer => {
                 if Instant::now() >= next_resync {
                     files_dirty = true;
+                    ctl.read_overrides();
                     next_resync = Instant::now() + ctl.config.resync;
                 }
             }
@@ -298,4 +318,38 @@ struct Controller<E: Engine, M: Manifests> {
     passes: u64,
     /// Planner notes last logged, so each is said once when it appears.
     last_notes: Vec<String>,
+    /// The recent actions and failures (saved in the state file).
+    history: History,
+    /// What the manifests last declared per object, kept while an object is held.
+    declared: BTreeMap<ObjectKey, Declared>,
+    /// The operator's overrides as last read.
+    overrides: Overrides,
+    override_store: OverrideStore,
+    /// The last error reading the overrides (said once; the last good ones stay).
+    override_error: Option<String>,
+}
+
+impl<E: Engine, M: Manifests> Controller<E, M> {
+    /// Reads the operator's overrides. An unreadable file keeps the last good ones (a
+    /// `berth stop` must not be dropped because the file was damaged) and is said once.
+    fn read_overrides(&mut self) {
+        match self.override_store.read() {
+            Ok(o) => {
+                if self.override_error.take().is_some() {
+                    info!("overrides are readable again");
+                }
+                self.overrides = o;
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                if self.override_error.as_deref() != Some(msg.as_str()) {
+                    warn!(
+                        class = "infrastructure",
+                        "{msg}; keeping the overrides last read"
+                    );
+                }
+                self.override_error = Some(msg);
+            }
+        }
+    }
 }

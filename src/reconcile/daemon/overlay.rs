@@ -1,6 +1,8 @@
 //! What engine events said about containers that a listing taken right after them may not
 //! show yet (the engine emits `die` before its list view is updated). Applied on top of
-//! each listing until the listing agrees or a later event replaces it.
+//! each listing until the listing agrees or a later event replaces it. It also remembers
+//! which containers the engine was asked to stop (`stop` events) until they start again or
+//! go: an exit after one is not a crash.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,6 +12,8 @@ use crate::model::{Health, Observed, RunState};
 #[derive(Debug, Default)]
 pub(super) struct Overlay {
     by_id: HashMap<String, (Option<RunState>, Option<Health>)>,
+    /// Containers a `stop` event was seen for since they last started.
+    stopped: HashSet<String>,
 }
 
 impl Overlay {
@@ -21,12 +25,17 @@ impl Overlay {
                     Some(RunState::Exited { code: ev.exit_code });
             }
             EventKind::Start => {
+                self.stopped.remove(&ev.container_id);
                 if let Some(e) = self.by_id.get_mut(&ev.container_id) {
                     e.0 = None;
                 }
             }
             EventKind::Destroy => {
+                self.stopped.remove(&ev.container_id);
                 self.by_id.remove(&ev.container_id);
+            }
+            EventKind::Stop => {
+                self.stopped.insert(ev.container_id);
             }
             EventKind::Health => {
                 if let Some(h) = ev.health {
@@ -38,11 +47,15 @@ impl Overlay {
     }
 
     pub(super) fn apply(&mut self, observed: &mut [Observed]) {
-        if self.by_id.is_empty() {
+        if self.by_id.is_empty() && self.stopped.is_empty() {
             return; // the usual case: nothing to correct
         }
         let listed: HashSet<&str> = observed.iter().map(|o| o.id.as_str()).collect();
         self.by_id.retain(|id, _| listed.contains(id.as_str()));
+        self.stopped.retain(|id| listed.contains(id.as_str()));
+        for o in observed.iter_mut() {
+            o.stopped_outside = self.stopped.contains(&o.id);
+        }
         for o in observed.iter_mut() {
             let Some((state, health)) = self.by_id.get_mut(&o.id) else {
                 continue;

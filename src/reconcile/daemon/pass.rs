@@ -12,7 +12,9 @@ use tracing::{error, info, warn};
 use super::{Controller, Manifests};
 use crate::engine::{Engine, EngineError, EngineEvent, EventKind};
 use crate::manifest::{self, Diagnostic};
-use crate::model::{Backoff, FailureClass, Health, Observed, ObservedVolume, RunState};
+use crate::model::{
+    Actor, Backoff, FailureClass, Happening, Health, Observed, ObservedVolume, RunState,
+};
 use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, runtime as memory};
 use crate::reconcile::execute::Outcome;
@@ -136,6 +138,12 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             self.passes == 0,
         );
         self.passes += 1;
+        observe::apply_overrides(
+            &mut self.desired.desired,
+            &self.overrides,
+            Some((&self.runtime, &observed)),
+            now,
+        );
         self.note_workload_failures(&observed, now);
         let desired = &self.desired.desired;
         let wanted = plan::volumes::wanted(&self.config.instance, desired, &self.runtime);
@@ -262,7 +270,9 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 continue;
             };
             let msg = match (o.state, o.health) {
-                (RunState::Exited { code: Some(c) }, _) if c != 0 && !rt.stopped_by_berth => {
+                (RunState::Exited { code: Some(c) }, _)
+                    if c != 0 && !rt.stopped_by_berth && !o.stopped_outside =>
+                {
                     if c == 137 {
                         format!("exited with code {c} (killed: SIGKILL or out of memory)")
                     } else {
@@ -275,6 +285,15 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             if rt.last_error.as_ref().is_none_or(|e| e.message != msg) {
                 self.shared.metrics.error(FailureClass::Workload.as_str());
                 warn!(object = %key, class = "workload", "{msg}");
+                self.history.push(
+                    now,
+                    key.clone(),
+                    Actor::Run,
+                    Happening::Failure {
+                        class: FailureClass::Workload,
+                        message: msg.clone(),
+                    },
+                );
             }
             memory::note_workload(rt, msg, now);
         }

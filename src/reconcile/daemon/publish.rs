@@ -8,7 +8,7 @@ use tracing::error;
 
 use super::{Controller, Manifests};
 use crate::engine::Engine;
-use crate::model::{unix_ms, DesiredSet, Kind, ObjectKey, Observed, Phase};
+use crate::model::{unix_ms, Declared, DesiredSet, Kind, ObjectKey, Observed, Phase};
 use crate::plan::{self, Plan, Verb};
 use crate::state;
 use crate::status::{self, Report};
@@ -30,7 +30,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
         keys.sort();
         keys.dedup();
         let mut objects = Vec::new();
-        let mut phases = BTreeMap::new();
+        let mut published = BTreeMap::new();
         let mut counts: BTreeMap<Phase, i64> = Phase::ALL.iter().map(|p| (*p, 0)).collect();
         let by_key = crate::model::by_key(observed);
         for key in &keys {
@@ -65,7 +65,18 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 self.last_actions.get(key),
             );
             *counts.entry(s.phase).or_default() += 1;
-            phases.insert(key.clone(), (s.phase, s.next_retry_ms));
+            if let Some(w) = want {
+                self.declared.insert(key.clone(), Declared::from(w));
+            }
+            published.insert(
+                key.clone(),
+                state::Published {
+                    phase: Some(s.phase),
+                    message: s.message(),
+                    next_retry_ms: s.next_retry_ms,
+                    declared: self.declared.get(key).cloned(),
+                },
+            );
             objects.push(s);
         }
         for (phase, n) in counts {
@@ -89,11 +100,13 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 volumes,
             };
         }
+        self.declared.retain(|k, _| published.contains_key(k));
         let mut snapshot = state::snapshot(
             &self.config.instance,
             &self.runtime,
-            &phases,
+            &published,
             &self.volume_memory,
+            &self.history,
         );
         snapshot.set_port_allocations(&self.ports);
         if self.last_saved.as_ref() != Some(&snapshot) {
@@ -110,6 +123,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 &self.runtime,
                 &BTreeMap::new(),
                 &self.volume_memory,
+                &self.history,
             ),
         };
         if let Err(e) = self.store.save(&snapshot) {

@@ -21,6 +21,8 @@ use crate::status::http::Shared;
 /// Why the loop runs a pass.
 pub(super) enum Trigger {
     Files,
+    /// The operator's overrides may have changed.
+    Overrides,
     /// `None`: a poll tick, or "look again" after the stream reconnected.
     Event(Instant, Option<EngineEvent>),
     Done(Box<Outcome>),

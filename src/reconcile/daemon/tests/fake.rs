@@ -142,6 +142,24 @@ impl FakeEngine {
         }
     }
 
+    /// Someone runs `docker stop` on it: it exits with 143, and `kill`, `die` and `stop`
+    /// events say so.
+    pub fn stop_outside(&self, key: &ObjectKey) {
+        let stopped = self.with(|s| {
+            let (_, o) = s
+                .containers
+                .values_mut()
+                .find(|(_, o)| o.key.as_ref() == Some(key))
+                .expect("a container to stop");
+            o.state = RunState::Exited { code: Some(143) };
+            o.clone()
+        });
+        // As the engine does: `kill`, `die`, `stop`.
+        self.emit(EventKind::Stop, &stopped, None, None);
+        self.emit(EventKind::Die, &stopped, Some(143), None);
+        self.emit(EventKind::Stop, &stopped, None, None);
+    }
+
     /// Its health check turns `health`, and an event says so.
     pub fn set_health(&self, key: &ObjectKey, health: Health) {
         let changed = self.with(|s| {
@@ -279,6 +297,8 @@ impl Engine for FakeEngine {
                 s.next_id += 1;
                 let id = format!("c{:04}", s.next_id);
                 let o = Observed {
+                    labels: Default::default(),
+                    stopped_outside: false,
                     id: id.clone(),
                     name,
                     key: Some(want.key.clone()),
@@ -335,6 +355,7 @@ impl Engine for FakeEngine {
             });
             if let Some(o) = stopped {
                 self.emit(EventKind::Die, &o, Some(143), None);
+                self.emit(EventKind::Stop, &o, None, None);
             }
             Ok(())
         }

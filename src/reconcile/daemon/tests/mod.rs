@@ -3,6 +3,7 @@
 //! real time and every run is the same.
 
 mod fake;
+mod operator;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -46,19 +47,20 @@ impl Manifests for Scripted {
 }
 
 /// A running daemon and what drives it.
-struct Harness {
+pub(super) struct Harness {
     engine: FakeEngine,
     manifests: Scripted,
     files: mpsc::Sender<()>,
+    overrides: mpsc::Sender<()>,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 impl Harness {
     fn start(engine: FakeEngine, yaml: &str, resync: Duration) -> Harness {
-        Harness::start_beating(engine, yaml, resync, None)
+        Harness::start_in(engine, yaml, resync, None, tempfile::tempdir().unwrap())
     }
 
     /// With the loop's heartbeat on.
@@ -68,10 +70,27 @@ impl Harness {
         resync: Duration,
         heartbeat: Option<Duration>,
     ) -> Harness {
+        Harness::start_in(
+            engine,
+            yaml,
+            resync,
+            heartbeat,
+            tempfile::tempdir().unwrap(),
+        )
+    }
+
+    /// A daemon on the state directory `state` (another one's, to test a restart).
+    fn start_in(
+        engine: FakeEngine,
+        yaml: &str,
+        resync: Duration,
+        heartbeat: Option<Duration>,
+        state: tempfile::TempDir,
+    ) -> Harness {
         let manifests = Scripted::default();
         manifests.set(yaml);
-        let state = tempfile::tempdir().unwrap();
         let (files, file_changes) = mpsc::channel(1);
+        let (overrides, override_changes) = mpsc::channel(1);
         let shared = Arc::new(Shared::new("t"));
         let (stop, stopped) = oneshot::channel::<()>();
         let config = Config {
@@ -90,6 +109,7 @@ impl Harness {
         let inputs = Inputs {
             manifests: manifests.clone(),
             file_changes,
+            override_changes,
             clock: Arc::new(TokioClock::starting_at(
                 SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             )),
@@ -109,10 +129,11 @@ impl Harness {
             engine,
             manifests,
             files,
+            overrides,
             shared,
             stop: Some(stop),
             task: Some(task),
-            _state: state,
+            state,
         }
     }
 
@@ -122,15 +143,21 @@ impl Harness {
         let _ = self.files.send(()).await;
     }
 
-    /// Stops the daemon the way SIGTERM does and waits for it.
-    async fn stop(mut self) {
+    /// Stops the daemon the way SIGTERM does and waits for it; its state directory.
+    async fn stop(mut self) -> tempfile::TempDir {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap();
+        self.state
+    }
+
+    /// The state directory.
+    fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
     }
 }
 
 /// Waits (in virtual time) until `cond` holds; panics after `limit` of virtual time.
-async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+pub(super) async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !cond() {
         assert!(Instant::now() < deadline, "gave up waiting for: {what}");
@@ -138,14 +165,14 @@ async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-const AGENT: &str = "apiVersion: berth/v1\nkind: Agent\nmetadata: { name: a }\nspec:\n  image: berth-runtime:1\n  restart: { backoff: { initial: 1s, max: 8s, resetAfter: 60s } }\n";
+pub(super) const AGENT: &str = "apiVersion: berth/v1\nkind: Agent\nmetadata: { name: a }\nspec:\n  image: berth-runtime:1\n  restart: { backoff: { initial: 1s, max: 8s, resetAfter: 60s } }\n";
 
-fn a() -> ObjectKey {
+pub(super) fn a() -> ObjectKey {
     ObjectKey::new(Kind::Agent, "a")
 }
 
 /// The start calls made after `after`.
-fn starts_after(engine: &FakeEngine, after: Instant) -> Vec<Instant> {
+pub(super) fn starts_after(engine: &FakeEngine, after: Instant) -> Vec<Instant> {
     engine
         .calls_of("start_container")
         .into_iter()
