@@ -35,9 +35,9 @@ pub enum EventKind {
     Destroy,
     /// Its health check changed (`health_status`; the new status comes with it).
     Health,
-    /// Someone asked the engine to stop or kill it (`kill`, which comes before the `die`,
-    /// and `stop`: `docker stop`, `docker kill`, or berth itself). A crash or an OOM kill
-    /// has neither.
+    /// Someone asked the engine to stop it (`docker stop`, or berth itself): the `kill`
+    /// with SIGTERM that comes before the `die`, and the `stop` after it. A crash, an OOM
+    /// kill or a `docker kill` (SIGKILL) has neither.
     Stop,
     /// Anything else of [`ACTIONS`] (create, oom, pause, unpause): worth a look, nothing to
     /// correct.
@@ -45,13 +45,14 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    fn parse(action: &str) -> EventKind {
+    fn parse(action: &str, signal: Option<&str>) -> EventKind {
         match action {
+            "kill" if signal == Some("15") => EventKind::Stop,
             "die" => EventKind::Die,
             "start" => EventKind::Start,
             "destroy" => EventKind::Destroy,
             "health_status" => EventKind::Health,
-            "stop" | "kill" => EventKind::Stop,
+            "stop" => EventKind::Stop,
             _ => EventKind::Other,
         }
     }
@@ -138,7 +139,10 @@ impl Client {
                                 _ => None,
                             };
                             Ok(EngineEvent {
-                                kind: EventKind::parse(&action),
+                                kind: EventKind::parse(
+                                    &action,
+                                    attrs.get("signal").map(String::as_str),
+                                ),
                                 key,
                                 container_id: actor.id.unwrap_or_default(),
                                 time_nano: msg
@@ -163,6 +167,14 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_request_is_told_from_a_kill() {
+        assert_eq!(EventKind::parse("kill", Some("15")), EventKind::Stop);
+        assert_eq!(EventKind::parse("stop", None), EventKind::Stop);
+        assert_eq!(EventKind::parse("kill", Some("9")), EventKind::Other);
+        assert_eq!(EventKind::parse("die", None), EventKind::Die);
+    }
 
     #[test]
     fn resume_point_keeps_nanoseconds() {

@@ -13,6 +13,7 @@ mod apply;
 mod cis;
 mod doctor;
 mod network;
+mod operator;
 mod podman;
 mod policy;
 mod portainer;

@@ -66,15 +66,7 @@ fn a_killed_container_is_restarted_and_counted() {
         "restarted, not recreated"
     );
 
-    let get = inst.berth(
-        "get",
-        &[
-            "-o",
-            "json",
-            "--state-dir",
-            &inst.state.path().display().to_string(),
-        ],
-    );
+    let get = inst.berth("get", &["-o", "json"]);
     let rows: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
     assert_eq!(
         rows[0]["restarts"], 1,

@@ -9,7 +9,12 @@ pub const IMAGE: &str = "berth-runtime:1";
 /// Runs the berth binary.
 pub fn berth(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-    cmd.args(args).env_remove("BERTH_INSTANCE");
+    // One-shot commands write the instance's state too: never into the host's default
+    // directory (a test that needs its own passes --state-dir, as `Instance::berth` does).
+    let state = std::env::temp_dir().join(format!("berth-it-state-{}", std::process::id()));
+    cmd.args(args)
+        .env_remove("BERTH_INSTANCE")
+        .env("BERTH_STATE_DIR", state);
     via_test_engine(&mut cmd);
     cmd.output().expect("run berth")
 }
@@ -142,9 +147,10 @@ impl Instance {
         std::fs::remove_file(self.dir.path().join(file)).unwrap();
     }
 
-    /// `berth <cmd> --instance <name> <args...>`.
+    /// `berth <cmd> --instance <name> --state-dir <its state> <args...>`.
     pub fn berth(&self, cmd: &str, args: &[&str]) -> Output {
-        let mut all = vec![cmd, "--instance", &self.name];
+        let state = self.state.path().display().to_string();
+        let mut all = vec![cmd, "--instance", &self.name, "--state-dir", &state];
         all.extend_from_slice(args);
         berth(&all)
     }

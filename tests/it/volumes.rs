@@ -87,16 +87,7 @@ fn each_policy_on_agent_removal() {
         ],
         "Delete goes with its owner; Retain, RetainFor (not yet due) and the default (Retain) stay"
     );
-    let get = inst.berth(
-        "get",
-        &[
-            "volumes",
-            "-o",
-            "json",
-            "--state-dir",
-            &inst.state.path().display().to_string(),
-        ],
-    );
+    let get = inst.berth("get", &["volumes", "-o", "json"]);
     let rows: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
     assert!(
         rows.as_array()
