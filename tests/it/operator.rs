@@ -297,13 +297,13 @@ fn apply_expires_retain_for_volumes_once_their_time_is_up() {
     inst.write("a.yaml", &agent("web", volume));
     assert_exit(&inst.run("apply", &[]), 0);
     let name = inst.volume("agent", "web", "data");
-    assert_eq!(inst.volumes(), [name.clone()]);
+    assert_eq!(inst.volumes(), vec![name.clone()]);
 
     // The agent goes: its volume is orphaned, its clock starts in the state file.
     inst.remove("a.yaml");
     inst.write("other.yaml", &agent("other", ""));
     assert_exit(&inst.run("apply", &[]), 0);
-    assert_eq!(inst.volumes(), [name.clone()], "kept for now");
+    assert_eq!(inst.volumes(), vec![name.clone()], "kept for now");
     wait_for("the retention to run out", || {
         let o = inst.run("diff", &["-o", "json"]);
         let plan: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
