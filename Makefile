@@ -57,7 +57,7 @@ test: engine images tools ## fmt, clippy -D warnings, cargo test, the suite thro
 
 # The service tests start their own proxies: they run once, in `cargo test`.
 test-proxy: engine images tools ## The integration suite again, every berth call through the socket proxy (minimal flags)
-	bash scripts/with-socket-proxy.sh $(CARGO) test --test it -- --skip service::
+	bash scripts/with-socket-proxy.sh $(CARGO) test --test it -- --skip service:: --skip docs::
 
 test-podman: engine images ## A subset of the integration suite against `podman system service` (installs podman)
 	bash scripts/ensure-tools.sh podman catatonit

@@ -11,6 +11,7 @@ mod util;
 
 mod apply;
 mod cis;
+mod docs;
 mod doctor;
 mod network;
 mod operator;
