@@ -111,7 +111,9 @@ fn nothing_listening_is_exit_2_and_a_plain_socket_is_wide_open() {
     let o = doctor(&format!("tcp://127.0.0.1:{port}"), false);
     assert_exit(&o, 2);
     assert!(
-        stderr(&o).contains("cannot reach the engine at tcp://127.0.0.1:"),
+        stderr(&o).contains(&format!(
+            "error: cannot connect to the engine at tcp://127.0.0.1:{port}: connection refused\n"
+        )),
         "{}",
         stderr(&o)
     );

@@ -11,6 +11,7 @@ mod util;
 
 mod apply;
 mod cis;
+mod cli;
 mod doctor;
 mod network;
 mod podman;
