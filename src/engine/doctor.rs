@@ -15,8 +15,9 @@ use serde::Serialize;
 use super::{Client, EngineError};
 use crate::model::labels;
 
-/// Which engine answers.
+/// Which engine answers (`docker`, `podman` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     Docker,
     Podman,

@@ -62,7 +62,7 @@ fn the_minimal_proxy_passes_with_a_verdict_per_flag() {
     let j = doctor(&proxy.docker_host(), true);
     assert_exit(&j, 0);
     let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
-    assert_eq!(v["engine"]["kind"], "Docker");
+    assert_eq!(v["engine"]["kind"], "docker");
     assert_eq!(v["negotiatedApiVersion"], "1.41");
     assert_eq!(v["ok"], true);
     let post = v["probes"]
