@@ -28,7 +28,10 @@ pub use error::CliError;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     let default_log = if matches!(cli.command, Command::Run(_)) {
         "info"
     } else {
@@ -43,6 +46,21 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// What the user typed is not a command line berth takes (exit 64, `EX_USAGE` of
+/// sysexits.h, so that it is never mistaken for exit 2, "the engine is unreachable"), or
+/// asked for `--help` or `--version` (exit 0).
+fn usage(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(USAGE),
+    }
+}
+
+/// The exit code of a usage error.
+pub const USAGE: u8 = 64;
 
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     let target = portainer::target(&cli).map_err(CliError::Setup)?;
@@ -133,10 +151,16 @@ fn init_logging(filter: &str, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
         .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// `NO_COLOR` set and not empty (no-color.org): berth's own output carries no ANSI escapes.
+/// clap's help and errors follow the same variable by themselves (anstream).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }

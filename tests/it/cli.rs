@@ -60,3 +60,64 @@ fn a_socket_berth_may_not_open_says_what_to_do() {
         "error: cannot connect to the engine at unix:///nonexistent/docker.sock: no such socket: is the engine running? DOCKER_HOST says where berth looks\n"
     );
 }
+
+/// A usage error exited 2, the code that also means "the engine is unreachable".
+#[test]
+fn usage_errors_exit_64_and_help_and_version_exit_0() {
+    for args in [&["--bogus"][..], &["get", "--output", "nonsense"], &[], &["logs"]] {
+        let o = berth(args);
+        assert_exit(&o, 64);
+        // No command at all shows the help, on stderr, as the usage error it is.
+        assert!(
+            stderr(&o).starts_with("error: ") || (args.is_empty() && stderr(&o).contains("Usage: berth")),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    for args in [&["--help"][..], &["get", "--help"], &["--version"], &["-V"]] {
+        let o = berth(args);
+        assert_exit(&o, 0);
+        assert!(!stdout(&o).is_empty(), "{args:?}");
+    }
+}
+
+/// On a terminal berth colours clap's messages and its log lines; `NO_COLOR` (not empty)
+/// turns every escape off.
+#[test]
+fn no_color_leaves_no_escape_on_a_terminal() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = state.path().display().to_string();
+    let dir = dir.path().display().to_string();
+    let port = free_port();
+    let host = format!("tcp://127.0.0.1:{port}");
+    let run = |no_color: Option<&str>| {
+        // A usage error (clap's colours), then a daemon that logs a warning (tracing's).
+        let mut usage = Command::new(env!("CARGO_BIN_EXE_berth"));
+        usage.arg("--bogus").env_remove("NO_COLOR");
+        let mut daemon = Command::new(env!("CARGO_BIN_EXE_berth"));
+        daemon
+            .args(["run", "--instance", "it-cli-color", "--state-dir", &state, &dir])
+            .env("DOCKER_HOST", &host)
+            .env_remove("NO_COLOR")
+            .env_remove("BERTH_LOG");
+        if let Some(v) = no_color {
+            usage.env("NO_COLOR", v);
+            daemon.env("NO_COLOR", v);
+        }
+        let mut u = crate::pty::Pty::spawn(usage);
+        u.wait();
+        u.wait_for_output("Usage:");
+        let mut d = crate::pty::Pty::spawn(daemon);
+        d.wait_for_output("engine not reachable");
+        d.kill();
+        format!("{}{}", u.output(), d.output())
+    };
+    let coloured = run(None);
+    assert!(coloured.contains('\x1b'), "colours on a terminal: {coloured:?}");
+    let empty = run(Some(""));
+    assert!(empty.contains('\x1b'), "an empty NO_COLOR changes nothing: {empty:?}");
+    let plain = run(Some("1"));
+    assert!(!plain.contains('\x1b'), "NO_COLOR=1: {plain:?}");
+    assert!(plain.contains("WARN") && plain.contains("error: unexpected argument"), "{plain}");
+}

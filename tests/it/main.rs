@@ -7,6 +7,7 @@
 
 mod haproxy;
 mod pki;
+mod pty;
 mod util;
 
 mod apply;
