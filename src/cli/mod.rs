@@ -10,6 +10,7 @@ mod doctor;
 mod down;
 mod error;
 mod get;
+mod listen;
 mod once;
 mod output;
 mod parse;

@@ -25,6 +25,18 @@ pub enum StateError {
     Write { path: String, message: String },
     #[error("another berth run holds {path}: one daemon per instance and state directory")]
     Locked { path: String },
+    /// The state directory, or a path on the way to it, is a file.
+    #[error("{}", not_a_directory(dir, file))]
+    NotADirectory { dir: String, file: String },
+}
+
+/// `--state-dir X is a file, not a directory`, or which path on the way to X is one.
+fn not_a_directory(dir: &str, file: &str) -> String {
+    if dir == file {
+        format!("--state-dir {dir} is a file, not a directory")
+    } else {
+        format!("--state-dir {dir}: {file} is a file, not a directory")
+    }
 }
 
 /// One object's entry: its runtime memory and the status last reported.
@@ -131,6 +143,30 @@ impl Store {
         &self.path
     }
 
+    /// The directory of the state file.
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Makes sure the state directory exists (creating it) and is a directory: what every
+    /// command that writes state checks first, so that a file in its place is named as such.
+    pub fn check_dir(&self) -> Result<(), StateError> {
+        let dir = self.dir();
+        match fs::create_dir_all(dir) {
+            Ok(()) => Ok(()),
+            Err(e) => match dir.ancestors().find(|p| p.exists() && !p.is_dir()) {
+                Some(file) => Err(StateError::NotADirectory {
+                    dir: dir.display().to_string(),
+                    file: file.display().to_string(),
+                }),
+                None => Err(StateError::Write {
+                    path: dir.display().to_string(),
+                    message: e.to_string(),
+                }),
+            },
+        }
+    }
+
     /// Takes the instance lock (`<instance>.lock` beside the state file) for as long as the
     /// returned file lives, so two daemons never drive one instance.
     pub fn lock(&self) -> Result<fs::File, StateError> {
@@ -139,9 +175,7 @@ impl Store {
             path: path.display().to_string(),
             message: e.to_string(),
         };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(err)?;
-        }
+        self.check_dir()?;
         let f = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -203,6 +237,14 @@ impl Store {
         match fs::read_to_string(&self.path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateFile::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                let dir = self.dir();
+                let file = dir.ancestors().find(|p| p.exists() && !p.is_dir());
+                Err(StateError::NotADirectory {
+                    dir: dir.display().to_string(),
+                    file: file.unwrap_or(dir).display().to_string(),
+                })
+            }
             Err(e) => Err(err(e.to_string())),
         }
     }
@@ -215,8 +257,8 @@ impl Store {
             path: self.path.display().to_string(),
             message: e.to_string(),
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(err)?;
+        self.check_dir()?;
+        let dir = self.dir();
         let prefix = match self.path.file_name() {
             Some(name) => format!("{}.tmp-", name.to_string_lossy()),
             None => ".tmp-".to_string(),
@@ -275,6 +317,42 @@ mod tests {
 
     use super::*;
     use crate::model::Kind;
+
+    /// `--state-dir` naming a file once said "File exists (os error 17)".
+    #[test]
+    fn a_file_as_the_state_directory_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state");
+        std::fs::write(&file, "").unwrap();
+        let f = file.display();
+        for (store, says) in [
+            (
+                Store::new(&file, "t"),
+                format!("--state-dir {f} is a file, not a directory"),
+            ),
+            (
+                Store::new(&file.join("below"), "t"),
+                format!("--state-dir {f}/below: {f} is a file, not a directory"),
+            ),
+        ] {
+            assert_eq!(store.check_dir().unwrap_err().to_string(), says);
+            assert!(matches!(
+                store.lock(),
+                Err(StateError::NotADirectory { .. })
+            ));
+            assert!(matches!(
+                store.save(&StateFile::default()),
+                Err(StateError::NotADirectory { .. })
+            ));
+        }
+        assert!(matches!(
+            Store::new(&file, "t").peek(),
+            Err(StateError::NotADirectory { .. })
+        ));
+        let fresh = Store::new(&dir.path().join("new/dir"), "t");
+        fresh.check_dir().unwrap();
+        assert!(dir.path().join("new/dir").is_dir());
+    }
 
     #[test]
     fn round_trips_and_survives_garbage() {

@@ -121,3 +121,88 @@ fn no_color_leaves_no_escape_on_a_terminal() {
     assert!(!plain.contains('\x1b'), "NO_COLOR=1: {plain:?}");
     assert!(plain.contains("WARN") && plain.contains("error: unexpected argument"), "{plain}");
 }
+
+/// `berth run` on a path that does not exist started anyway, although the README said
+/// exit 2. A path that disappears while it runs is still doubt (nothing removed): see
+/// run::an_invalid_file_keeps_its_container_and_an_emptied_directory_reaps_nothing.
+#[test]
+fn run_refuses_a_missing_path_and_a_file_as_state_directory_at_startup() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = state.path().display().to_string();
+    let d = dir.path().display().to_string();
+    let missing = dir.path().join("typo");
+    let m = missing.display().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "--instance", "it-cli-start", "--state-dir", &s];
+        args.extend_from_slice(extra);
+        berth(&args)
+    };
+    let o = run(&[&d, &m]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        format!("error: manifest path {m} cannot be read: no such file or directory\n")
+    );
+    let o = run(&["--sessions", &m, &d]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains(&format!("--sessions directory {m} cannot be read")));
+    let o = run(&["--policy", &m, &d]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains(&format!("--policy source {m} cannot be read")));
+
+    // --state-dir naming a file said "File exists (os error 17)".
+    let file = state.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let f = file.display().to_string();
+    let o = berth(&["run", "--instance", "it-cli-start", "--state-dir", &f, &d]);
+    assert_exit(&o, 2);
+    assert_eq!(
+        stderr(&o),
+        format!("error: --state-dir {f} is a file, not a directory\n")
+    );
+}
+
+/// `--listen :9325` and `--listen localhost:9325` were refused. The endpoints answer before
+/// the engine does, so an engine nobody listens for is enough here.
+#[test]
+fn run_listens_on_a_port_alone_a_host_name_and_ipv6() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = state.path().display().to_string();
+    let d = dir.path().display().to_string();
+    let engine = format!("tcp://127.0.0.1:{}", free_port());
+    for form in [":{port}", "localhost:{port}", "[::1]:{port}"] {
+        let port = free_port();
+        let listen = form.replace("{port}", &port.to_string());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(["run", "--instance", "it-cli-listen", "--state-dir", &s])
+            .args(["--listen", &listen, &d])
+            .env("DOCKER_HOST", &engine)
+            .env_remove("BERTH_INSTANCE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let answered = wait_for(&format!("/healthz on {listen}"), || {
+            let got = if listen.starts_with('[') {
+                http_get_at(&format!("[::1]:{port}"), "/healthz")
+            } else {
+                http_get(port, "/healthz")
+            };
+            match got {
+                Some((200, body)) => Ok(body),
+                other => Err(format!("{other:?}")),
+            }
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(answered, "ok\n", "{listen}");
+    }
+    let o = berth(&["run", "--listen", "9325", &d]);
+    assert_exit(&o, 64);
+    assert!(
+        stderr(&o).contains("\"9325\" has no port: use HOST:PORT, :PORT (every interface) or [IPv6]:PORT"),
+        "{}",
+        stderr(&o)
+    );
+}
