@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use super::parse::{parse_duration, parse_instance};
-use super::{run, sources};
+use super::{exec, logs, run, sources};
 use crate::manifest::Format;
 use crate::plan::ports::PortPool;
 
@@ -167,6 +167,12 @@ pub enum Command {
         #[arg(long, short = 'o', value_enum, default_value = "text")]
         output: PlanFormat,
     },
+    /// Print the logs (stdout and stderr) of an object's container. Exit 0, 1 the object
+    /// has no container, 2 error.
+    Logs(logs::Args),
+    /// Run a command in an object's running container and exit with its exit code (125:
+    /// berth could not run it). Through a socket proxy it needs EXEC=1 and POST=1.
+    Exec(exec::Args),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

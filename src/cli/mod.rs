@@ -9,14 +9,18 @@ mod diff;
 mod doctor;
 mod down;
 mod error;
+mod exec;
 mod get;
 mod listen;
+mod logs;
+mod object;
 mod once;
 mod output;
 mod parse;
 mod portainer;
 mod run;
 mod sources;
+mod terminal;
 mod validate;
 
 use std::process::ExitCode;
@@ -135,6 +139,8 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             doctor::run(ctx, &sources, output).await
         }
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
+        Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Exec(args) => exec::run(ctx, args).await,
     }
 }
 

@@ -53,7 +53,9 @@ fn the_minimal_proxy_passes_with_a_verdict_per_flag() {
     assert!(row(&out, "NETWORKS")
         .ends_with("refused by the proxy: enable NETWORKS=1 to use isolated networks"));
     assert!(row(&out, "INFO").ends_with("refused by the proxy (good)"));
-    assert!(row(&out, "EXEC").ends_with("refused by the proxy (good)"));
+    // Optional: only `berth exec` needs it, and its refusal does not fail the verdict.
+    assert!(row(&out, "EXEC").contains(" optional: berth exec "));
+    assert!(row(&out, "EXEC").ends_with("refused by the proxy: enable EXEC=1 to use berth exec"));
     assert!(
         out.ends_with("doctor: ok: every call berth needs gets through\n"),
         "{out}"

@@ -14,6 +14,8 @@ mod apply;
 mod cis;
 mod cli;
 mod doctor;
+mod exec;
+mod logs;
 mod network;
 mod podman;
 mod policy;

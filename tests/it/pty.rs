@@ -98,6 +98,15 @@ impl Pty {
             .contains(LocalModes::ICANON | LocalModes::ECHO)
     }
 
+    /// Sends `signal` (e.g. `TERM`) to the command.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
