@@ -21,7 +21,7 @@ PODMAN_TESTS ?= podman:: apply:: safety:: ports:: policy::apply_and_diff policy:
 PODMAN_SKIP  ?= --skip healthy
 
 .PHONY: help build images engine tools test test-proxy test-podman demo demo-down schema fmt lint clean \
-	bench bench-quick fuzz fuzz-smoke
+	bench bench-quick fuzz fuzz-smoke man
 
 help: ## List the targets
 	@echo "Usage: make <target> [BERTH=$(BERTH)] [INSTANCE=$(INSTANCE)]"
@@ -38,7 +38,7 @@ engine: ## Make sure a Docker engine answers (starts dockerd as root if needed)
 images: ## Build the local test images berth-runtime:1 and :2 (no registry needed)
 	bash scripts/build-images.sh
 
-tools: ## Install haproxy and GNU time if missing (socket proxy, Portainer front, peak memory)
+tools: ## Install haproxy, GNU time and groff if missing (socket proxy, Portainer front, peak memory, man page)
 	bash scripts/ensure-tools.sh
 
 test: engine images tools ## fmt, clippy -D warnings, cargo test, the suite through the socket proxy, and on Podman
@@ -93,6 +93,10 @@ schema: ## Regenerate the JSON schema in schemas/berth-v1.json
 	@mkdir -p $(dir $(SCHEMA))
 	$(CARGO) run --quiet -- schema > $(SCHEMA).tmp
 	mv $(SCHEMA).tmp $(SCHEMA)
+
+man: ## Write the man pages (berth.1 and one per command, berth-logs.1 ...) into target/man/
+	$(CARGO) run --quiet -- man --dir target/man
+	@echo "read one with: man -l target/man/berth.1"
 
 fmt: ## Format the code (cargo fmt)
 	$(CARGO) fmt --all

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages the integration tests drive are installed: haproxy (the
-# socket proxy and the Portainer stand-in) and time (GNU time, which measures berth's peak
-# memory) by default; podman and catatonit (its init, which berth's --init needs) for
+# socket proxy and the Portainer stand-in), time (GNU time, which measures berth's peak
+# memory) and groff-base (which checks that `berth man` renders) by default; podman and catatonit (its init, which berth's --init needs) for
 # `make test-podman`. Installs missing ones with apt-get as root;
 # otherwise fails with instructions. Never continues silently.
 #
-# Usage: scripts/ensure-tools.sh [PACKAGE...]   (default: haproxy time)
+# Usage: scripts/ensure-tools.sh [PACKAGE...]   (default: haproxy time groff-base)
 set -euo pipefail
 
 log() { printf 'ensure-tools: %s\n' "$*"; }
@@ -15,7 +15,7 @@ die() {
 }
 
 packages=("$@")
-[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time)
+[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time groff-base)
 
 installed() {
     if command -v dpkg-query >/dev/null 2>&1; then

@@ -14,7 +14,7 @@ use crate::plan::ports::PortPool;
 /// berth keeps agent and session containers on a Docker-compatible engine exactly as YAML
 /// manifests declare them.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about, long_about = None)]
+#[command(name = "berth", version = super::version::LONG, about, long_about = None, after_long_help = EXIT_STATUS)]
 pub struct Cli {
     /// Instance name: berth only touches containers labelled with it.
     #[arg(long, global = true, env = "BERTH_INSTANCE", default_value = "default", value_parser = parse_instance)]
@@ -88,6 +88,12 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The exit codes every command shares (each command's own are in its help).
+const EXIT_STATUS: &str = "Exit status: 0 success; 1 the command's own negative answer \
+(invalid manifests, changes found, an action failed, no container); 2 berth could not do its \
+job (the engine unreachable or refusing, a setup error); 64 a usage error; berth exec: the \
+command's exit code, 125 when berth could not run it.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -173,6 +179,24 @@ pub enum Command {
     /// Run a command in an object's running container and exit with its exit code (125:
     /// berth could not run it). Through a socket proxy it needs EXEC=1 and POST=1.
     Exec(exec::Args),
+    /// Print a shell completion script, e.g. `berth completion bash > /etc/bash_completion.d/berth`.
+    Completion {
+        /// bash, zsh or fish (elvish and powershell work too).
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page berth(1) as roff, e.g. `berth man | man -l -`.
+    Man {
+        /// Write berth.1 and a page per command (berth-logs.1, ...) into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print berth's version and the git commit it was built from.
+    Version {
+        /// `text` or `json`.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

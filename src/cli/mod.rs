@@ -4,6 +4,7 @@
 
 mod apply;
 mod args;
+mod completion;
 mod context;
 mod diff;
 mod doctor;
@@ -22,6 +23,7 @@ mod run;
 mod sources;
 mod terminal;
 mod validate;
+mod version;
 
 use std::process::ExitCode;
 
@@ -68,6 +70,12 @@ fn usage(e: &clap::Error) -> ExitCode {
 pub const USAGE: u8 = 64;
 
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    match &cli.command {
+        Command::Completion { shell } => return Ok(completion::completion(*shell)),
+        Command::Man { dir } => return completion::man(dir.as_deref()),
+        Command::Version { output } => return Ok(version::run(*output)),
+        _ => {}
+    }
     let target = portainer::target(&cli).map_err(CliError::Setup)?;
     let ctx = Context {
         instance: cli.instance,
@@ -141,6 +149,9 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
         Command::Logs(args) => logs::run(ctx, args).await,
         Command::Exec(args) => exec::run(ctx, args).await,
+        Command::Completion { .. } | Command::Man { .. } | Command::Version { .. } => {
+            unreachable!("handled without a runtime")
+        }
     }
 }
 

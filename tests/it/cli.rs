@@ -22,7 +22,10 @@ fn berth_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 fn an_engine_that_refuses_the_connection_is_one_clear_line() {
     let port = free_port();
     let host = format!("tcp://127.0.0.1:{port}");
-    let o = berth_env(&["get", "--instance", "it-cli-tcp"], &[("DOCKER_HOST", &host)]);
+    let o = berth_env(
+        &["get", "--instance", "it-cli-tcp"],
+        &[("DOCKER_HOST", &host)],
+    );
     assert_exit(&o, 2);
     assert_eq!(
         stderr(&o),
@@ -64,12 +67,18 @@ fn a_socket_berth_may_not_open_says_what_to_do() {
 /// A usage error exited 2, the code that also means "the engine is unreachable".
 #[test]
 fn usage_errors_exit_64_and_help_and_version_exit_0() {
-    for args in [&["--bogus"][..], &["get", "--output", "nonsense"], &[], &["logs"]] {
+    for args in [
+        &["--bogus"][..],
+        &["get", "--output", "nonsense"],
+        &[],
+        &["logs"],
+    ] {
         let o = berth(args);
         assert_exit(&o, 64);
         // No command at all shows the help, on stderr, as the usage error it is.
         assert!(
-            stderr(&o).starts_with("error: ") || (args.is_empty() && stderr(&o).contains("Usage: berth")),
+            stderr(&o).starts_with("error: ")
+                || (args.is_empty() && stderr(&o).contains("Usage: berth")),
             "{args:?}: {}",
             stderr(&o)
         );
@@ -97,7 +106,14 @@ fn no_color_leaves_no_escape_on_a_terminal() {
         usage.arg("--bogus").env_remove("NO_COLOR");
         let mut daemon = Command::new(env!("CARGO_BIN_EXE_berth"));
         daemon
-            .args(["run", "--instance", "it-cli-color", "--state-dir", &state, &dir])
+            .args([
+                "run",
+                "--instance",
+                "it-cli-color",
+                "--state-dir",
+                &state,
+                &dir,
+            ])
             .env("DOCKER_HOST", &host)
             .env_remove("NO_COLOR")
             .env_remove("BERTH_LOG");
@@ -114,12 +130,21 @@ fn no_color_leaves_no_escape_on_a_terminal() {
         format!("{}{}", u.output(), d.output())
     };
     let coloured = run(None);
-    assert!(coloured.contains('\x1b'), "colours on a terminal: {coloured:?}");
+    assert!(
+        coloured.contains('\x1b'),
+        "colours on a terminal: {coloured:?}"
+    );
     let empty = run(Some(""));
-    assert!(empty.contains('\x1b'), "an empty NO_COLOR changes nothing: {empty:?}");
+    assert!(
+        empty.contains('\x1b'),
+        "an empty NO_COLOR changes nothing: {empty:?}"
+    );
     let plain = run(Some("1"));
     assert!(!plain.contains('\x1b'), "NO_COLOR=1: {plain:?}");
-    assert!(plain.contains("WARN") && plain.contains("error: unexpected argument"), "{plain}");
+    assert!(
+        plain.contains("WARN") && plain.contains("error: unexpected argument"),
+        "{plain}"
+    );
 }
 
 /// `berth run` on a path that does not exist started anyway, although the README said
@@ -201,8 +226,99 @@ fn run_listens_on_a_port_alone_a_host_name_and_ipv6() {
     let o = berth(&["run", "--listen", "9325", &d]);
     assert_exit(&o, 64);
     assert!(
-        stderr(&o).contains("\"9325\" has no port: use HOST:PORT, :PORT (every interface) or [IPv6]:PORT"),
+        stderr(&o).contains(
+            "\"9325\" has no port: use HOST:PORT, :PORT (every interface) or [IPv6]:PORT"
+        ),
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, mark) in [
+        ("bash", "complete -F _berth"),
+        ("zsh", "#compdef berth"),
+        ("fish", "complete -c berth"),
+    ] {
+        let o = berth(&["completion", shell]);
+        assert_exit(&o, 0);
+        let script = stdout(&o);
+        assert!(script.contains(mark), "{shell}: no {mark:?}");
+        assert!(
+            script.contains("logs") && script.contains("exec"),
+            "{shell}"
+        );
+    }
+    // The bash script at least parses.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), berth(&["completion", "bash"]).stdout).unwrap();
+    let parsed = Command::new("bash")
+        .arg("-n")
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(parsed.status.success(), "{}", stderr(&parsed));
+    assert_exit(&berth(&["completion", "tcsh"]), 64);
+}
+
+#[test]
+fn the_man_page_renders() {
+    let o = berth(&["man"]);
+    assert_exit(&o, 0);
+    let page = stdout(&o);
+    assert!(page.contains(".TH berth 1"), "{page}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &o.stdout).unwrap();
+    // groff with every warning on, the output thrown away: the roff is well-formed.
+    let checked = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(file.path())
+        .output()
+        .expect("groff (groff-base)");
+    assert!(
+        checked.status.success() && checked.stderr.is_empty(),
+        "{}",
+        stderr(&checked)
+    );
+    let text = Command::new("groff")
+        .args(["-man", "-Tascii"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    let text = stdout(&text);
+    assert!(
+        text.contains("NAME") && text.contains("berth-logs(1)"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man");
+    assert_exit(&berth(&["man", "--dir", &out.display().to_string()]), 0);
+    for page in ["berth.1", "berth-logs.1", "berth-exec.1", "berth-run.1"] {
+        assert!(out.join(page).is_file(), "{page}");
+    }
+}
+
+#[test]
+fn version_shows_the_commit_it_was_built_from() {
+    let o = berth(&["version"]);
+    assert_exit(&o, 0);
+    let text = stdout(&o);
+    let commit = text
+        .strip_prefix(&format!("berth {} (commit ", env!("CARGO_PKG_VERSION")))
+        .and_then(|r| r.strip_suffix(")\n"))
+        .unwrap_or_else(|| panic!("{text:?}"));
+    // Built from this checkout: the commit git names (build.rs reruns when HEAD moves).
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(commit, stdout(&head).trim());
+    assert_eq!(stdout(&berth(&["--version"])), text);
+    let json: serde_json::Value =
+        serde_json::from_slice(&berth(&["version", "-o", "json"]).stdout).unwrap();
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["commit"], commit);
 }
