@@ -14,14 +14,15 @@ SESSIONS ?= manifests/sessions
 SCHEMA   ?= schemas/berth-v1.json
 # The integration tests that also run against Podman (make test-podman): everything that
 # does not need Docker-only tooling (docker events filters, the Docker socket path) or
-# engine-run health checks, which Podman only runs under systemd (see docs/proxy.md).
+# engine-run health checks, which Podman only runs under systemd (see docs/proxy.md), nor the
+# tests that start a socket proxy in front of Docker's socket.
 PODMAN_TESTS ?= podman:: apply:: safety:: ports:: policy::apply_and_diff policy::run_holds \
 	run::files run::a_killed run::a_session run::an_agent_declared run::an_invalid_file \
-	run::kill_9 run::sigterm
+	run::kill_9 run::sigterm logs:: exec::exec_passes exec::exec_without exec::exec_it
 PODMAN_SKIP  ?= --skip healthy
 
 .PHONY: help build images image engine tools test test-proxy test-podman demo demo-down schema fmt lint clean \
-	bench bench-quick fuzz fuzz-smoke
+	bench bench-quick fuzz fuzz-smoke man
 
 help: ## List the targets
 	@echo "Usage: make <target> [BERTH=$(BERTH)] [INSTANCE=$(INSTANCE)]"
@@ -41,7 +42,7 @@ images: ## Build the local test images berth-runtime:1 and :2 (no registry neede
 image: engine images ## Build the images berth:latest (release binary) and berth-socket-proxy:latest (no registry)
 	bash scripts/build-berth-image.sh
 
-tools: ## Install haproxy, GNU time, systemd-analyze and Compose v2 if missing
+tools: ## Install haproxy, GNU time, groff, systemd-analyze and Compose v2 if missing
 	bash scripts/ensure-tools.sh
 
 # The service tests (tests/it/service/) need the images: `make test` packages the debug
@@ -100,6 +101,10 @@ schema: ## Regenerate the JSON schema in schemas/berth-v1.json
 	@mkdir -p $(dir $(SCHEMA))
 	$(CARGO) run --quiet -- schema > $(SCHEMA).tmp
 	mv $(SCHEMA).tmp $(SCHEMA)
+
+man: ## Write the man pages (berth.1 and one per command, berth-logs.1 ...) into target/man/
+	$(CARGO) run --quiet -- man --dir target/man
+	@echo "read one with: man -l target/man/berth.1"
 
 fmt: ## Format the code (cargo fmt)
 	$(CARGO) fmt --all

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the tools the integration tests drive are installed: the Debian packages haproxy
 # (the socket proxy and the Portainer stand-in), time (GNU time, which measures berth's
-# peak memory) and systemd (systemd-analyze checks deploy/systemd/*.service) by default;
+# peak memory), groff-base (which checks that `berth man` renders) and systemd
+# (systemd-analyze checks deploy/systemd/*.service) by default;
 # podman and catatonit (its init, which berth's --init needs) for `make test-podman`.
 # Installs missing ones with apt-get as root; otherwise fails with instructions.
 #
@@ -11,7 +12,7 @@
 # exits 0 even when compose fails, so nothing calls it). Debian only has Compose v1.
 # Never continues silently; running it again changes nothing.
 #
-# Usage: scripts/ensure-tools.sh [PACKAGE...]   (default: haproxy time systemd compose)
+# Usage: scripts/ensure-tools.sh [PACKAGE...]   (default: haproxy time groff-base systemd compose)
 set -euo pipefail
 
 log() { printf 'ensure-tools: %s\n' "$*"; }
@@ -21,7 +22,7 @@ die() {
 }
 
 packages=("$@")
-[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time systemd compose)
+[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time groff-base systemd compose)
 
 installed() {
     if command -v dpkg-query >/dev/null 2>&1; then

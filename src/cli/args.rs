@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use super::parse::{parse_duration, parse_instance, parse_object};
-use super::{run, sources};
+use super::parse::{parse_duration, parse_instance, parse_object_ref};
+use super::{exec, logs, run, sources};
 use crate::manifest::Format;
 use crate::model::ObjectKey;
 use crate::plan::ports::PortPool;
@@ -15,7 +15,7 @@ use crate::plan::ports::PortPool;
 /// berth keeps agent and session containers on a Docker-compatible engine exactly as YAML
 /// manifests declare them.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about, long_about = None)]
+#[command(name = "berth", version = super::version::LONG, about, long_about = None, after_long_help = EXIT_STATUS)]
 pub struct Cli {
     /// Instance name: berth only touches containers labelled with it.
     #[arg(long, global = true, env = "BERTH_INSTANCE", default_value = "default", value_parser = parse_instance)]
@@ -90,6 +90,12 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The exit codes every command shares (each command's own are in its help).
+const EXIT_STATUS: &str = "Exit status: 0 success; 1 the command's own negative answer \
+(invalid manifests, changes found, an action failed, no container); 2 berth could not do its \
+job (the engine unreachable or refusing, a setup error); 64 a usage error; berth exec: the \
+command's exit code, 125 when berth could not run it.";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests without touching the engine. Exit 0 valid, 1 invalid.
@@ -155,26 +161,26 @@ pub enum Command {
     /// Exit 0 stopped, 1 not (unknown object, or berth run did not act in time), 2 error.
     Stop {
         /// `KIND/NAME`, e.g. `agent/web` or `session/s1`.
-        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        #[arg(required = true, value_parser = parse_object_ref, value_name = "KIND/NAME")]
         objects: Vec<ObjectKey>,
     },
     /// Clear `berth stop`: the object runs again (unless its manifest says `state: Stopped`).
     /// Exit 0 running, 1 not, 2 error.
     Start {
-        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        #[arg(required = true, value_parser = parse_object_ref, value_name = "KIND/NAME")]
         objects: Vec<ObjectKey>,
     },
     /// Stop and start objects' containers in place, as an operator's action: not counted
     /// as a crash, no backoff. Exit 0 restarted, 1 not, 2 error.
     Restart {
-        #[arg(required = true, value_parser = parse_object, value_name = "KIND/NAME")]
+        #[arg(required = true, value_parser = parse_object_ref, value_name = "KIND/NAME")]
         objects: Vec<ObjectKey>,
     },
     /// Show one object in full: declared against running, phase and reason, override,
     /// restarts and last error, ports, volumes and its last actions. Exit 0, 1 no such
     /// object, 2 error.
     Describe {
-        #[arg(value_parser = parse_object, value_name = "KIND/NAME")]
+        #[arg(value_parser = parse_object_ref, value_name = "KIND/NAME")]
         object: ObjectKey,
         /// `text` or `json`.
         #[arg(long, short = 'o', value_enum, default_value = "text")]
@@ -184,7 +190,7 @@ pub enum Command {
     /// operator), how it ended, and the failures seen on the engine. Exit 0, 2 error.
     Events {
         /// Only these objects (`KIND/NAME`).
-        #[arg(value_parser = parse_object, value_name = "KIND/NAME")]
+        #[arg(value_parser = parse_object_ref, value_name = "KIND/NAME")]
         objects: Vec<ObjectKey>,
         /// Keep printing new records as they come (until interrupted).
         #[arg(short = 'f', long)]
@@ -208,6 +214,30 @@ pub enum Command {
         /// The Policy source (as for `run`).
         #[arg(long, env = "BERTH_POLICY", value_name = "PATH")]
         policy: Option<PathBuf>,
+        /// `text` or `json`.
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: PlanFormat,
+    },
+    /// Print the logs (stdout and stderr) of an object's container. Exit 0, 1 the object
+    /// has no container, 2 error.
+    Logs(logs::Args),
+    /// Run a command in an object's running container and exit with its exit code (125:
+    /// berth could not run it). Through a socket proxy it needs EXEC=1 and POST=1.
+    Exec(exec::Args),
+    /// Print a shell completion script, e.g. `berth completion bash > /etc/bash_completion.d/berth`.
+    Completion {
+        /// bash, zsh or fish (elvish and powershell work too).
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page berth(1) as roff, e.g. `berth man | man -l -`.
+    Man {
+        /// Write berth.1 and a page per command (berth-logs.1, ...) into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Print berth's version and the git commit it was built from.
+    Version {
         /// `text` or `json`.
         #[arg(long, short = 'o', value_enum, default_value = "text")]
         output: PlanFormat,

@@ -50,3 +50,20 @@ pub async fn run(
         u8::from(!p.is_empty())
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Kind, ObjectKey};
+
+    /// `diff -o json` once said `"Agent"` where `get` says `"agent"`.
+    #[test]
+    fn kinds_are_lower_case_in_json_and_old_forms_still_read() {
+        let key = ObjectKey::new(Kind::Agent, "web");
+        assert_eq!(
+            serde_json::to_string(&key).unwrap(),
+            r#"{"kind":"agent","name":"web"}"#
+        );
+        let old: ObjectKey = serde_json::from_str(r#"{"kind":"Session","name":"s"}"#).unwrap();
+        assert_eq!(old, ObjectKey::new(Kind::Session, "s"));
+    }
+}

@@ -193,6 +193,7 @@ fn need(n: Need, conditional_needed: bool) -> String {
         Need::Required => "yes".into(),
         Need::Only(when) if conditional_needed => format!("yes ({when} declared)"),
         Need::Only(when) => format!("for {when}"),
+        Need::Optional(by) => format!("optional: {by}"),
         Need::NotNeeded => "no".into(),
     }
 }
@@ -209,7 +210,7 @@ fn verdict_text(p: &Probe) -> String {
         (Verdict::Refused { by_proxy: true, .. }, Need::NotNeeded) => {
             "refused by the proxy (good)".into()
         }
-        (Verdict::Refused { by_proxy: true, .. }, Need::Only(when)) => {
+        (Verdict::Refused { by_proxy: true, .. }, Need::Only(when) | Need::Optional(when)) => {
             format!("refused by the proxy: enable {}=1 to use {when}", p.flag)
         }
         (Verdict::Refused { by_proxy: true, .. }, Need::Required) => {

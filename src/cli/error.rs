@@ -1,5 +1,5 @@
 //! Why a command could not do its job. Each is printed once, by `main`, as `error: ...`,
-//! and ends the command with exit code 2; outcomes a command reports itself (invalid
+//! and ends the command with exit code 2 (`berth exec`: 125); outcomes a command reports itself (invalid
 //! manifests, changes found, a failed action) are exit codes, not errors.
 
 use thiserror::Error;
@@ -30,11 +30,21 @@ pub enum CliError {
     State(#[from] StateError),
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+    /// An error that ends its command with an exit code of the command's own (`berth exec`:
+    /// 125, so that it cannot be mistaken for the exit code of the command it runs).
+    #[error("{error}")]
+    Coded { code: u8, error: Box<CliError> },
 }
 
 impl CliError {
-    /// The exit code: 2 for every error (see the README's command table).
+    /// The exit code: 2 for every error (see the README's command table), unless the
+    /// command gave it its own.
     pub fn exit_code(&self) -> u8 {
-        2
+        match self {
+            CliError::Coded { code, .. } => *code,
+            _ => 2,
+        }
     }
 }

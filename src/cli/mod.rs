@@ -4,6 +4,7 @@
 
 mod apply;
 mod args;
+mod completion;
 mod context;
 mod describe;
 mod diff;
@@ -11,8 +12,12 @@ mod doctor;
 mod down;
 mod error;
 mod events;
+mod exec;
 mod get;
+mod listen;
+mod logs;
 mod notify;
+mod object;
 mod once;
 mod operator;
 mod output;
@@ -21,7 +26,9 @@ mod portainer;
 mod report;
 mod run;
 mod sources;
+mod terminal;
 mod validate;
+mod version;
 
 use std::process::ExitCode;
 
@@ -33,7 +40,10 @@ pub use error::CliError;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     let default_log = if matches!(cli.command, Command::Run(_)) {
         "info"
     } else {
@@ -49,7 +59,28 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// What the user typed is not a command line berth takes (exit 64, `EX_USAGE` of
+/// sysexits.h, so that it is never mistaken for exit 2, "the engine is unreachable"), or
+/// asked for `--help` or `--version` (exit 0).
+fn usage(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(USAGE),
+    }
+}
+
+/// The exit code of a usage error.
+pub const USAGE: u8 = 64;
+
 fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    match &cli.command {
+        Command::Completion { shell } => return Ok(completion::completion(*shell)),
+        Command::Man { dir } => return completion::man(dir.as_deref()),
+        Command::Version { output } => return Ok(version::run(*output)),
+        _ => {}
+    }
     let target = portainer::target(&cli).map_err(CliError::Setup)?;
     let ctx = Context {
         instance: cli.instance,
@@ -128,6 +159,11 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             output,
         } => events::run(ctx, &objects, follow, output).await,
         Command::Validate { .. } | Command::Schema => unreachable!("handled without a runtime"),
+        Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Exec(args) => exec::run(ctx, args).await,
+        Command::Completion { .. } | Command::Man { .. } | Command::Version { .. } => {
+            unreachable!("handled without a runtime")
+        }
     }
 }
 
@@ -145,10 +181,16 @@ fn init_logging(filter: &str, format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
         .with_target(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// `NO_COLOR` set and not empty (no-color.org): berth's own output carries no ANSI escapes.
+/// clap's help and errors follow the same variable by themselves (anstream).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }

@@ -1,4 +1,3 @@
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,9 +16,10 @@ use crate::status::http::{self, Shared};
 pub struct Args {
     #[command(flatten)]
     pub sources: super::sources::SourceArgs,
-    /// Serve /healthz, /readyz, /metrics and /status on this address, e.g. 127.0.0.1:9325.
-    #[arg(long)]
-    pub listen: Option<SocketAddr>,
+    /// Serve /healthz, /readyz, /metrics and /status on this address: `127.0.0.1:9325`,
+    /// `localhost:9325`, `[::1]:9325`, or `:9325` for every interface.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<super::listen::ListenAddr>,
     /// Full resync period: re-read every manifest and relist, whatever the events said.
     #[arg(long, default_value = "30s", value_parser = super::parse::parse_duration)]
     pub resync: Duration,
@@ -60,18 +60,33 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         let _ = rx.wait_for(|s| *s).await;
     };
 
+    // What cannot work is refused before anything starts: a path that does not exist, a
+    // state directory that is a file.
+    let sources = args.sources.sources();
+    check_paths(&sources)?;
+    ctx.store().check_dir()?;
+
     let shared = Arc::new(Shared::new(instance));
     let notifier = super::notify::Notifier::from_env();
     notifier.status("connecting to the engine");
-    if let Some(addr) = args.listen {
-        match http::serve(addr, shared.clone(), stopped(stop_rx.clone())).await {
-            Ok((bound, _)) => info!(address = %bound, "serving /healthz /readyz /metrics /status"),
-            Err(e) => {
-                return Err(CliError::Listen {
-                    address: addr.to_string(),
-                    source: e,
-                })
+    if let Some(listen) = &args.listen {
+        let failed = |source| CliError::Listen {
+            address: listen.to_string(),
+            source,
+        };
+        let mut last = None;
+        for addr in listen.resolve().await.map_err(failed)? {
+            match http::serve(addr, shared.clone(), stopped(stop_rx.clone())).await {
+                Ok((bound, _)) => {
+                    info!(address = %bound, "serving /healthz /readyz /metrics /status");
+                    last = None;
+                    break;
+                }
+                Err(e) => last = Some(e),
             }
+        }
+        if let Some(e) = last {
+            return Err(failed(e));
         }
     }
 
@@ -100,7 +115,6 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         let shared = shared.clone();
         engine.observed_by(move |operation| shared.metrics.request(operation))
     };
-    let sources = args.sources.sources();
     let watched: Vec<PathBuf> = sources
         .manifest_paths()
         .chain(&sources.policy)
@@ -111,12 +125,6 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     let state_dir = ctx.state_dir.clone();
     // `berth stop`, `start` and `restart` write the overrides file: wake the loop at once.
     let (override_tx, override_rx) = tokio::sync::mpsc::channel(1);
-    std::fs::create_dir_all(&state_dir).map_err(|e| {
-        CliError::Setup(format!(
-            "cannot create the state directory {}: {e}",
-            state_dir.display()
-        ))
-    })?;
     let overrides = crate::state::OverrideStore::new(&state_dir, instance);
     let _override_watcher =
         crate::source::watch_file(overrides.path(), args.debounce, override_tx)?;
@@ -142,6 +150,28 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     };
     daemon::run(engine, config, inputs, shared, stopped(stop_rx)).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every manifest path, `--sessions` directory and the `--policy` source must exist when
+/// `berth run` starts: a typing error is exit 2, not a daemon that waits for a path nobody
+/// will create. One that disappears later is doubt, as always: nothing is removed.
+fn check_paths(sources: &crate::manifest::Sources) -> Result<(), CliError> {
+    let named = sources
+        .trusted
+        .iter()
+        .map(|p| ("manifest path", p))
+        .chain(sources.sessions.iter().map(|p| ("--sessions directory", p)))
+        .chain(sources.policy.iter().map(|p| ("--policy source", p)));
+    for (what, path) in named {
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(CliError::Setup(format!(
+                "{what} {} cannot be read: {}",
+                path.display(),
+                crate::manifest::files::io_message(&e)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The first SIGTERM or SIGINT starts a graceful shutdown; a second one exits at once

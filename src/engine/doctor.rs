@@ -1,6 +1,7 @@
 //! What the engine is, and which of the calls berth needs get through: the data behind
-//! `berth doctor`. Every probe is read-only except the POST probe, which starts a container
-//! that cannot exist (a 404 means the write got through the proxy; nothing changes).
+//! `berth doctor`. Every probe is read-only except the POST and EXEC probes, which start a
+//! container and an exec instance that cannot exist (a 404 means the write got through the
+//! proxy; nothing changes).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,8 +16,9 @@ use serde::Serialize;
 use super::{Client, EngineError};
 use crate::model::labels;
 
-/// Which engine answers.
+/// Which engine answers (`docker`, `podman` in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     Docker,
     Podman,
@@ -86,6 +88,8 @@ pub enum Need {
     Required,
     /// Needed only in the situation named.
     Only(&'static str),
+    /// Needed only by the command named (`berth exec`); never makes `doctor` fail.
+    Optional(&'static str),
     /// berth never uses it: allowing it only widens what a compromised client could do.
     NotNeeded,
 }
@@ -124,7 +128,7 @@ impl Probe {
         let needed = match self.need {
             Need::Required => true,
             Need::Only(_) => conditional_needed,
-            Need::NotNeeded => false,
+            Need::Optional(_) | Need::NotNeeded => false,
         };
         needed && self.verdict != Verdict::Allowed
     }
@@ -267,15 +271,30 @@ impl Client {
                 .map(|_| ())
                 .map_err(|e| self.err("GET /info", e))
         });
-        probe!("EXEC", "GET /exec/{id}/json", Need::NotNeeded, async {
-            match self.api("inspect_exec").inspect_exec(&absent).await {
-                Ok(_) => Ok(()),
-                Err(e) => match self.err("GET /exec/{id}/json", e) {
-                    EngineError::NotFound { .. } => Ok(()),
-                    other => Err(other),
-                },
+        probe!(
+            "EXEC",
+            "POST /exec/{id}/start",
+            Need::Optional("berth exec"),
+            async {
+                // Starting an exec instance that does not exist changes nothing; a 404 means
+                // the call got through (it also needs POST, probed above).
+                let detached = bollard::exec::StartExecOptions {
+                    detach: true,
+                    ..Default::default()
+                };
+                match self
+                    .api("start_exec")
+                    .start_exec(&absent, Some(detached))
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) => match self.err("POST /exec/{id}/start", e) {
+                        EngineError::NotFound { .. } => Ok(()),
+                        other => Err(other),
+                    },
+                }
             }
-        });
+        );
         out
     }
 }

@@ -39,7 +39,11 @@ pub enum EngineError {
     /// message names the certificate and the problem), or the handshake failed.
     #[error("{message}")]
     Tls { endpoint: String, message: String },
-    /// Nothing answered at the endpoint, or the connection broke.
+    /// No connection could be opened to the endpoint (refused, no socket, no permission,
+    /// a name that does not resolve); the reason says which, with a hint where one helps.
+    #[error("cannot connect to the engine at {endpoint}: {reason}")]
+    Connect { endpoint: String, reason: String },
+    /// The connection broke, or the engine did not answer in time.
     #[error("cannot reach the engine at {endpoint} ({operation}): {message}")]
     Unreachable {
         operation: String,
@@ -100,10 +104,16 @@ impl EngineError {
                     endpoint: endpoint.to_string(),
                     message,
                 },
-                None => EngineError::Unreachable {
-                    operation,
-                    endpoint: endpoint.to_string(),
-                    message: chain(&other),
+                None => match connect_failure(&other, endpoint) {
+                    Some(reason) => EngineError::Connect {
+                        endpoint: endpoint.to_string(),
+                        reason,
+                    },
+                    None => EngineError::Unreachable {
+                        operation,
+                        endpoint: endpoint.to_string(),
+                        message: chain(&other),
+                    },
                 },
             },
         }
@@ -146,6 +156,61 @@ fn short(message: &str) -> String {
     m.to_string()
 }
 
+/// Why no connection could be opened, as one short phrase plus a hint where one helps, or
+/// `None` when the error is not about opening the connection. The HTTP client's own layers
+/// ("client error (Connect)") say nothing a person can act on and are left out.
+fn connect_failure(e: &bollard::errors::Error, endpoint: &str) -> Option<String> {
+    use std::io::ErrorKind as K;
+    let io = match e {
+        bollard::errors::Error::HyperLegacyError { err } if err.is_connect() => {
+            let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+            let mut found = None;
+            while let Some(c) = cur {
+                if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                    found = Some(io);
+                }
+                cur = c.source();
+            }
+            found
+        }
+        bollard::errors::Error::SocketNotFoundError(_) => {
+            return Some(format!("no such socket{}", NO_ENGINE_HINT));
+        }
+        _ => return None,
+    }?;
+    let unix = endpoint.starts_with("unix://") || endpoint.starts_with('/');
+    Some(match io.kind() {
+        K::ConnectionRefused => "connection refused".into(),
+        K::PermissionDenied if unix => format!("permission denied{PERMISSION_HINT}"),
+        K::PermissionDenied => "permission denied".into(),
+        K::NotFound if unix => format!("no such socket{NO_ENGINE_HINT}"),
+        K::TimedOut => "timed out".into(),
+        _ => plain_io(io),
+    })
+}
+
+/// What a user can do about a socket they may not open.
+const PERMISSION_HINT: &str = ": berth's user may not open the engine socket; adding the \
+    user to the socket's group (docker) would do, but that group is root-equivalent: better \
+    run berth through a socket proxy that allows only what it needs (docs/proxy.md)";
+
+/// What a user can do about a socket that is not there.
+const NO_ENGINE_HINT: &str = ": is the engine running? DOCKER_HOST says where berth looks";
+
+/// An I/O error's text without the `(os error N)` that follows it, starting lower-case.
+fn plain_io(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => first.to_lowercase().chain(c).collect(),
+        None => text,
+    }
+}
+
 fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -169,6 +234,19 @@ mod tests {
             status_code,
             message: message.into(),
         }
+    }
+
+    #[test]
+    fn io_errors_read_as_a_phrase() {
+        let e = std::io::Error::from_raw_os_error(111);
+        assert_eq!(plain_io(&e), "connection refused");
+        let dns = std::io::Error::other(
+            "failed to lookup address information: Name or service not known",
+        );
+        assert_eq!(
+            plain_io(&dns),
+            "failed to lookup address information: Name or service not known"
+        );
     }
 
     #[test]

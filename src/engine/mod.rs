@@ -8,7 +8,10 @@ mod convert;
 mod doctor;
 mod error;
 mod events;
+mod exec;
+mod logs;
 mod network;
+mod output;
 mod portainer;
 mod privileges;
 pub mod proxy;
@@ -25,7 +28,10 @@ pub use client::{CallObserver, Client};
 pub use doctor::{EngineInfo, EngineKind, Need, Probe, Verdict};
 pub use error::EngineError;
 pub use events::{EngineEvent, EventKind};
+pub use exec::{ExecOptions, ExecSession};
+pub use logs::LogOptions;
 pub use network::network_name;
+pub use output::{OutputChunk, OutputStream};
 pub use portainer::{Portainer, Target};
 pub use tls::TlsVerify;
 
@@ -96,6 +102,30 @@ pub trait Engine: Clone + Send + Sync + 'static {
         instance: &str,
         since: Option<String>,
     ) -> BoxStream<'static, Result<EngineEvent, EngineError>>;
+    /// A container's logs (stdout and stderr, demultiplexed); an error ends the stream.
+    fn logs(
+        &self,
+        id: &str,
+        opts: &LogOptions,
+    ) -> BoxStream<'static, Result<OutputChunk, EngineError>>;
+    /// Runs a command in a running container, attached: its output and (optionally) stdin.
+    fn exec(
+        &self,
+        id: &str,
+        opts: &ExecOptions,
+    ) -> impl Future<Output = Result<ExecSession, EngineError>> + Send;
+    /// The exit code of an exec whose output ended (`None` when the engine does not say).
+    fn exec_exit_code(
+        &self,
+        exec_id: &str,
+    ) -> impl Future<Output = Result<Option<i64>, EngineError>> + Send;
+    /// Tells an exec's terminal its size.
+    fn resize_exec(
+        &self,
+        exec_id: &str,
+        width: u16,
+        height: u16,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
 }
 
 impl Engine for Client {
@@ -170,5 +200,33 @@ impl Engine for Client {
         since: Option<String>,
     ) -> BoxStream<'static, Result<EngineEvent, EngineError>> {
         Box::pin(self.event_stream(instance, since))
+    }
+    fn logs(
+        &self,
+        id: &str,
+        opts: &LogOptions,
+    ) -> BoxStream<'static, Result<OutputChunk, EngineError>> {
+        Box::pin(self.log_stream(id, opts))
+    }
+    fn exec(
+        &self,
+        id: &str,
+        opts: &ExecOptions,
+    ) -> impl Future<Output = Result<ExecSession, EngineError>> + Send {
+        self.start_exec(id, opts)
+    }
+    fn exec_exit_code(
+        &self,
+        exec_id: &str,
+    ) -> impl Future<Output = Result<Option<i64>, EngineError>> + Send {
+        self.exec_code(exec_id)
+    }
+    fn resize_exec(
+        &self,
+        exec_id: &str,
+        width: u16,
+        height: u16,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        self.exec_resize(exec_id, width, height)
     }
 }

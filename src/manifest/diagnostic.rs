@@ -28,9 +28,9 @@ pub enum Class {
 pub struct Diagnostic {
     /// The file as the user named it (or as found under a directory they named).
     pub file: String,
-    /// 1-based.
+    /// 1-based; 0 when the diagnostic is about the whole path (it could not be read).
     pub line: usize,
-    /// 1-based, in characters.
+    /// 1-based, in characters; 0 with `line` 0.
     pub column: usize,
     /// Field path inside the document, e.g. `spec.resources.memory`; empty for the whole file.
     pub path: String,
@@ -52,6 +52,17 @@ impl Diagnostic {
         }
     }
 
+    /// An error about a path as a whole (missing, unreadable, not a regular file): it has
+    /// no line and column.
+    pub fn at_path(file: &str, message: String) -> Self {
+        Diagnostic::error(file, (0, 0), "", message)
+    }
+
+    /// Whether it points at a place in a file (not at a path as a whole).
+    pub fn has_position(&self) -> bool {
+        self.line > 0
+    }
+
     pub fn warning(file: &str, pos: (usize, usize), path: &str, message: String) -> Self {
         Diagnostic {
             severity: Severity::Warning,
@@ -70,10 +81,15 @@ impl Diagnostic {
     }
 }
 
-/// `file:line:col: field.path: message` (warnings say so after the path).
+/// `file:line:col: field.path: message` (warnings say so after the path); `file: message`
+/// for a path as a whole.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if self.has_position() {
+            write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        } else {
+            write!(f, "{}: ", self.file)?;
+        }
         if !self.path.is_empty() {
             write!(f, "{}: ", self.path)?;
         }
@@ -116,11 +132,14 @@ pub fn render(diagnostics: &[Diagnostic], format: Format) -> String {
                 } else {
                     format!("{}: {}", d.path, d.message)
                 };
+                let at = if d.has_position() {
+                    format!(",line={},col={}", d.line, d.column)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "::{level} file={},line={},col={}::{}\n",
+                    "::{level} file={}{at}::{}\n",
                     d.file,
-                    d.line,
-                    d.column,
                     msg.replace('%', "%25")
                         .replace('\r', "%0D")
                         .replace('\n', "%0A")
@@ -140,6 +159,16 @@ mod tests {
         assert_eq!(d.to_string(), "m/a.yaml:3:5: spec.resources.memory: bad");
         let w = Diagnostic::warning("m/a.yaml", (1, 1), "kind", "later".into());
         assert_eq!(w.to_string(), "m/a.yaml:1:1: kind: warning: later");
+    }
+
+    #[test]
+    fn a_path_error_has_no_line_and_column() {
+        let d = Diagnostic::at_path("m/private", "permission denied".into());
+        assert_eq!(d.to_string(), "m/private: permission denied");
+        assert_eq!(
+            render(&[d], Format::Github),
+            "::error file=m/private::permission denied\n"
+        );
     }
 
     #[test]

@@ -53,11 +53,11 @@ pub enum FileError {
 }
 
 impl FileError {
-    /// Where in the file the error is, when it is about a position.
-    pub fn position(&self) -> (usize, usize) {
+    /// Where in the file the error is; `None` when it is about the file as a whole.
+    pub fn position(&self) -> Option<(usize, usize)> {
         match self {
-            FileError::Utf8 { line, column } => (*line, *column),
-            _ => (1, 1),
+            FileError::Utf8 { line, column } => Some((*line, *column)),
+            _ => None,
         }
     }
 }

@@ -95,7 +95,7 @@ pub struct Read {
 pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
     let mut read = Read::default();
     for u in found.unreadable {
-        let d = Diagnostic::error(&u.display, (1, 1), "", u.message);
+        let d = Diagnostic::at_path(&u.display, u.message);
         if u.entry_only {
             read.unreadable_entries.push((u.absolute, d));
         } else {
@@ -105,7 +105,7 @@ pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
     read.warnings = found
         .skipped
         .into_iter()
-        .map(|s| Diagnostic::warning(&s.display, (1, 1), "", s.message))
+        .map(|s| Diagnostic::warning(&s.display, (0, 0), "", s.message))
         .collect();
     read.files = found
         .files
@@ -123,12 +123,10 @@ pub fn read_file(f: SourceFile, reader: &mut Reader, prefix: &str) -> FileResult
     match text {
         Ok(t) => read_text(file, &t, &mut reader.values),
         Err(e) => FileResult {
-            diagnostics: vec![Diagnostic::error(
-                &file.display,
-                e.position(),
-                "",
-                format!("{prefix}{e}"),
-            )],
+            diagnostics: vec![match e.position() {
+                Some(at) => Diagnostic::error(&file.display, at, "", format!("{prefix}{e}")),
+                None => Diagnostic::at_path(&file.display, format!("{prefix}{e}")),
+            }],
             file,
             documents: Vec::new(),
             failed_names: Vec::new(),

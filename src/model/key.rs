@@ -3,12 +3,17 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The kinds of object that own a container.
+/// The kinds of object that own a container. In JSON lower-case, as in labels, container
+/// names and `berth get` (the capitalized forms of older output are still read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
+    #[serde(alias = "Agent")]
     Agent,
+    #[serde(alias = "Session")]
     Session,
     /// A berth-owned volume; its key's name is the engine volume name.
+    #[serde(alias = "Volume")]
     Volume,
 }
 

@@ -101,7 +101,7 @@ pub fn load(path: Option<&Path>, reader: &mut Reader) -> PolicyLoad {
     let found = match files(path) {
         Ok(f) => f,
         Err(e) => {
-            let d = Diagnostic::error(&source, (1, 1), "", format!("--policy: {e}"));
+            let d = Diagnostic::at_path(&source, format!("--policy: {e}"));
             return failed(format!("cannot be read ({e})"), vec![d], Vec::new());
         }
     };

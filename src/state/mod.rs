@@ -32,6 +32,18 @@ pub enum StateError {
     Write { path: String, message: String },
     #[error("another berth run holds {path}: one daemon per instance and state directory")]
     Locked { path: String },
+    /// The state directory, or a path on the way to it, is a file.
+    #[error("{}", not_a_directory(dir, file))]
+    NotADirectory { dir: String, file: String },
+}
+
+/// `--state-dir X is a file, not a directory`, or which path on the way to X is one.
+fn not_a_directory(dir: &str, file: &str) -> String {
+    if dir == file {
+        format!("--state-dir {dir} is a file, not a directory")
+    } else {
+        format!("--state-dir {dir}: {file} is a file, not a directory")
+    }
 }
 
 /// One object's entry: its runtime memory and the status last reported.

@@ -48,6 +48,30 @@ impl Store {
         &self.path
     }
 
+    /// The directory of the state file.
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// Makes sure the state directory exists (creating it) and is a directory: what every
+    /// command that writes state checks first, so that a file in its place is named as such.
+    pub fn check_dir(&self) -> Result<(), StateError> {
+        let dir = self.dir();
+        match fs::create_dir_all(dir) {
+            Ok(()) => Ok(()),
+            Err(e) => match dir.ancestors().find(|p| p.exists() && !p.is_dir()) {
+                Some(file) => Err(StateError::NotADirectory {
+                    dir: dir.display().to_string(),
+                    file: file.display().to_string(),
+                }),
+                None => Err(StateError::Write {
+                    path: dir.display().to_string(),
+                    message: e.to_string(),
+                }),
+            },
+        }
+    }
+
     /// Takes the instance lock (`<instance>.lock` beside the state file) for as long as the
     /// returned file lives, so two daemons never drive one instance.
     pub fn lock(&self) -> Result<fs::File, StateError> {
@@ -56,9 +80,7 @@ impl Store {
             path: path.display().to_string(),
             message: e.to_string(),
         };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(err)?;
-        }
+        self.check_dir()?;
         let f = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -120,12 +142,21 @@ impl Store {
         match fs::read_to_string(&self.path) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateFile::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                let dir = self.dir();
+                let file = dir.ancestors().find(|p| p.exists() && !p.is_dir());
+                Err(StateError::NotADirectory {
+                    dir: dir.display().to_string(),
+                    file: file.unwrap_or(dir).display().to_string(),
+                })
+            }
             Err(e) => Err(err(e.to_string())),
         }
     }
 
     /// Writes atomically: a crash leaves the old file or the new one, never a mix.
     pub fn save(&self, state: &StateFile) -> Result<(), StateError> {
+        self.check_dir()?;
         let mut body = serde_json::to_vec_pretty(state).expect("state serializes");
         body.push(b'\n');
         write_atomically(&self.path, &body)
@@ -188,6 +219,42 @@ mod tests {
     use super::*;
     use crate::model::{History, Kind, ObjectKey, ObjectRuntime, Phase, Runtime};
     use crate::state::{snapshot, Published};
+
+    /// `--state-dir` naming a file once said "File exists (os error 17)".
+    #[test]
+    fn a_file_as_the_state_directory_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("state");
+        std::fs::write(&file, "").unwrap();
+        let f = file.display();
+        for (store, says) in [
+            (
+                Store::new(&file, "t"),
+                format!("--state-dir {f} is a file, not a directory"),
+            ),
+            (
+                Store::new(&file.join("below"), "t"),
+                format!("--state-dir {f}/below: {f} is a file, not a directory"),
+            ),
+        ] {
+            assert_eq!(store.check_dir().unwrap_err().to_string(), says);
+            assert!(matches!(
+                store.lock(),
+                Err(StateError::NotADirectory { .. })
+            ));
+            assert!(matches!(
+                store.save(&StateFile::default()),
+                Err(StateError::NotADirectory { .. })
+            ));
+        }
+        assert!(matches!(
+            Store::new(&file, "t").peek(),
+            Err(StateError::NotADirectory { .. })
+        ));
+        let fresh = Store::new(&dir.path().join("new/dir"), "t");
+        fresh.check_dir().unwrap();
+        assert!(dir.path().join("new/dir").is_dir());
+    }
 
     #[test]
     fn round_trips_and_survives_garbage() {

@@ -176,7 +176,10 @@ fn the_block_parser_reads_commands_exit_codes_and_refuses_hidden_output() {
     let page = "x\n```console\n$ berth validate a # exit 1\nerror: [..]\n...\n$ true\n```\n";
     let steps = parse(page).unwrap();
     assert_eq!(steps.len(), 2);
-    assert_eq!((steps[0].command.as_str(), steps[0].exit), ("berth validate a", 1));
+    assert_eq!(
+        (steps[0].command.as_str(), steps[0].exit),
+        ("berth validate a", 1)
+    );
     assert_eq!(steps[0].expected, "error: [..]\n...\n");
     assert!(parse("```sh\n$ berth get\nNAME\n```\n").is_err());
     assert!(parse("```console\n$ berth get --instance x\n```\n").is_err());

@@ -7,12 +7,16 @@
 
 mod haproxy;
 mod pki;
+mod pty;
 mod util;
 
 mod apply;
 mod cis;
+mod cli;
 mod docs;
 mod doctor;
+mod exec;
+mod logs;
 mod network;
 mod operator;
 mod podman;

@@ -390,8 +390,13 @@ pub fn free_port() -> u16 {
 
 /// A plain HTTP GET against 127.0.0.1; `None` when nothing answers.
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_get_at(&format!("127.0.0.1:{port}"), path)
+}
+
+/// A plain HTTP GET against `address` (`127.0.0.1:9325`, `[::1]:9325`).
+pub fn http_get_at(address: &str, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let mut s = std::net::TcpStream::connect(address).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     write!(
         s,

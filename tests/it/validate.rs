@@ -1,6 +1,6 @@
 //! `berth validate`: diagnostics are golden files (expected vs got), all errors at once.
 
-use crate::util::{assert_exit, berth, repo, stderr, stdout};
+use crate::util::{agent, assert_exit, berth, repo, stderr, stdout};
 
 /// The golden run: every fixture directory, the drop-in one under `--sessions`, against the
 /// fixture Policy.
@@ -115,7 +115,7 @@ fn a_missing_path_is_an_error_not_an_empty_set() {
     assert_exit(&o, 1);
     assert_eq!(
         stdout(&o),
-        "tests/fixtures/does-not-exist:1:1: no such file or directory\n"
+        "tests/fixtures/does-not-exist: no such file or directory\n"
     );
 }
 
@@ -149,4 +149,35 @@ fn the_reference_manifests_tree_passes_with_its_policy_and_sessions() {
         "{}",
         stdout(&o)
     );
+}
+
+/// An unreadable directory among the manifest paths was reported at `:1:1`, a place in a
+/// file that it is not. Root reads every directory, so berth runs as `nobody` here.
+#[test]
+fn an_unreadable_directory_is_a_path_error_without_line_and_column() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m");
+    std::fs::create_dir_all(m.join("private")).unwrap();
+    std::fs::write(m.join("a.yaml"), agent("a", "")).unwrap();
+    std::fs::write(m.join("private/b.yaml"), agent("b", "")).unwrap();
+    for (p, mode) in [
+        (dir.path(), 0o755),
+        (&m, 0o755),
+        (&m.join("private"), 0o000),
+    ] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let o = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_berth"))
+        .args(["validate", &m.display().to_string()])
+        .output()
+        .expect("setpriv (util-linux)");
+    assert_exit(&o, 1);
+    assert_eq!(
+        stdout(&o),
+        format!("{}/private: permission denied\n", m.display())
+    );
+    std::fs::set_permissions(m.join("private"), std::fs::Permissions::from_mode(0o755)).unwrap();
 }

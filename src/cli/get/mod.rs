@@ -61,7 +61,7 @@ fn parse_targets(args: &Args) -> Result<Option<Filter>, CliError> {
                 filter.kinds.insert(Kind::Session);
             }
             _ => {
-                let key = super::parse::parse_object(t).map_err(CliError::Setup)?;
+                let key = super::parse::parse_object_ref(t).map_err(CliError::Setup)?;
                 filter.objects.insert(key);
             }
         }

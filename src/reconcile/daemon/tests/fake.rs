@@ -12,7 +12,9 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use crate::engine::{Engine, EngineError, EngineEvent, EventKind};
+use crate::engine::{
+    Engine, EngineError, EngineEvent, EventKind, ExecOptions, ExecSession, LogOptions, OutputChunk,
+};
 use crate::model::{
     CleanupRule, DesiredContainer, Health, HostFacts, ObjectKey, Observed, ObservedVolume,
     RunState, VolumeOwner,
@@ -394,5 +396,31 @@ impl Engine for FakeEngine {
             }
         })
         .boxed()
+    }
+
+    /// The loop never reads logs: an empty stream.
+    fn logs(
+        &self,
+        _id: &str,
+        _opts: &LogOptions,
+    ) -> BoxStream<'static, Result<OutputChunk, EngineError>> {
+        stream::empty().boxed()
+    }
+
+    /// The loop never runs commands in containers.
+    async fn exec(&self, _id: &str, _opts: &ExecOptions) -> Result<ExecSession, EngineError> {
+        Err(EngineError::Engine {
+            operation: "POST /containers/{id}/exec".into(),
+            status: 501,
+            message: "the fake engine does not run commands".into(),
+        })
+    }
+
+    async fn exec_exit_code(&self, _exec_id: &str) -> Result<Option<i64>, EngineError> {
+        Ok(None)
+    }
+
+    async fn resize_exec(&self, _exec_id: &str, _w: u16, _h: u16) -> Result<(), EngineError> {
+        Ok(())
     }
 }
