@@ -53,10 +53,10 @@ pub async fn run(ctx: &Context, sources: &Sources, opts: Options) -> Result<Exit
     let p = &planned.plan;
     if text {
         for n in &p.notes {
-            println!("= {}: {}", n.subject, n.message);
+            outln!("= {}: {}", n.subject, n.message);
         }
         if p.is_empty() {
-            println!(
+            outln!(
                 "nothing to do: {} object(s) up to date",
                 loaded.desired.objects.len()
             );
@@ -76,7 +76,7 @@ pub async fn run(ctx: &Context, sources: &Sources, opts: Options) -> Result<Exit
     .await;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if text && !outcomes.is_empty() {
-        println!("{} action(s), {failed} failed", outcomes.len());
+        outln!("{} action(s), {failed} failed", outcomes.len());
     }
     remember(ctx, &loaded.desired, &planned, &outcomes);
     let mut ok = failed == 0 && !loaded.has_errors() && planned.held.is_empty();
@@ -162,7 +162,7 @@ fn remember(
 fn print_wait(desired: &crate::model::DesiredSet, pending: &[reconcile::NotReady], t: Duration) {
     if pending.is_empty() {
         let healthy = desired.objects.values().any(|d| d.spec.health.is_some());
-        println!(
+        outln!(
             "ready: {} object(s) running{}",
             desired.objects.len(),
             if healthy { " and healthy" } else { "" }
@@ -170,7 +170,7 @@ fn print_wait(desired: &crate::model::DesiredSet, pending: &[reconcile::NotReady
         return;
     }
     let gave_up = pending.iter().any(|p| p.failed);
-    println!(
+    outln!(
         "not ready{}:",
         if gave_up {
             String::new()
@@ -179,7 +179,7 @@ fn print_wait(desired: &crate::model::DesiredSet, pending: &[reconcile::NotReady
         }
     );
     for p in pending {
-        println!("  {}: {}", p.key, p.reason);
+        outln!("  {}: {}", p.key, p.reason);
     }
 }
 
@@ -199,9 +199,9 @@ fn print_outcome(o: &Outcome) {
                 .as_deref()
                 .map(|i| format!(" ({})", &i[..i.len().min(12)]))
                 .unwrap_or_default();
-            println!("{} {}: {a} ... {done}{id}", a.verb().symbol(), a.key);
+            outln!("{} {}: {a} ... {done}{id}", a.verb().symbol(), a.key);
         }
-        Err(e) => println!(
+        Err(e) => outln!(
             "{} {}: {a} ... FAILED [{}]: {e}",
             a.verb().symbol(),
             a.key,

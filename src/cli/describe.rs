@@ -116,7 +116,7 @@ pub async fn run(ctx: &Context, key: &ObjectKey, format: PlanFormat) -> Result<E
     };
     match format {
         PlanFormat::Json => print_json(&d),
-        PlanFormat::Text => print!("{}", text(&d)),
+        PlanFormat::Text => out!("{}", text(&d)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -29,7 +29,7 @@ pub async fn run(
     let (p, none_held) = (planned.plan, planned.held.is_empty());
     match format {
         PlanFormat::Text => {
-            print!("{}", render(&p));
+            out!("{}", render(&p));
             if p.is_empty() {
                 eprintln!(
                     "no changes ({} object(s) up to date)",
@@ -39,7 +39,7 @@ pub async fn run(
                 eprintln!("{} change(s)", p.actions.len());
             }
         }
-        PlanFormat::Json => println!(
+        PlanFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&p).expect("a plan serializes")
         ),

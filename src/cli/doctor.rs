@@ -99,21 +99,23 @@ pub async fn run(
                 probes: &probes,
                 ok,
             };
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&r).expect("the report serializes")
             );
         }
         PlanFormat::Text => {
-            println!(
+            outln!(
                 "endpoint   {} (connected in {connected_ms} ms)",
                 engine.endpoint()
             );
-            println!(
+            outln!(
                 "engine     {} {} ({})",
-                info.kind, info.version, info.platform
+                info.kind,
+                info.version,
+                info.platform
             );
-            println!(
+            outln!(
                 "api        {} negotiated (engine speaks {}{})",
                 engine.api_version(),
                 info.api_version,
@@ -122,11 +124,11 @@ pub async fn run(
                     .map(|m| format!(", down to {m}"))
                     .unwrap_or_default()
             );
-            println!("apparmor   {apparmor}");
+            outln!("apparmor   {apparmor}");
             if let Some(c) = &certificate {
                 print_certificate(c);
             }
-            println!();
+            outln!();
             let rows: Vec<Vec<String>> = probes
                 .iter()
                 .map(|p| {
@@ -138,19 +140,19 @@ pub async fn run(
                     ]
                 })
                 .collect();
-            print!("{}", table(&["FLAG", "CALL", "NEEDED", "VERDICT"], &rows));
-            println!();
+            out!("{}", table(&["FLAG", "CALL", "NEEDED", "VERDICT"], &rows));
+            outln!();
             let wide_open = probes
                 .iter()
                 .any(|p| p.need == Need::NotNeeded && p.verdict == Verdict::Allowed);
             if ok {
-                println!("doctor: ok: every call berth needs gets through");
+                outln!("doctor: ok: every call berth needs gets through");
                 if wide_open {
-                    println!("doctor: note: calls berth never makes get through too; put a socket proxy in front (docs/proxy.md)");
+                    outln!("doctor: note: calls berth never makes get through too; put a socket proxy in front (docs/proxy.md)");
                 }
             } else {
                 let flags: Vec<String> = missing.iter().map(|p| format!("{}=1", p.flag)).collect();
-                println!(
+                outln!(
                     "doctor: missing: {} (enable {} on the socket proxy)",
                     missing
                         .iter()
@@ -170,22 +172,22 @@ fn print_certificate(c: &PeerCertificate) {
     let protocol = c.protocol.as_deref().unwrap_or("TLS");
     match &c.verification {
         Verification::Verified { against } => {
-            println!("tls        {protocol}, certificate verified against {against}")
+            outln!("tls        {protocol}, certificate verified against {against}")
         }
-        Verification::Skipped => println!(
+        Verification::Skipped => outln!(
             "tls        {protocol}, certificate NOT VERIFIED (--portainer-insecure-skip-verify): the connection can be intercepted"
         ),
-        Verification::Refused { message } => println!("tls        REFUSED: {message}"),
+        Verification::Refused { message } => outln!("tls        REFUSED: {message}"),
     }
-    println!("subject    {}", c.subject);
-    println!("issuer     {}", c.issuer);
+    outln!("subject    {}", c.subject);
+    outln!("issuer     {}", c.issuer);
     let when = match c.expires_in_days {
         d if d < 0 => "EXPIRED".to_string(),
         0 => "expires within a day".to_string(),
         d => format!("in {d} days"),
     };
-    println!("expires    {} ({when})", c.not_after);
-    println!("sha256     {}", c.sha256);
+    outln!("expires    {} ({when})", c.not_after);
+    outln!("sha256     {}", c.sha256);
 }
 
 fn need(n: Need, conditional_needed: bool) -> String {

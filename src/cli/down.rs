@@ -50,20 +50,20 @@ pub async fn run(
     };
     let actions = plan::teardown(&observed, &volumes_listed);
     if actions.is_empty() && text {
-        println!("nothing to remove: instance {instance:?} owns no containers");
+        outln!("nothing to remove: instance {instance:?} owns no containers");
     }
     let outcomes = reconcile::execute(&engine, instance, actions, concurrency, |o| {
         if text {
             match &o.result {
-                Ok(_) => println!("- {}: removed", o.action.key),
-                Err(e) => println!("- {}: FAILED: {e}", o.action.key),
+                Ok(_) => outln!("- {}: removed", o.action.key),
+                Err(e) => outln!("- {}: FAILED: {e}", o.action.key),
             }
         }
     })
     .await;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if text && !outcomes.is_empty() {
-        println!(
+        outln!(
             "removed {} object(s), {failed} failed",
             outcomes.len() - failed
         );
@@ -72,8 +72,8 @@ pub async fn run(
     let networks = remove_networks(&engine, instance).await;
     for n in networks.iter().filter(|_| text) {
         match n.result.as_str() {
-            "ok" => println!("- network {}: removed", n.name),
-            e => println!("- network {}: FAILED: {e}", n.name),
+            "ok" => outln!("- network {}: removed", n.name),
+            e => outln!("- network {}: FAILED: {e}", n.name),
         }
     }
     let kept_volumes: Vec<String> = if volumes {
@@ -86,7 +86,7 @@ pub async fn run(
             .unwrap_or_default()
     };
     if text && !kept_volumes.is_empty() {
-        println!(
+        outln!(
             "kept {} volume(s); `berth down --volumes` removes them too",
             kept_volumes.len()
         );

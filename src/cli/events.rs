@@ -44,8 +44,8 @@ pub fn line(r: &Record, with_object: bool) -> String {
 
 fn print(r: &Record, format: PlanFormat) {
     match format {
-        PlanFormat::Text => println!("{}", line(r, true)),
-        PlanFormat::Json => println!("{}", serde_json::to_string(r).expect("records serialize")),
+        PlanFormat::Text => outln!("{}", line(r, true)),
+        PlanFormat::Json => outln!("{}", serde_json::to_string(r).expect("records serialize")),
     }
 }
 

@@ -1,6 +1,18 @@
 //! The `berth` command line. Parsing what the user typed ([`args`]) is kept apart from doing
 //! it; each command lives in its own file, gets a [`Context`] and returns
-//! `Result<ExitCode, CliError>`; `main` prints an error once.
+//! `Result<ExitCode, CliError>`; `main` prints an error once. Output goes through [`out!`]
+//! and [`outln!`] ([`output::write_out`]), never `print!`: a closed pipe is no panic.
+
+/// `print!` to stdout through [`output::write_out`].
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::output::write_out(format_args!($($t)*)) };
+}
+
+/// `outln!` to stdout through [`output::write_out`].
+macro_rules! outln {
+    () => { $crate::cli::output::write_out(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::cli::output::write_out(format_args!("{}\n", format_args!($($t)*))) };
+}
 
 mod apply;
 mod args;
@@ -94,7 +106,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Validate { sources, output } => Ok(validate::run(&sources.sources(), output)),
         Command::Schema => {
-            print!("{}", crate::manifest::schema::schema_text());
+            out!("{}", crate::manifest::schema::schema_text());
             Ok(ExitCode::SUCCESS)
         }
         command => runtime()

@@ -125,10 +125,10 @@ async fn stop(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, CliErr
             let result = engine.stop(&c.id, o.grace()).await;
             remember(ctx, &o.key, Verb::Stop, &result);
             result?;
-            println!("{}: stopped", o.key);
+            outln!("{}: stopped", o.key);
         }
-        Some(_) => println!("{}: stopped (it was not running)", o.key),
-        None => println!("{}: stopped (no container; it is created stopped)", o.key),
+        Some(_) => outln!("{}: stopped (it was not running)", o.key),
+        None => outln!("{}: stopped (no container; it is created stopped)", o.key),
     }
     Ok(true)
 }
@@ -136,14 +136,14 @@ async fn stop(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, CliErr
 async fn start(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, CliError> {
     let was = overrides(ctx).modify(|ov| ov.stopped.remove(&o.key).is_some())?;
     if o.declared_stopped {
-        println!(
+        outln!(
             "{}: its manifest declares state: Stopped; edit the manifest to run it",
             o.key
         );
         return Ok(false);
     }
     if o.up() {
-        println!("{}: running", o.key);
+        outln!("{}: running", o.key);
         return Ok(true);
     }
     if ctx.store().daemon_running() {
@@ -162,11 +162,11 @@ async fn start(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, CliEr
             let result = engine.start(&c.id).await;
             remember(ctx, &o.key, Verb::Start, &result);
             result?;
-            println!("{}: started", o.key);
+            outln!("{}: started", o.key);
             Ok(true)
         }
         Some(_) => {
-            println!(
+            outln!(
                 "{}: not stopped by berth; `berth apply` or `berth run` starts it if its \
                  restart policy says so",
                 o.key
@@ -174,7 +174,7 @@ async fn start(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, CliEr
             Ok(false)
         }
         None => {
-            println!("{}: no container; `berth apply` creates it", o.key);
+            outln!("{}: no container; `berth apply` creates it", o.key);
             Ok(true)
         }
     }
@@ -200,7 +200,7 @@ async fn restart(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, Cli
         None
     };
     if let Some(why) = refusal {
-        println!("{}: not restarted: {why}", o.key);
+        outln!("{}: not restarted: {why}", o.key);
         return Ok(false);
     }
     if ctx.store().daemon_running() {
@@ -238,7 +238,7 @@ async fn restart(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, Cli
     };
     remember(ctx, &o.key, Verb::Restart, &result);
     result?;
-    println!("{}: restarted", o.key);
+    outln!("{}: restarted", o.key);
     Ok(true)
 }
 
@@ -272,9 +272,9 @@ fn remember(ctx: &Context, key: &ObjectKey, verb: Verb, result: &Result<(), Engi
 
 fn report(key: &ObjectKey, done: bool, yes: &str, no: &str) {
     if done {
-        println!("{key}: {yes}");
+        outln!("{key}: {yes}");
     } else {
-        println!("{key}: {no}");
+        outln!("{key}: {no}");
     }
 }
 

@@ -1,4 +1,20 @@
-//! Small text helpers for command output.
+//! Command output: writing to stdout (a reader that went away ends the command quietly, as
+//! `berth get | head` expects of any Unix tool) and small text helpers.
+
+use std::io::Write;
+
+/// Writes to stdout. When the reader went away (a closed pipe) the command ends at once
+/// with exit 0; any other write error ends it with exit 74 (EX_IOERR), said on stderr.
+pub fn write_out(args: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(74);
+    }
+}
 
 /// Left-aligned columns separated by three spaces, like kubectl.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {

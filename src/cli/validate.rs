@@ -6,7 +6,7 @@ use crate::resolve;
 /// `berth validate`: every problem in every file, then a one-line verdict on stderr.
 pub fn run(sources: &Sources, format: Format) -> ExitCode {
     let loaded = resolve::load(sources);
-    print!("{}", diagnostic::render(&loaded.diagnostics, format));
+    out!("{}", diagnostic::render(&loaded.diagnostics, format));
     let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
     if format == Format::Text {
         if errors == 0 {

@@ -27,8 +27,8 @@ struct Version {
 
 pub fn run(format: PlanFormat) -> ExitCode {
     match format {
-        PlanFormat::Text => println!("berth {LONG}"),
-        PlanFormat::Json => println!(
+        PlanFormat::Text => outln!("berth {LONG}"),
+        PlanFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&Version {
                 version: VERSION,

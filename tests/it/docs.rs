@@ -52,6 +52,12 @@ fn parse(text: &str) -> Result<Vec<Step>, String> {
         }
         match command {
             Some(c) => {
+                if c.trim_end().ends_with('&') {
+                    return Err(format!(
+                        "line {n}: a console command may not run in the background (`&`): \
+                         nothing would wait for it or stop it"
+                    ));
+                }
                 if c.contains("--instance") {
                     return Err(format!(
                         "line {n}: console commands run against the page's own instance; \
@@ -86,8 +92,12 @@ fn parse(text: &str) -> Result<Vec<Step>, String> {
     Ok(steps)
 }
 
-/// The pages: README.md and docs/*.md.
+/// The pages: README.md and docs/*.md (only those named in `BERTH_DOCS_PAGES`, comma
+/// separated, when it is set: for working on one page).
 fn pages() -> Vec<PathBuf> {
+    if let Ok(only) = std::env::var("BERTH_DOCS_PAGES") {
+        return only.split(',').map(|p| repo(p.trim())).collect();
+    }
     let mut out = vec![repo("README.md")];
     let mut docs: Vec<PathBuf> = std::fs::read_dir(repo("docs"))
         .unwrap()
@@ -184,4 +194,5 @@ fn the_block_parser_reads_commands_exit_codes_and_refuses_hidden_output() {
     assert!(parse("```sh\n$ berth get\nNAME\n```\n").is_err());
     assert!(parse("```console\n$ berth get --instance x\n```\n").is_err());
     assert!(parse("```console\noutput first\n```\n").is_err());
+    assert!(parse("```console\n$ haproxy -f x &\n```\n").is_err());
 }

@@ -114,7 +114,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
             if shown.is_empty() && missing.is_empty() {
                 eprintln!("no objects for instance {:?}", ctx.instance);
             } else {
-                print!("{}", render(&shown, &args, true));
+                out!("{}", render(&shown, &args, true));
             }
         }
     }
@@ -138,7 +138,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
                         print_data(std::slice::from_ref(r), args.output);
                     }
                 }
-                _ => print!("{}", render(&changed, &args, false)),
+                _ => out!("{}", render(&changed, &args, false)),
             }
         }
         shown = now;
@@ -228,7 +228,7 @@ fn labels_text(labels: &BTreeMap<String, String>) -> String {
 /// Prints rows as JSON or YAML; the exit code.
 fn print_data<T: Serialize>(rows: &[T], format: GetFormat) -> u8 {
     if format == GetFormat::Json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(rows).expect("rows serialize")
         );
@@ -237,7 +237,7 @@ fn print_data<T: Serialize>(rows: &[T], format: GetFormat) -> u8 {
     let value = serde_json::to_value(rows).expect("rows serialize");
     match crate::manifest::yaml::to_text(&value) {
         Ok(s) => {
-            print!("{s}");
+            out!("{s}");
             0
         }
         Err(e) => {

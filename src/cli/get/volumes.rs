@@ -92,7 +92,7 @@ pub async fn volumes(ctx: &Context, format: GetFormat) -> Result<ExitCode, CliEr
                     cells
                 })
                 .collect();
-            print!("{}", table(&header, &body));
+            out!("{}", table(&header, &body));
         }
     }
     Ok(ExitCode::SUCCESS)
