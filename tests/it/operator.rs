@@ -321,3 +321,65 @@ fn apply_expires_retain_for_volumes_once_their_time_is_up() {
     assert_exit(&inst.run("apply", &[]), 0);
     assert!(inst.volumes().is_empty(), "expired under apply");
 }
+
+#[test]
+fn get_watch_prints_an_object_again_when_it_changes() {
+    use std::io::BufRead;
+    let inst = Instance::new("op-watch");
+    inst.write("a.yaml", &agent("web", ""));
+    assert_exit(&inst.run("apply", &[]), 0);
+    let state = inst.state.path().display().to_string();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.args([
+        "get",
+        "-w",
+        "-o",
+        "json",
+        "--instance",
+        &inst.name,
+        "--state-dir",
+        &state,
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    via_test_engine(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    // The first document lists it running; then stop it and wait for the row that says so
+    // (a generous guard against a watch that never prints, not a timing assertion).
+    let mut doc = String::new();
+    let mut saw = Vec::new();
+    let mut stopped = false;
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("gave up waiting for get -w to print; saw {saw:?}"));
+        doc.push_str(&line);
+        doc.push('\n');
+        if line != "]" {
+            continue;
+        }
+        let rows: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        doc.clear();
+        let state = rows[0]["state"].as_str().unwrap().to_string();
+        saw.push(state.clone());
+        if state == "Running" && !stopped {
+            assert_exit(&inst.berth("stop", &["agent/web"]), 0);
+            stopped = true;
+        } else if state == "Stopped" {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(saw.first().map(String::as_str), Some("Running"), "{saw:?}");
+    assert_eq!(saw.last().map(String::as_str), Some("Stopped"), "{saw:?}");
+}
