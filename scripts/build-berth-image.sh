@@ -189,7 +189,7 @@ import "$workdir/proxy.tar" socket-proxy proxy_changes "$PROXY_REPO:latest" "$PR
 
 # --- verify ------------------------------------------------------------------------------
 berth_version=$(docker run --rm "$BERTH_REPO:latest" --version) || die "berth:latest does not run"
-[[ $berth_version == "berth $version" ]] || die "berth:latest --version printed '$berth_version'"
+[[ $berth_version == "berth $version "* || $berth_version == "berth $version" ]] || die "berth:latest --version printed '$berth_version'"
 out=$(docker run --rm --entrypoint /bin/wget "$BERTH_REPO:latest" --help 2>&1 || true)
 [[ $out == *"Usage: wget"* ]] || die "berth:latest has no wget for its health check: $out"
 user=$(docker image inspect -f '{{.Config.User}}' "$BERTH_REPO:latest")
