@@ -13,13 +13,13 @@ POLICY   ?= manifests/policy.yaml
 SESSIONS ?= manifests/sessions
 SCHEMA   ?= schemas/berth-v1.json
 # The integration tests that also run against Podman (make test-podman): everything that
-# does not need Docker-only tooling (docker events filters, the Docker socket path) or
-# engine-run health checks, which Podman only runs under systemd (see docs/proxy.md), nor the
-# tests that start a socket proxy in front of Docker's socket.
+# does not need Docker-only tooling (docker events filters, the Docker socket path), nor the
+# tests that start a socket proxy in front of Docker's socket. Health checks run there too:
+# berth drives them on Podman (docs/proxy.md).
 PODMAN_TESTS ?= podman:: apply:: safety:: ports:: policy::apply_and_diff policy::run_holds \
 	run::files run::a_killed run::a_session run::an_agent_declared run::an_invalid_file \
-	run::kill_9 run::sigterm logs:: exec::exec_passes exec::exec_without exec::exec_it
-PODMAN_SKIP  ?= --skip healthy
+	run::kill_9 run::sigterm run::an_unhealthy logs:: exec::exec_passes exec::exec_without exec::exec_it
+PODMAN_SKIP  ?=
 
 .PHONY: help build images image engine tools test test-proxy test-podman demo demo-down schema fmt lint clean \
 	bench bench-quick fuzz fuzz-smoke man

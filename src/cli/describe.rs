@@ -55,7 +55,8 @@ struct Container<'a> {
 /// Exit 0; 1 when the instance has no such object; 2 error.
 pub async fn run(ctx: &Context, key: &ObjectKey, format: PlanFormat) -> Result<ExitCode, CliError> {
     let engine = ctx.connect().await?;
-    let observed = engine.list(&ctx.instance).await?;
+    let mut observed = engine.list(&ctx.instance).await?;
+    engine.fill_health(&mut observed).await;
     let mut mine: Vec<&Observed> = observed
         .iter()
         .filter(|o| o.key.as_ref() == Some(key))

@@ -9,6 +9,7 @@ mod doctor;
 mod error;
 mod events;
 mod exec;
+mod libpod;
 mod logs;
 mod network;
 mod output;
@@ -36,7 +37,7 @@ pub use portainer::{Portainer, Target};
 pub use tls::TlsVerify;
 
 use crate::model::{
-    CleanupRule, DesiredContainer, HostFacts, Observed, ObservedVolume, VolumeOwner,
+    CleanupRule, DesiredContainer, Health, HostFacts, Observed, ObservedVolume, VolumeOwner,
 };
 
 /// The engine operations berth's loop, executor and one-shot commands use. [`Client`] is
@@ -126,6 +127,20 @@ pub trait Engine: Clone + Send + Sync + 'static {
         width: u16,
         height: u16,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Whether the engine runs containers' health checks itself (Docker does; Podman under
+    /// `podman system service` without systemd does not, and berth drives them).
+    fn runs_health_checks(&self) -> bool;
+    /// Whether the engine tells every exit with a `die` event before a listing shows it
+    /// (Docker does; Podman 4.3 not always, and berth lists more often while containers run).
+    fn tells_exits(&self) -> bool;
+    /// Runs a container's health check once, where the engine does not run them itself;
+    /// its health afterwards (`None` when there is none to report). `timeout` is the
+    /// check's own.
+    fn run_health_check(
+        &self,
+        id: &str,
+        timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<Option<Health>, EngineError>> + Send;
 }
 
 impl Engine for Client {
@@ -228,5 +243,18 @@ impl Engine for Client {
         height: u16,
     ) -> impl Future<Output = Result<(), EngineError>> + Send {
         self.exec_resize(exec_id, width, height)
+    }
+    fn runs_health_checks(&self) -> bool {
+        self.info().kind != EngineKind::Podman
+    }
+    fn tells_exits(&self) -> bool {
+        self.info().kind != EngineKind::Podman
+    }
+    fn run_health_check(
+        &self,
+        id: &str,
+        timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<Option<Health>, EngineError>> + Send {
+        self.run_podman_health_check(id, timeout)
     }
 }

@@ -1,8 +1,8 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, EngineError};
-use crate::model::{DesiredSet, ObjectKey, Phase, RunState};
+use crate::model::{DesiredSet, Health, ObjectKey, Observed, Phase, RunState};
 
 /// An object that did not reach its desired state, and what it was doing instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +29,13 @@ pub async fn wait_ready<E: Engine>(
 ) -> Result<Vec<NotReady>, EngineError> {
     let deadline = Instant::now() + timeout;
     let mut ready_before: HashSet<String> = HashSet::new();
+    let mut checks: HashMap<String, (Instant, Option<Health>)> = HashMap::new();
     loop {
         let mut ready_now = HashSet::new();
-        let observed = engine.list(instance).await?;
+        let mut observed = engine.list(instance).await?;
+        if !engine.runs_health_checks() {
+            run_checks(engine, desired, &mut observed, &mut checks).await;
+        }
         let mut pending = Vec::new();
         for (key, want) in &desired.objects {
             let have = observed.iter().find(|o| {
@@ -80,5 +84,37 @@ pub async fn wait_ready<E: Engine>(
         }
         ready_before = ready_now;
         tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+}
+
+/// On an engine that runs no health checks (Podman without systemd), runs each running
+/// container's check once per its interval and lays the results on the listing, as
+/// `berth run` does: `starting` until a first result.
+async fn run_checks<E: Engine>(
+    engine: &E,
+    desired: &DesiredSet,
+    observed: &mut [Observed],
+    checks: &mut HashMap<String, (Instant, Option<Health>)>,
+) {
+    for o in observed.iter_mut().filter(|o| o.state == RunState::Running) {
+        let Some(check) = o
+            .key
+            .as_ref()
+            .and_then(|k| desired.objects.get(k))
+            .filter(|w| o.spec_hash.as_deref() == Some(w.hash.as_str()))
+            .and_then(|w| w.spec.health.as_ref())
+        else {
+            continue;
+        };
+        let interval = Duration::from_millis(check.interval_ms.max(1));
+        let entry = checks.entry(o.id.clone()).or_insert((Instant::now(), None));
+        if entry.0.elapsed() >= interval {
+            let timeout = Duration::from_millis(check.timeout_ms.max(1));
+            if let Ok(h) = engine.run_health_check(&o.id, timeout).await {
+                entry.1 = h.or(entry.1);
+            }
+            entry.0 = Instant::now();
+        }
+        o.health = Some(entry.1.unwrap_or(Health::Starting));
     }
 }

@@ -182,7 +182,7 @@ fn a_crash_loop_backs_off_with_growing_delays_and_resets_after_a_stable_run() {
     d.wait_object("three restarts, then running", "agent", "loop", |o| {
         o["restarts"] == 3 && o["phase"] == "Running"
     });
-    let starts = container_starts(&inst.container("loop").id);
+    let starts = container_starts(&inst.container("loop").id, "/starts");
     assert_eq!(starts.len(), 4, "{starts:?}");
     let gaps: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(
@@ -205,7 +205,7 @@ fn an_unhealthy_container_is_restarted_and_the_restarts_are_capped() {
     inst.write(
         "a.yaml",
         &format!(
-            "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: sick }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, 'cut -d\\  -f1 /proc/uptime >> /starts; exec sleep 3600']\n  stopGracePeriod: 1s\n  security: {{ readOnlyRootFilesystem: false }}\n  health: {{ exec: [\"false\"], interval: 300ms, timeout: 1s, retries: 1, maxRestarts: 2, restartWindow: 10m }}\n  restart: {{ backoff: {{ initial: 100ms, max: 200ms }} }}\n"
+            "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: sick }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, 'cut -d\\  -f1 /proc/uptime >> /data/starts; exec sleep 3600']\n  stopGracePeriod: 1s\n  volumes: [ {{ name: data, mountPath: /data }} ]\n  health: {{ exec: [\"false\"], interval: 300ms, timeout: 1s, retries: 1, maxRestarts: 2, restartWindow: 10m }}\n  restart: {{ backoff: {{ initial: 100ms, max: 200ms }} }}\n"
         ),
     );
     let d = Daemon::start(&inst, &[]);
@@ -222,7 +222,7 @@ fn an_unhealthy_container_is_restarted_and_the_restarts_are_capped() {
     assert_eq!(d.object("agent", "sick").unwrap()["restarts"], 2);
     let id = inst.container("sick").id;
     assert_eq!(
-        container_starts(&id).len(),
+        container_starts(&id, "/data/starts").len(),
         3,
         "the first start and two restarts"
     );
@@ -485,9 +485,9 @@ fn a_burst_of_file_changes_settles_into_a_few_reconciles_not_hundreds() {
     assert!(used <= 20, "300 file events took {used} reconcile passes");
 }
 
-/// The start times a test container recorded itself (host uptime, seconds) in `/starts`.
-fn container_starts(id: &str) -> Vec<f64> {
-    let o = docker(&["exec", id, "cat", "/starts"]);
+/// The start times a test container recorded itself (host uptime, seconds) in `file`.
+fn container_starts(id: &str, file: &str) -> Vec<f64> {
+    let o = docker(&["exec", id, "cat", file]);
     stdout(&o)
         .lines()
         .filter_map(|l| l.trim().parse::<f64>().ok())

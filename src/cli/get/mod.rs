@@ -147,7 +147,8 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
 
 /// The rows as they are now.
 async fn current(ctx: &Context, engine: &Client, filter: &Filter) -> Result<Vec<Row>, CliError> {
-    let observed = engine.list(&ctx.instance).await?;
+    let mut observed = engine.list(&ctx.instance).await?;
+    engine.fill_health(&mut observed).await;
     let state = ctx.store().peek().unwrap_or_else(|e| {
         eprintln!("warning: {e}");
         Default::default()

@@ -12,10 +12,12 @@
 //! - [`pass`]: one pass: list, correct, remember, plan.
 //! - [`dispatch`]: running a plan's actions, and what their outcomes teach.
 //! - [`publish`]: `/status`, the phase gauges and the state file.
+//! - `health`: health checks for engines that do not run them (Podman without systemd).
 //! - [`clock`]: the time the loop reads (the wall clock, or a paused test clock).
 
 pub mod clock;
 mod dispatch;
+mod health;
 mod overlay;
 mod pass;
 mod publish;
@@ -162,6 +164,7 @@ pub async fn run<E: Engine, M: Manifests>(
         history: file.history.clone(),
         declared,
         overrides: Default::default(),
+        health: None,
         override_store,
         override_error: None,
         runtime: file.runtime(),
@@ -191,6 +194,10 @@ pub async fn run<E: Engine, M: Manifests>(
     };
 
     let (event_tx, mut event_rx) = mpsc::unbounded_channel();
+    if !ctl.engine.runs_health_checks() {
+        info!("the engine runs no health checks itself (Podman without systemd): berth runs them");
+        ctl.health = Some(health::Driver::start(ctl.engine.clone(), event_tx.clone()));
+    }
     let events = tokio::spawn(triggers::watch_events(
         ctl.engine.clone(),
         ctl.config.instance.clone(),
@@ -324,6 +331,8 @@ struct Controller<E: Engine, M: Manifests> {
     declared: BTreeMap<ObjectKey, Declared>,
     /// The operator's overrides as last read.
     overrides: Overrides,
+    /// Runs health checks where the engine does not (Podman without systemd).
+    health: Option<health::Driver>,
     override_store: OverrideStore,
     /// The last error reading the overrides (said once; the last good ones stay).
     override_error: Option<String>,

@@ -24,6 +24,9 @@ use crate::reconcile::observe;
 /// second) doubling to a minute.
 const LIST_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
+/// How often an engine that does not tell every exit is listed while containers run.
+const EXIT_LISTING: Duration = Duration::from_secs(1);
+
 impl<E: Engine, M: Manifests> Controller<E, M> {
     /// An engine event: the overlay learns from it, and a death or failing health check
     /// starts the clock of the event-to-action metric.
@@ -109,6 +112,9 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             Err(e) => return Some(self.listing_failed(&e)),
         };
         self.overlay.apply(&mut observed);
+        if let Some(h) = &self.health {
+            h.observe(&self.desired.desired, &mut observed);
+        }
         if let Some(p) = &self.pristine {
             self.desired = p.clone();
         }
@@ -189,11 +195,20 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             .observe(started.elapsed().as_secs_f64());
         self.publish(&observed, &p, volume_statuses, now);
         self.shared.liveness.mark_ready();
-        p.wake_at().map(|t| {
+        let planned = p.wake_at().map(|t| {
             let d = t.duration_since(self.clock.now()).unwrap_or_default();
             // A little slack so the planner sees the deadline as passed.
             Instant::now() + d + Duration::from_millis(5)
-        })
+        });
+        // An engine that does not tell every exit (Podman 4.3) is listed every second
+        // while any container runs, so an exit is noticed within a second.
+        let running = observed.iter().any(|o| o.state == RunState::Running);
+        let listing =
+            (!self.engine.tells_exits() && running).then(|| Instant::now() + EXIT_LISTING);
+        match (planned, listing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The engine did not answer the listing: no plan at all, and the next try after a

@@ -37,6 +37,9 @@ struct State {
     fail: VecDeque<(&'static str, EngineError)>,
     away: bool,
     latency: HashMap<&'static str, Duration>,
+    /// Like Podman without systemd: runs no health check itself, lists no health, and
+    /// tells no exit; `run_health_check` answers the container's health.
+    podman_like: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +165,24 @@ impl FakeEngine {
         self.emit(EventKind::Stop, &stopped, None, None);
     }
 
+    /// Behaves like Podman without systemd from now on (see [`State::podman_like`]).
+    pub fn set_podman_like(&self) {
+        self.with(|s| s.podman_like = true);
+    }
+
+    /// What the container's next health check finds (Podman-like: no event).
+    pub fn set_check_result(&self, key: &ObjectKey, health: Health) {
+        self.with(|s| {
+            if let Some((_, o)) = s
+                .containers
+                .values_mut()
+                .find(|(_, o)| o.key.as_ref() == Some(key))
+            {
+                o.health = Some(health);
+            }
+        });
+    }
+
     /// Its health check turns `health`, and an event says so.
     pub fn set_health(&self, key: &ObjectKey, health: Health) {
         let changed = self.with(|s| {
@@ -218,7 +239,13 @@ impl Engine for FakeEngine {
                 s.containers
                     .values()
                     .filter(|(i, _)| *i == instance)
-                    .map(|(_, o)| o.clone())
+                    .map(|(_, o)| {
+                        let mut o = o.clone();
+                        if s.podman_like {
+                            o.health = None; // Podman's listing leaves it out
+                        }
+                        o
+                    })
                     .collect()
             }))
         }
@@ -422,5 +449,22 @@ impl Engine for FakeEngine {
 
     async fn resize_exec(&self, _exec_id: &str, _w: u16, _h: u16) -> Result<(), EngineError> {
         Ok(())
+    }
+
+    fn runs_health_checks(&self) -> bool {
+        !self.with(|s| s.podman_like)
+    }
+
+    fn tells_exits(&self) -> bool {
+        !self.with(|s| s.podman_like)
+    }
+
+    async fn run_health_check(
+        &self,
+        id: &str,
+        _timeout: Duration,
+    ) -> Result<Option<Health>, EngineError> {
+        self.call("run_health_check", id).await?;
+        Ok(self.with(|s| s.containers.get(id).and_then(|(_, o)| o.health)))
     }
 }

@@ -4,6 +4,7 @@
 
 mod fake;
 mod operator;
+mod podman;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
