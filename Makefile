@@ -64,7 +64,9 @@ test-podman: engine images ## A subset of the integration suite against `podman 
 	bash scripts/ensure-tools.sh podman catatonit
 	bash scripts/with-podman.sh $(CARGO) test --test it -- --include-ignored $(PODMAN_TESTS) $(PODMAN_SKIP)
 
-demo: engine images build ## Apply the reference tree manifests/ as instance INSTANCE (default demo), show it
+# SKIP_BUILD=1: use the berth already built (the docs test sets it, so that it never relinks
+# the binary other tests are running).
+demo: engine images $(if $(SKIP_BUILD),,build) ## Apply the reference tree manifests/ as instance INSTANCE (default demo), show it
 	$(BERTH) validate --policy $(POLICY) --sessions $(SESSIONS) $(MANIFESTS)
 	$(BERTH) apply --instance $(INSTANCE) --policy $(POLICY) --sessions $(SESSIONS) --wait --timeout 60s $(MANIFESTS)
 	$(BERTH) get --instance $(INSTANCE) -o wide

@@ -7,7 +7,8 @@
 //! matching is snapbox's). A command ending in `# exit N` must exit with N; any other must
 //! exit 0. The blocks of one page run in order against one instance of their own (named
 //! `demo` in what they show: `BERTH_INSTANCE` and make's `INSTANCE` are set, and a command
-//! may not name another with `--instance`), which is removed afterwards. A `$ ` line in any
+//! may not name another with `--instance`), which is removed afterwards. `make demo` uses the
+//! binary under test (`SKIP_BUILD`): it never rebuilds what other tests are running. A `$ ` line in any
 //! other kind of block is refused: output shown in a page is output this test checks.
 
 use std::path::{Path, PathBuf};
@@ -129,6 +130,7 @@ fn check(page: &Path, steps: &[Step]) -> Vec<String> {
             .env("PATH", &path)
             .env("BERTH_INSTANCE", &inst.name)
             .env("INSTANCE", &inst.name)
+            .env("SKIP_BUILD", "1")
             .env("BERTH_STATE_DIR", &state)
             .env("NO_COLOR", "1")
             .env_remove("BERTH_LOG");
