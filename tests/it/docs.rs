@@ -133,7 +133,11 @@ fn check(page: &Path, steps: &[Step]) -> Vec<String> {
             .env("SKIP_BUILD", "1")
             .env("BERTH_STATE_DIR", &state)
             .env("NO_COLOR", "1")
-            .env_remove("BERTH_LOG");
+            .env_remove("BERTH_LOG")
+            // Under `make test`, a nested make would print "Entering directory".
+            .env_remove("MAKELEVEL")
+            .env_remove("MAKEFLAGS")
+            .env_remove("MFLAGS");
         via_test_engine(&mut cmd);
         let o = cmd.output().expect("run bash");
         let actual = stdout(&o).replace(&inst.name, SHOWN_INSTANCE);
