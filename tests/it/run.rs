@@ -141,13 +141,11 @@ fn a_resync_with_nothing_to_do_lists_once_writes_nothing_and_reads_no_manifest()
         .filter(|(_, d)| *d > 0.0)
         .collect();
     let rounds = passes(&last) - passes(&first);
-    assert_eq!(
-        grew,
-        vec![(
-            "berth_engine_requests_total{operation=\"list_containers\"}".to_string(),
-            rounds
-        )],
-        "one listing per pass and no other engine call\n{last}"
+    // A scrape may fall between a pass's listing and its count: one listing either way.
+    let listings = "berth_engine_requests_total{operation=\"list_containers\"}";
+    assert!(
+        grew.len() == 1 && grew[0].0 == listings && (grew[0].1 - rounds).abs() <= 1.0,
+        "one listing per pass ({rounds} passes) and no other engine call: {grew:?}\n{last}"
     );
     assert_eq!(reads(&d), reads_before, "no manifest was parsed again");
     assert!(metric(&last, "berth_reconcile_cpu_seconds_count") >= rounds);
