@@ -221,6 +221,7 @@ mod tests {
                     .collect(),
                 source: "/m/a.yaml".into(),
                 ttl_ms: None,
+                url: None,
             }),
         }
     }

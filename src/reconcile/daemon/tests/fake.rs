@@ -328,6 +328,7 @@ impl Engine for FakeEngine {
                 let o = Observed {
                     labels: Default::default(),
                     stopped_outside: false,
+                    address: None,
                     id: id.clone(),
                     name,
                     key: Some(want.key.clone()),
