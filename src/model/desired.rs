@@ -79,7 +79,7 @@ pub struct DesiredContainer {
 impl DesiredContainer {
     /// Whether its container must not run: declared `Stopped`, or stopped by `berth stop`.
     pub fn keep_stopped(&self) -> bool {
-        self.stopped || self.operator.stopped
+        self.stopped || self.operator.stopped || self.operator.idle
     }
 
     pub fn new(
