@@ -285,10 +285,19 @@ mod tests {
         assert!(e.strip_prefix);
     }
 
+    /// (path, host, labels, the pointer of the error, part of its message)
+    type BadCase<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        &'a str,
+    );
+
     #[test]
     fn bad_placeholders_and_values_are_refused_at_their_field() {
         let key = ObjectKey::new(Kind::Session, "s1");
-        let cases: &[(Option<&str>, Option<&str>, &[(&str, &str)], &str, &str)] = &[
+        let cases: &[BadCase] = &[
             (
                 Some("/s/{user}/"),
                 None,
