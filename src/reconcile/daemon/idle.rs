@@ -110,13 +110,13 @@ async fn run<E: Engine>(
                 next: now,
             });
         }
-        let due: Vec<&Watch> = watches
+        let due: Vec<String> = watches
             .iter()
             .filter(|w| !reported.contains(&w.id) && seen[&w.id].next <= now)
+            .map(|w| w.id.clone())
             .collect();
-        let samples: Vec<(String, Option<u64>)> = stream::iter(due.iter().map(|w| {
+        let samples: Vec<(String, Option<u64>)> = stream::iter(due.into_iter().map(|id| {
             let engine = engine.clone();
-            let id = w.id.clone();
             async move {
                 let bytes = match engine.network_bytes(&id).await {
                     Ok(b) => b,
@@ -171,8 +171,17 @@ mod tests {
 
     #[test]
     fn windows_are_sampled_four_times_within_bounds() {
-        assert_eq!(sample_period(Duration::from_secs(2)), Duration::from_secs(1));
-        assert_eq!(sample_period(Duration::from_secs(60)), Duration::from_secs(15));
-        assert_eq!(sample_period(Duration::from_secs(3600)), Duration::from_secs(60));
+        assert_eq!(
+            sample_period(Duration::from_secs(2)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            sample_period(Duration::from_secs(60)),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            sample_period(Duration::from_secs(3600)),
+            Duration::from_secs(60)
+        );
     }
 }

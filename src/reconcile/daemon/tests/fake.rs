@@ -488,6 +488,6 @@ impl Engine for FakeEngine {
 
     async fn network_bytes(&self, id: &str) -> Result<Option<u64>, EngineError> {
         self.call("network_bytes", id).await?;
-        Ok(self.with(|s| s.traffic.get(id).copied()))
+        Ok(self.with(|s| Some(s.traffic.get(id).copied().unwrap_or(0))))
     }
 }
