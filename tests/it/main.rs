@@ -8,6 +8,7 @@
 mod haproxy;
 mod pki;
 mod pty;
+mod router_fixtures;
 mod util;
 
 mod apply;
@@ -25,6 +26,7 @@ mod portainer;
 mod portainer_tls;
 mod ports;
 mod proxy;
+mod routers;
 mod run;
 mod safety;
 mod schema;

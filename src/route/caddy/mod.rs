@@ -140,8 +140,9 @@ impl Caddy {
                     .get("routes")
                     .and_then(Value::as_array)
                     .map_or(0, Vec::len);
+                let plural = if routes == 1 { "" } else { "s" };
                 Ok(format!(
-                    "caddy at {} answers; server {} has {routes} routes",
+                    "caddy at {} answers; server {} has {routes} route{plural}",
                     self.admin, self.server
                 ))
             }
