@@ -75,7 +75,8 @@ impl Upstream {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Route {
-    /// `berth-<instance>-<kind>-<name>`: how the router names it, and how berth finds its
+    /// `berth_<instance>_<kind>_<name>` (like container names: `_` is in no DNS label, so
+    /// no instance can claim another's routes): how the router names it, and how berth finds its
     /// own routes among the router's.
     pub id: RouteId,
     pub key: ObjectKey,
@@ -91,12 +92,12 @@ pub struct RouteId(pub String);
 impl RouteId {
     /// The prefix of every route of `instance`.
     pub fn prefix(instance: &str) -> String {
-        format!("berth-{instance}-")
+        format!("berth_{instance}_")
     }
 
     pub fn of(instance: &str, key: &ObjectKey) -> RouteId {
         RouteId(format!(
-            "{}{}-{}",
+            "{}{}_{}",
             Self::prefix(instance),
             key.kind,
             key.name
@@ -107,7 +108,7 @@ impl RouteId {
     /// another program's, routes).
     pub fn key(&self, instance: &str) -> Option<ObjectKey> {
         let rest = self.0.strip_prefix(&Self::prefix(instance))?;
-        let (kind, name) = rest.split_once('-')?;
+        let (kind, name) = rest.split_once('_')?;
         let kind = kind.parse().ok()?;
         (!name.is_empty()).then(|| ObjectKey::new(kind, name))
     }
@@ -128,11 +129,11 @@ mod tests {
     fn route_ids_name_their_object_and_instance_only() {
         let k = ObjectKey::new(Kind::Session, "sess-a");
         let id = RouteId::of("demo", &k);
-        assert_eq!(id.0, "berth-demo-session-sess-a");
+        assert_eq!(id.0, "berth_demo_session_sess-a");
         assert_eq!(id.key("demo"), Some(k));
         assert_eq!(id.key("dem"), None);
-        assert_eq!(RouteId("berth-demo-bogus-x".into()).key("demo"), None);
-        assert_eq!(RouteId("other".into()).key("demo"), None);
+        assert_eq!(RouteId("berth_demo_bogus_x".into()).key("demo"), None);
+        assert_eq!(RouteId("berth-demo-session-x".into()).key("demo"), None);
     }
 
     #[test]

@@ -202,7 +202,7 @@ mod tests {
                 "{name}"
             );
             if let Some(r) = got.first() {
-                assert_eq!(r.id.0, "berth-t-session-s1", "{name}");
+                assert_eq!(r.id.0, "berth_t_session_s1", "{name}");
                 assert_eq!(
                     matches!(r.upstream, Upstream::Wake { .. }),
                     want.operator.idle,

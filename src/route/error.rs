@@ -7,7 +7,7 @@ use super::Synced;
 use crate::model::RouteId;
 
 /// What went wrong keeping routes in a router. `router` is [`super::Router::describe`],
-/// `call` the request or step (`PATCH /id/berth-demo-session-a`, `write`).
+/// `call` the request or step (`PATCH /id/berth_demo_session_a`, `write`).
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum RouteError {

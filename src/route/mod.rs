@@ -175,8 +175,8 @@ pub fn changes<T: PartialEq + Clone>(
 }
 
 /// Whether `id` is one of `instance`'s routes: it starts with [`RouteId::prefix`] and names
-/// an object (`berth-demo-session-x`). The second half keeps instance `demo` away from the
-/// routes of an instance `demo-x` (`berth-demo-x-session-y`: `x` is no kind).
+/// an object (`berth_demo_session_x`). Instance names hold no `_`, so instance `demo` never
+/// claims the routes of an instance `demo-x` (`berth_demo-x_session_y`).
 pub fn owned(instance: &str, id: &str) -> bool {
     id.starts_with(&RouteId::prefix(instance)) && RouteId(id.to_string()).key(instance).is_some()
 }

@@ -59,11 +59,11 @@ fn changes_put_missing_and_different_and_delete_unwanted() {
 
 #[test]
 fn ownership_is_the_prefix_and_an_object() {
-    assert!(owned("demo", "berth-demo-session-a"));
-    assert!(!owned("demo", "berth-demo-x-session-a"), "instance demo-x");
-    assert!(!owned("demo", "berth-other-session-a"));
+    assert!(owned("demo", "berth_demo_session_a"));
+    assert!(!owned("demo", "berth_demo-x_session_a"), "instance demo-x");
+    assert!(!owned("demo", "berth_other_session_a"));
     assert!(!owned("demo", "foreign"));
-    assert!(!owned("demo", "berth-demo-"));
+    assert!(!owned("demo", "berth_demo_"));
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn caddy_path_route_strips_its_prefix() {
     assert_eq!(
         caddy::render(&r),
         json!({
-            "@id": "berth-demo-session-web",
+            "@id": "berth_demo_session_web",
             "match": [{"path": ["/s/web", "/s/web/*"]}],
             "handle": [
                 {"handler": "rewrite", "strip_path_prefix": "/s/web"},
@@ -152,7 +152,7 @@ fn caddy_host_routes_match_the_host_and_strip_only_a_path() {
     assert_eq!(
         caddy::render(&host),
         json!({
-            "@id": "berth-demo-session-web",
+            "@id": "berth_demo_session_web",
             "match": [{"host": ["web.test"]}],
             "handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": "10.0.0.5:8080"}]}],
             "terminal": true
@@ -189,17 +189,17 @@ fn caddy_wake_route_names_the_object_and_never_strips() {
 #[test]
 fn caddy_listing_keeps_own_ids_and_counts_duplicates() {
     let body = json!([
-        {"@id": "berth-demo-session-a", "handle": []},
-        {"@id": "berth-demo-x-session-a", "handle": []},
-        {"@id": "berth-other-session-a", "handle": []},
+        {"@id": "berth_demo_session_a", "handle": []},
+        {"@id": "berth_demo-x_session_a", "handle": []},
+        {"@id": "berth_other_session_a", "handle": []},
         {"handle": [{"handler": "static_response"}]},
         {"@id": 7},
         "junk",
-        {"@id": "berth-demo-session-a", "handle": []},
+        {"@id": "berth_demo_session_a", "handle": []},
     ]);
     assert_eq!(
         caddy::test_listing("demo", &body).unwrap(),
-        vec![("berth-demo-session-a".to_string(), 2)]
+        vec![("berth_demo_session_a".to_string(), 2)]
     );
     assert_eq!(caddy::test_listing("demo", &json!(null)).unwrap(), vec![]);
     assert!(caddy::test_listing("demo", &json!({"a": 1})).is_err());
@@ -209,7 +209,7 @@ fn caddy_listing_keeps_own_ids_and_counts_duplicates() {
 fn nginx_strip_route_replaces_the_prefix() {
     let text = nginx::render(&route("web", Some("/s/web/"), None, true, container())).unwrap();
     let want = "\
-# berth route berth-demo-session-web (session/web); berth rewrites or removes this file.
+# berth route berth_demo_session_web (session/web); berth rewrites or removes this file.
 # $connection_upgrade needs, in the http block:
 #   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
 location /s/web/ {
@@ -285,12 +285,12 @@ fn errors_say_which_router_what_call_and_why() {
     );
     let u = RouteError::Unsupported {
         router: "nginx files in /d".into(),
-        routes: vec![(id("berth-demo-session-a"), "host a.test: no".into())],
+        routes: vec![(id("berth_demo_session_a"), "host a.test: no".into())],
         synced: Synced { put: 1, deleted: 0 },
     };
     assert_eq!(
         u.to_string(),
-        "nginx files in /d: 1 route not applied: berth-demo-session-a (host a.test: no); \
+        "nginx files in /d: 1 route not applied: berth_demo_session_a (host a.test: no); \
          the others are in place (1 put, 0 deleted)"
     );
 }

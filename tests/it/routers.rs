@@ -114,9 +114,9 @@ fn caddy_routes_are_put_once_changed_in_place_and_removed() {
     assert_eq!(sync(&r, "demo", &want).unwrap(), synced(3, 0));
     check_three_answer(&caddy.address);
     let ids = [
-        "berth-demo-session-c",
-        "berth-demo-session-b",
-        "berth-demo-session-a",
+        "berth_demo_session_c",
+        "berth_demo_session_b",
+        "berth_demo_session_a",
         "-",
     ];
     assert_eq!(
@@ -159,7 +159,7 @@ fn caddy_sync_touches_no_other_instance() {
     let ids = caddy.ids();
     assert_eq!(
         ids,
-        ["berth-other-session-s", "berth-demo-x-session-s", "-"]
+        ["berth_other_session_s", "berth_demo-x_session_s", "-"]
     );
 }
 
@@ -175,7 +175,7 @@ fn caddy_restarted_empty_gets_its_routes_back_and_duplicate_ids_are_cleared() {
     check_three_answer(&caddy.address);
 
     // Caddy accepts a second route with the same @id.
-    let (code, a) = request(&caddy.admin, "GET", "/id/berth-demo-session-a", "").unwrap();
+    let (code, a) = request(&caddy.admin, "GET", "/id/berth_demo_session_a", "").unwrap();
     assert_eq!(code, 200, "{a}");
     let path = "/config/apps/http/servers/srv0/routes/0";
     let (code, body) = request(&caddy.admin, "PUT", path, &a).unwrap();
@@ -259,8 +259,8 @@ fn nginx_routes_are_files_reloaded_only_after_a_change() {
     answers(&n.address, "/foreign/f", "foreign");
     let names: Vec<String> = snapshot(&n.routes).into_keys().collect();
     let want_names = [
-        "berth-demo-session-a.conf",
-        "berth-demo-session-c.conf",
+        "berth_demo_session_a.conf",
+        "berth_demo_session_c.conf",
         "foreign.conf",
     ];
     assert_eq!(names, want_names, "no temporary files or backups left");
@@ -324,12 +324,12 @@ fn nginx_folder_is_read_safely_and_only_own_files_change() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let write = |name: &str, text: &str| std::fs::write(d.join(name), text).unwrap();
-    write("berth-other-session-o.conf", "other's");
-    write("berth-demo-x-session-y.conf", "demo-x's");
+    write("berth_other_session_o.conf", "other's");
+    write("berth_demo-x_session_y.conf", "demo-x's");
     write("notes.txt", "not a route");
-    write("berth-demo-session-big.conf", &"#".repeat(10 << 20));
-    std::os::unix::fs::symlink(d.join("notes.txt"), d.join("berth-demo-session-l.conf")).unwrap();
-    let fifo = d.join("berth-demo-session-fifo.conf");
+    write("berth_demo_session_big.conf", &"#".repeat(10 << 20));
+    std::os::unix::fs::symlink(d.join("notes.txt"), d.join("berth_demo_session_l.conf")).unwrap();
+    let fifo = d.join("berth_demo_session_fifo.conf");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     assert!(made.unwrap().success());
     let count = d.join("reloads.txt");
@@ -348,23 +348,23 @@ fn nginx_folder_is_read_safely_and_only_own_files_change() {
         panic!("{err}")
     };
     assert_eq!(routes.len(), 1, "{err}");
-    assert_eq!(routes[0].0 .0, "berth-demo-session-h");
+    assert_eq!(routes[0].0 .0, "berth_demo_session_h");
     assert!(err.to_string().contains("path prefixes only"), "{err}");
     assert_eq!(s, synced(1, 1), "a written, the big file removed");
     let after = snapshot(d);
     let names: Vec<&str> = after.keys().map(String::as_str).collect();
     let want = [
-        "berth-demo-session-a.conf",
-        "berth-demo-session-fifo.conf",
-        "berth-demo-session-l.conf",
-        "berth-demo-x-session-y.conf",
-        "berth-other-session-o.conf",
+        "berth_demo_session_a.conf",
+        "berth_demo_session_fifo.conf",
+        "berth_demo_session_l.conf",
+        "berth_demo-x_session_y.conf",
+        "berth_other_session_o.conf",
         "notes.txt",
         "reloads.txt",
     ];
     assert_eq!(names, want);
-    assert_eq!(after["berth-other-session-o.conf"], "other's");
-    assert_eq!(after["berth-demo-x-session-y.conf"], "demo-x's");
+    assert_eq!(after["berth_other_session_o.conf"], "other's");
+    assert_eq!(after["berth_demo-x_session_y.conf"], "demo-x's");
     assert_eq!(std::fs::read_to_string(&count).unwrap(), ".\n");
 
     let ok = run(r.check()).unwrap();

@@ -15,7 +15,7 @@
 //! [`RouteError::Unsupported`] naming the refused ones (a route that had a file and gains a
 //! host loses its file), so one such route neither blocks the others nor goes unnoticed.
 //!
-//! Only regular files named `berth-<instance>-….conf` are berth's (others, and other
+//! Only regular files named `berth_<instance>_….conf` are berth's (others, and other
 //! instances', are never read or touched); at most [`FILE_CAP`] of each is read. A write is
 //! a temporary file renamed into place. After a change the reload command runs; when it
 //! fails, the previous files are put back (nginx keeps serving its old configuration: its
