@@ -184,7 +184,7 @@ fn caddy_restarted_empty_gets_its_routes_back_and_duplicate_ids_are_cleared() {
     assert_eq!(sync(&r, "demo", &want).unwrap(), synced(1, 0));
     let ids = caddy.ids();
     assert_eq!(
-        ids.iter().filter(|i| i.ends_with("-a")).count(),
+        ids.iter().filter(|i| i.ends_with("_a")).count(),
         1,
         "{ids:?}"
     );
@@ -354,10 +354,10 @@ fn nginx_folder_is_read_safely_and_only_own_files_change() {
     let after = snapshot(d);
     let names: Vec<&str> = after.keys().map(String::as_str).collect();
     let want = [
+        "berth_demo-x_session_y.conf",
         "berth_demo_session_a.conf",
         "berth_demo_session_fifo.conf",
         "berth_demo_session_l.conf",
-        "berth_demo-x_session_y.conf",
         "berth_other_session_o.conf",
         "notes.txt",
         "reloads.txt",
