@@ -17,6 +17,7 @@ mod cli;
 mod docs;
 mod doctor;
 mod exec;
+mod expose;
 mod logs;
 mod network;
 mod operator;
