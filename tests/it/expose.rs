@@ -151,3 +151,45 @@ fn an_expired_session_is_never_woken() {
     assert_eq!(wake_request(d.port, "session/s1"), 410);
     assert!(inst.containers().is_empty(), "nothing was created again");
 }
+
+#[test]
+fn a_session_answers_through_nginx_and_its_include_file_follows_it() {
+    let nginx = crate::router_fixtures::Nginx::start(&[]);
+    let inst = Instance::new("expose-nginx");
+    inst.write("templates.yaml", TEMPLATE);
+    inst.write("s1.yaml", &session("s1", ""));
+    inst.write("s2.yaml", &session("s2", ""));
+    let router = format!("nginx={}", nginx.routes.display());
+    let d = Daemon::start(
+        &inst,
+        &[
+            "--router",
+            &router,
+            "--nginx-reload",
+            &nginx.reload,
+            "--resync",
+            "2s",
+        ],
+    );
+    for path in ["/s/s1/", "/s/s2/"] {
+        wait_for("the session answers through nginx", || {
+            match get(&nginx.address, path) {
+                (200, body) if body == "berth demo\n" => Ok(()),
+                other => Err(format!("{other:?}\n{}", nginx.log())),
+            }
+        });
+    }
+    let file = nginx
+        .routes
+        .join(format!("berth_{}_session_s1.conf", inst.name));
+    assert!(file.exists());
+    inst.remove("s1.yaml");
+    wait_for("the include file and the route are gone", || {
+        match (file.exists(), get(&nginx.address, "/s/s1/")) {
+            (false, (404, _)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    assert_eq!(get(&nginx.address, "/s/s2/"), (200, "berth demo\n".into()));
+    drop(d);
+}
