@@ -193,3 +193,32 @@ fn a_session_answers_through_nginx_and_its_include_file_follows_it() {
     assert_eq!(get(&nginx.address, "/s/s2/"), (200, "berth demo\n".into()));
     drop(d);
 }
+
+#[test]
+fn two_objects_on_one_route_and_unknown_placeholders_are_errors_naming_where() {
+    let inst = Instance::new("expose-validate");
+    let fixed = TEMPLATE.replace("/s/{name}/", "/shared/");
+    inst.write("templates.yaml", &fixed);
+    inst.write("a.yaml", &session("a", ""));
+    inst.write("b.yaml", &session("b", ""));
+    let o = berth(&["validate", &inst.path_str()]);
+    assert_exit(&o, 1);
+    let err = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        err.contains("b.yaml")
+            && err.contains("route /shared/ is already")
+            && err.contains("a.yaml"),
+        "{err}"
+    );
+    inst.write("templates.yaml", &TEMPLATE.replace("{name}", "{user}"));
+    inst.remove("b.yaml");
+    let o = berth(&["validate", &inst.path_str()]);
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o).contains(
+            "spec.expose.path: unknown placeholder {user}: use {name}, {kind} or {label.KEY}"
+        ),
+        "{}",
+        stdout(&o)
+    );
+}
