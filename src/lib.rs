@@ -19,6 +19,8 @@
 //! - [`reconcile`]: runs a plan against the engine with bounded concurrency.
 //! - [`policy`]: the restricted defaults and admission: a [`policy::Policy`] (plain rules)
 //!   against a normalized spec → the rules it breaks. Pure, knows no manifest types.
+//! - [`route`]: the router adapters (Caddy's admin API, nginx include files): keep the
+//!   instance's routes in the reverse proxy, touching no one else's.
 //! - [`source`]: watches manifest paths and signals changes.
 //! - [`state`]: the atomically written state file (clocks that labels cannot hold).
 //! - [`status`]: phases, `/status`, `/metrics` and the HTTP endpoints of `berth run`.
@@ -34,6 +36,7 @@ pub mod plan;
 pub mod policy;
 pub mod reconcile;
 pub mod resolve;
+pub mod route;
 pub mod source;
 pub mod state;
 pub mod status;

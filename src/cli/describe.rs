@@ -158,6 +158,9 @@ fn text(d: &Description) -> String {
             );
             line(&mut out, "  Spec hash", short(&decl.spec_hash));
             line(&mut out, "  Source", &decl.source);
+            if let Some(url) = &decl.url {
+                line(&mut out, "  URL", url);
+            }
             if let Some(ttl) = decl.ttl_ms {
                 let ttl = std::time::Duration::from_millis(ttl);
                 line(&mut out, "  TTL", humantime::format_duration(ttl));

@@ -134,7 +134,10 @@ async fn stop(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, CliErr
 }
 
 async fn start(ctx: &Context, engine: &Client, o: &Object) -> Result<bool, CliError> {
-    let was = overrides(ctx).modify(|ov| ov.stopped.remove(&o.key).is_some())?;
+    let was = overrides(ctx).modify(|ov| {
+        let idle = ov.idle.remove(&o.key).is_some();
+        ov.stopped.remove(&o.key).is_some() || idle
+    })?;
     if o.declared_stopped {
         outln!(
             "{}: its manifest declares state: Stopped; edit the manifest to run it",

@@ -39,6 +39,19 @@ pub struct Args {
     /// the engine reports sizes; the oldest go first.
     #[arg(long, value_parser = super::parse::parse_size)]
     pub max_orphaned_volume_size: Option<u64>,
+    /// Keep exposed objects' routes in this reverse proxy: `caddy=URL` (Caddy's admin API,
+    /// routes in server `srv0`, or `caddy=URL#SERVER`) or `nginx=DIR` (one include file per
+    /// route, then `--nginx-reload`). Repeatable. See docs/exposure.md.
+    #[arg(long, value_name = "ROUTER")]
+    pub router: Vec<crate::route::RouterSpec>,
+    /// The command (run with `sh -c`) that makes nginx read its route files again.
+    #[arg(long, value_name = "CMD", default_value = crate::route::DEFAULT_NGINX_RELOAD)]
+    pub nginx_reload: String,
+    /// Where the routers reach berth's wake endpoint (`HOST:PORT`), so that a request for
+    /// an idle object starts it. Default: the `--listen` address (`127.0.0.1` for a
+    /// wildcard address); without either, idle objects have no route.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub wake_address: Option<String>,
     /// Engine operations in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -69,6 +82,21 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     let shared = Arc::new(Shared::new(instance));
     let notifier = super::notify::Notifier::from_env();
     notifier.status("connecting to the engine");
+    let mut wake_address = args.wake_address.clone();
+    let routers: Vec<crate::route::Router> = args
+        .router
+        .iter()
+        .cloned()
+        .map(|spec| {
+            crate::route::Router::new(match spec {
+                crate::route::RouterSpec::Nginx { dir, .. } => crate::route::RouterSpec::Nginx {
+                    dir,
+                    reload: args.nginx_reload.clone(),
+                },
+                other => other,
+            })
+        })
+        .collect();
     if let Some(listen) = &args.listen {
         let failed = |source| CliError::Listen {
             address: listen.to_string(),
@@ -79,6 +107,9 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
             match http::serve(addr, shared.clone(), stopped(stop_rx.clone())).await {
                 Ok((bound, _)) => {
                     info!(address = %bound, "serving /healthz /readyz /metrics /status");
+                    if wake_address.is_none() {
+                        wake_address = Some(reachable(bound));
+                    }
                     last = None;
                     break;
                 }
@@ -140,6 +171,8 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         max_orphan_bytes: args.max_orphaned_volume_size,
         port_pool: ctx.port_pool,
         heartbeat: notifier.heartbeat(),
+        routers: Arc::new(routers),
+        wake_address,
     };
     let _notifying = notifier.follow(shared.clone(), stopped(stop_rx.clone()));
     let inputs = Inputs {
@@ -150,6 +183,17 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     };
     daemon::run(engine, config, inputs, shared, stopped(stop_rx)).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The address a router on this host reaches a bound address at: a wildcard becomes the
+/// loopback address of its family.
+fn reachable(bound: std::net::SocketAddr) -> String {
+    let ip = match bound.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, bound.port()).to_string()
 }
 
 /// Every manifest path, `--sessions` directory and the `--policy` source must exist when

@@ -55,9 +55,15 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
         .filter(|(k, _)| k.as_str() != labels::SPEC)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let address = c.network_settings.and_then(|n| n.networks).and_then(|n| {
+        n.into_values()
+            .filter_map(|e| e.ip_address)
+            .find(|ip| !ip.is_empty())
+    });
     Observed {
         labels,
         stopped_outside: false,
+        address,
         id: c.id.unwrap_or_default(),
         name: c
             .names

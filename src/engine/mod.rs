@@ -16,6 +16,7 @@ mod output;
 mod portainer;
 mod privileges;
 pub mod proxy;
+mod stats;
 mod tls;
 mod volumes;
 
@@ -141,6 +142,12 @@ pub trait Engine: Clone + Send + Sync + 'static {
         id: &str,
         timeout: std::time::Duration,
     ) -> impl Future<Output = Result<Option<Health>, EngineError>> + Send;
+    /// Bytes received plus sent by a running container on its networks since it started
+    /// (`None`: the engine reports no network). For idle detection.
+    fn network_bytes(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<u64>, EngineError>> + Send;
 }
 
 impl Engine for Client {
@@ -256,5 +263,11 @@ impl Engine for Client {
         timeout: std::time::Duration,
     ) -> impl Future<Output = Result<Option<Health>, EngineError>> + Send {
         self.run_podman_health_check(id, timeout)
+    }
+    fn network_bytes(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<u64>, EngineError>> + Send {
+        self.network_counter(id)
     }
 }

@@ -70,12 +70,16 @@ pub struct DesiredContainer {
     pub volumes: Vec<VolumeClaim>,
     /// Canonical path of the manifest file (goes into the source label).
     pub source: String,
+    /// Where its HTTP port appears in the router (`expose`).
+    pub expose: Option<super::Exposure>,
+    /// When it counts as idle (`idle`).
+    pub idle: Option<super::IdleRule>,
 }
 
 impl DesiredContainer {
     /// Whether its container must not run: declared `Stopped`, or stopped by `berth stop`.
     pub fn keep_stopped(&self) -> bool {
-        self.stopped || self.operator.stopped
+        self.stopped || self.operator.stopped || self.operator.idle
     }
 
     pub fn new(
@@ -96,6 +100,8 @@ impl DesiredContainer {
             operator: Default::default(),
             volumes: Vec::new(),
             source,
+            expose: None,
+            idle: None,
         }
     }
 }
@@ -152,6 +158,9 @@ pub struct Declared {
     /// Sessions: the TTL, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_ms: Option<u64>,
+    /// Where it is exposed (`expose`): `/s/name/` or `http://host/path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl From<&DesiredContainer> for Declared {
@@ -165,6 +174,7 @@ impl From<&DesiredContainer> for Declared {
             ttl_ms: d
                 .ttl
                 .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            url: d.expose.as_ref().map(super::Exposure::url),
         }
     }
 }

@@ -82,6 +82,9 @@ pub struct Observed {
     /// exits, that is not a crash. Set from the event stream, never by a listing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped_outside: bool,
+    /// Its IP address on its network, where a router reaches an exposed port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// The listed containers by object, for lookups that would otherwise scan the whole list

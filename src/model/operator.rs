@@ -22,6 +22,9 @@ pub struct Overrides {
     pub stopped: BTreeMap<ObjectKey, SystemTime>,
     /// `berth restart`: one stop-and-start in place, asked for at this time.
     pub restarts: BTreeMap<ObjectKey, RestartRequest>,
+    /// Stopped by berth for being idle, since this time: kept stopped until a request to
+    /// its route (or `berth start`) wakes it.
+    pub idle: BTreeMap<ObjectKey, SystemTime>,
 }
 
 /// One `berth restart`: its id (the Unix milliseconds of the request, made unique) names it
@@ -57,11 +60,14 @@ pub struct Intent {
     /// A pending `berth restart`, by id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart: Option<u64>,
+    /// Stopped by berth for being idle, until woken.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub idle: bool,
 }
 
 impl Overrides {
     pub fn is_empty(&self) -> bool {
-        self.stopped.is_empty() && self.restarts.is_empty()
+        self.stopped.is_empty() && self.restarts.is_empty() && self.idle.is_empty()
     }
 
     /// A new restart id for `key` at `now`: its Unix milliseconds, above any id already
@@ -86,6 +92,9 @@ pub struct OverridesFile {
     /// `kind/name` → request id (Unix milliseconds).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub restarts: BTreeMap<String, u64>,
+    /// `kind/name` → idle since (Unix milliseconds).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub idle: BTreeMap<String, u64>,
 }
 
 impl From<&Overrides> for OverridesFile {
@@ -101,6 +110,11 @@ impl From<&Overrides> for OverridesFile {
                 .restarts
                 .iter()
                 .map(|(k, r)| (k.to_string(), r.id))
+                .collect(),
+            idle: o
+                .idle
+                .iter()
+                .map(|(k, t)| (k.to_string(), unix_ms(t)))
                 .collect(),
         }
     }
@@ -119,6 +133,11 @@ impl OverridesFile {
                 .restarts
                 .iter()
                 .filter_map(|(k, id)| Some((k.parse().ok()?, RestartRequest { id: *id })))
+                .collect(),
+            idle: self
+                .idle
+                .iter()
+                .filter_map(|(k, t)| Some((k.parse().ok()?, time_from_unix_ms(*t))))
                 .collect(),
         }
     }

@@ -22,6 +22,8 @@ pub enum Phase {
     CrashLoopBackOff,
     /// Declared `Stopped`, or exited cleanly with a policy that does not restart it.
     Stopped,
+    /// Stopped (or removed) by berth for having no traffic; a request to its route wakes it.
+    Idle,
     /// A session past its TTL.
     Expired,
     /// Exited with an error and not restarted, or an action on it keeps failing.
@@ -36,13 +38,14 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 11] = [
+    pub const ALL: [Phase; 12] = [
         Phase::Pending,
         Phase::Starting,
         Phase::Running,
         Phase::Unhealthy,
         Phase::CrashLoopBackOff,
         Phase::Stopped,
+        Phase::Idle,
         Phase::Expired,
         Phase::Failed,
         Phase::Invalid,
@@ -58,6 +61,7 @@ impl Phase {
             Phase::Unhealthy => "Unhealthy",
             Phase::CrashLoopBackOff => "CrashLoopBackOff",
             Phase::Stopped => "Stopped",
+            Phase::Idle => "Idle",
             Phase::Expired => "Expired",
             Phase::Failed => "Failed",
             Phase::Invalid => "Invalid",

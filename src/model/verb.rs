@@ -81,4 +81,6 @@ pub enum Cause {
     /// Someone stopped the container from outside berth (`docker stop`): not a crash; the
     /// restart policy decides as for an exit.
     StoppedOutside,
+    /// No network traffic for its `idle.after` window; a request to its route wakes it.
+    Idle,
 }

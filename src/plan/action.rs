@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 pub use crate::model::{Cause, Verb};
-use crate::model::{CleanupRule, DesiredContainer, ObjectKey, VolumeOwner};
+use crate::model::{CleanupRule, DesiredContainer, ObjectKey, Observed, VolumeOwner};
 
 /// The existing container an action works on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -173,4 +173,28 @@ pub struct Wait {
 
 fn ser_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(crate::model::unix_ms(t))
+}
+
+/// The grace period a container was created with (the default when its label is unreadable).
+pub(super) fn grace_of(o: &Observed) -> u64 {
+    o.spec().map_or(10, |s| s.stop_grace_period_secs)
+}
+
+pub(super) fn remove(key: &ObjectKey, o: &Observed, cause: Cause, reason: String) -> Action {
+    Action {
+        key: key.clone(),
+        cause,
+        reason,
+        op: Op::Remove {
+            target: target(o),
+            grace_secs: grace_of(o),
+        },
+    }
+}
+
+pub(super) fn target(o: &Observed) -> Target {
+    Target {
+        id: o.id.clone(),
+        name: o.name.clone(),
+    }
 }

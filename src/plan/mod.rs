@@ -5,6 +5,7 @@
 //!
 //! - [`plan()`] decides what to do now, and what to wait for (backoff, TTL, retry after an
 //!   error).
+//! - [`routes`] decides which routes a router holds (`expose`).
 //! - [`runtime`] keeps the per-object memory up to date from observations
 //!   ([`runtime::observe`]) and from action results ([`runtime::record`]).
 
@@ -19,8 +20,10 @@ use crate::model::{
 };
 
 mod action;
+use action::{grace_of, remove, target};
 pub mod host;
 pub mod ports;
+pub mod routes;
 pub mod runtime;
 mod teardown;
 #[cfg(test)]
@@ -126,6 +129,9 @@ pub fn plan(
             });
         }
         if have.is_empty() {
+            if idle_removes(want) {
+                continue; // removed for being idle: made again when woken
+            }
             plan.actions.push(Action {
                 key: key.clone(),
                 cause: Cause::Missing,
@@ -211,32 +217,18 @@ pub fn plan(
     plan
 }
 
+/// Idle and removed while idle (not stopped): no container until it is woken.
+fn idle_removes(want: &DesiredContainer) -> bool {
+    want.operator.idle
+        && !want.stopped
+        && !want.operator.stopped
+        && want
+            .idle
+            .is_some_and(|r| r.action == crate::model::IdleAction::Remove)
+}
+
 fn human(d: Duration) -> String {
     humantime::format_duration(d).to_string()
-}
-
-/// The grace period a container was created with (the default when its label is unreadable).
-fn grace_of(o: &Observed) -> u64 {
-    o.spec().map_or(10, |s| s.stop_grace_period_secs)
-}
-
-fn remove(key: &ObjectKey, o: &Observed, cause: Cause, reason: String) -> Action {
-    Action {
-        key: key.clone(),
-        cause,
-        reason,
-        op: Op::Remove {
-            target: target(o),
-            grace_secs: grace_of(o),
-        },
-    }
-}
-
-fn target(o: &Observed) -> Target {
-    Target {
-        id: o.id.clone(),
-        name: o.name.clone(),
-    }
 }
 
 /// Decides for one object that has a container on the engine.
@@ -300,11 +292,22 @@ fn converge_one(
     );
     // The manifest's `state: Stopped` wins over the operator; `berth stop` over the rest.
     if want.keep_stopped() {
-        if up {
+        let idle_for = || {
+            format!(
+                "idle: no traffic for {}",
+                human(want.idle.map(|r| r.after).unwrap_or_default())
+            )
+        };
+        if idle_removes(want) {
+            plan.actions
+                .push(remove(&want.key, have, Cause::Idle, idle_for()));
+        } else if up {
             plan.actions.push(if want.stopped {
                 act(Verb::Stop, Cause::StateChanged, "state: Stopped".into())
-            } else {
+            } else if want.operator.stopped {
                 act(Verb::Stop, Cause::Operator, "stopped by berth stop".into())
+            } else {
+                act(Verb::Stop, Cause::Idle, idle_for())
             });
         }
         return;

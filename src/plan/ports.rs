@@ -256,6 +256,7 @@ mod tests {
         Observed {
             labels: Default::default(),
             stopped_outside: false,
+            address: None,
             id: format!("id-{name}"),
             name: format!("berth_t_agent_{name}"),
             key: Some(key(name)),

@@ -42,6 +42,7 @@ mod tests {
         let o = Observed {
             labels: Default::default(),
             stopped_outside: false,
+            address: None,
             id: "c1".into(),
             name: "berth_i_agent_a".into(),
             key: Some(ObjectKey::new(Kind::Agent, "a")),

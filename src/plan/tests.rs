@@ -36,6 +36,7 @@ fn seen(name: &str, memory_mi: u64, state: RunState) -> Observed {
     Observed {
         labels: Default::default(),
         stopped_outside: false,
+        address: None,
         id: format!("id-{name}-{memory_mi}"),
         name: format!("berth_t_agent_{name}"),
         key: Some(ObjectKey::new(Kind::Agent, name)),

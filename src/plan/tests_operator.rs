@@ -41,6 +41,7 @@ fn the_manifests_stopped_wins_over_the_operator() {
     w.operator = crate::model::Intent {
         stopped: true,
         restart: Some(5),
+        idle: false,
     };
     let p = step(
         &mut Runtime::new(),
@@ -108,4 +109,42 @@ fn a_stop_from_outside_is_restarted_by_policy_with_its_own_reason() {
             assert_eq!(a.cause, Cause::StoppedOutside);
         }
     }
+}
+
+#[test]
+fn an_idle_object_is_stopped_or_removed_as_its_rule_says_and_an_operator_stop_wins() {
+    use crate::model::{IdleAction, IdleRule};
+    let mut w = want(Kind::Session, "s");
+    w.operator.idle = true;
+    w.idle = Some(IdleRule {
+        after: std::time::Duration::from_secs(60),
+        action: IdleAction::Stop,
+    });
+    let running = [seen(&w, RunState::Running, None)];
+    let p = step(&mut Runtime::new(), &set(&w), &running, at(0));
+    assert_eq!(p.actions.len(), 1);
+    assert_eq!(p.actions[0].verb(), crate::plan::Verb::Stop);
+    assert_eq!(p.actions[0].cause, crate::plan::Cause::Idle);
+    assert_eq!(p.actions[0].reason, "idle: no traffic for 1m");
+    let stopped = [seen(&w, RunState::Exited { code: Some(0) }, None)];
+    assert!(step(&mut Runtime::new(), &set(&w), &stopped, at(0))
+        .actions
+        .is_empty());
+
+    w.idle = Some(IdleRule {
+        after: std::time::Duration::from_secs(60),
+        action: IdleAction::Remove,
+    });
+    let p = step(&mut Runtime::new(), &set(&w), &stopped, at(0));
+    assert_eq!(p.actions[0].verb(), crate::plan::Verb::Remove);
+    assert!(
+        step(&mut Runtime::new(), &set(&w), &[], at(0))
+            .actions
+            .is_empty(),
+        "removed while idle: not created again until woken"
+    );
+
+    w.operator.stopped = true;
+    let p = step(&mut Runtime::new(), &set(&w), &running, at(0));
+    assert_eq!(p.actions[0].cause, crate::plan::Cause::Operator);
 }

@@ -42,6 +42,7 @@ pub(super) fn seen(w: &DesiredContainer, state: RunState, health: Option<Health>
     Observed {
         labels: Default::default(),
         stopped_outside: false,
+        address: None,
         id: format!("id-{}", w.key.name),
         name: w.key.container_name("t"),
         key: Some(w.key.clone()),

@@ -173,6 +173,7 @@ fn nothing_is_removed_while_mounted_held_or_in_doubt() {
         labels: Default::default(),
 
         stopped_outside: false,
+        address: None,
         id: "c1".into(),
         name: "n".into(),
         key: None,

@@ -76,6 +76,7 @@ pub fn apply_overrides(
     let by_key = restarts.map(|(_, o)| crate::model::by_key(o));
     for (key, want) in desired.objects.iter_mut() {
         want.operator.stopped = overrides.stopped.contains_key(key);
+        want.operator.idle = overrides.idle.contains_key(key);
         want.operator.restart = match (restarts, &by_key) {
             (Some((runtime, _)), Some(by_key)) => overrides
                 .restarts

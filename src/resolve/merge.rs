@@ -59,6 +59,7 @@ impl Merge for ContainerSpec {
             devices: replace(&self.devices, &b.devices),
             sysctls: opt(&self.sysctls, &b.sysctls),
             network: replace(&self.network, &b.network),
+            expose: replace(&self.expose, &b.expose),
         }
     }
 }

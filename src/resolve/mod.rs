@@ -13,6 +13,8 @@
 //!   held whole.
 //! - `check`: per-document checks and value bounds.
 //! - `dropin`: what a document may say given its source's trust.
+//! - `expose`: `expose` placeholders filled in and checked, `idle`, routes unique across
+//!   objects.
 //! - `merge`: a template merged under an object's own fields.
 //! - `normalize`: merged spec → the normalized [`crate::model::Spec`], restricted defaults
 //!   applied.
@@ -28,6 +30,7 @@ mod admission;
 pub mod cache;
 mod check;
 mod dropin;
+mod expose;
 mod merge;
 mod normalize;
 pub mod pipeline;

@@ -70,6 +70,7 @@ pub fn resolve(read: Read, policy: PolicyLoad, reader: &mut Reader) -> Loaded {
         for d in &f.documents {
             f.diagnostics.extend(super::check::check_document(d));
             f.diagnostics.extend(dropin::check(d));
+            f.diagnostics.extend(super::expose::check_template(d));
         }
     }
     unique_names(&mut files);
@@ -104,6 +105,7 @@ pub fn resolve(read: Read, policy: PolicyLoad, reader: &mut Reader) -> Loaded {
     drop(admission);
     let mut objects = BTreeMap::new();
     let mut ports = HostPorts::default();
+    let mut routes = super::expose::Routes::default();
     for (fi, (resolved, diags)) in results.into_iter().enumerate() {
         let f = &mut files[fi];
         f.diagnostics.extend(diags);
@@ -111,6 +113,7 @@ pub fn resolve(read: Read, policy: PolicyLoad, reader: &mut Reader) -> Loaded {
             for obj in &resolved {
                 if let Some(d) = f.documents.iter().find(|d| d.metadata.name == obj.key.name) {
                     f.diagnostics.extend(ports.claim(d, obj));
+                    f.diagnostics.extend(routes.claim(d, obj));
                 }
             }
         }
@@ -351,6 +354,8 @@ fn resolve_object(
     let mut obj = DesiredContainer::new(key, spec, restart, ttl, d.file.canonical.clone());
     obj.stopped = stopped;
     obj.volumes = claims_of(&merged).map_err(at)?;
+    obj.expose = super::expose::exposure_of(&merged, &obj.key, &obj.spec.labels).map_err(at)?;
+    obj.idle = super::expose::idle_of(d).map_err(at)?;
     Ok(Some(obj))
 }
 

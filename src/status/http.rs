@@ -1,7 +1,13 @@
-//! `/healthz`, `/readyz`, `/metrics` and `/status` for `berth run --listen ADDR`.
+//! `/healthz`, `/readyz`, `/metrics` and `/status` for `berth run --listen ADDR`, and the
+//! wake endpoint (every other path, see [`super::wake`]).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::mpsc;
+
+use crate::model::ObjectKey;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -20,6 +26,10 @@ pub struct Shared {
     pub liveness: Liveness,
     pub report: RwLock<Report>,
     pub metrics: Metrics,
+    /// Where the wake endpoint asks the loop to wake an idle object (set by `berth run`).
+    pub wake: Mutex<Option<mpsc::UnboundedSender<ObjectKey>>>,
+    /// The exposed objects whose routes, in every router, lead to their container now.
+    pub routed: RwLock<BTreeMap<ObjectKey, bool>>,
 }
 
 impl Shared {
@@ -44,6 +54,7 @@ pub async fn serve(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .fallback(super::wake::handle)
         .with_state(shared);
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app)

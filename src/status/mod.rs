@@ -4,6 +4,7 @@
 pub mod http;
 pub mod liveness;
 pub mod metrics;
+pub mod wake;
 
 use std::time::SystemTime;
 
@@ -38,9 +39,12 @@ pub fn phase(
         return Phase::Expired;
     }
     let retrying = waits.iter().any(|w| w.kind == WaitKind::Retry);
+    let idle = want.operator.idle && !want.stopped && !want.operator.stopped;
     let Some(have) = have else {
         return if retrying {
             Phase::Failed
+        } else if idle {
+            Phase::Idle
         } else if want.keep_stopped() {
             Phase::Stopped
         } else {
@@ -48,6 +52,7 @@ pub fn phase(
         };
     };
     match (have.state, have.health) {
+        (RunState::Created | RunState::Exited { .. }, _) if idle => Phase::Idle,
         (RunState::Created | RunState::Exited { .. }, _) if want.keep_stopped() => Phase::Stopped,
         (RunState::Exited { code }, _) => {
             if waits.iter().any(|w| w.kind == WaitKind::Backoff) {

@@ -8,6 +8,7 @@
 mod haproxy;
 mod pki;
 mod pty;
+mod router_fixtures;
 mod util;
 
 mod apply;
@@ -16,6 +17,7 @@ mod cli;
 mod docs;
 mod doctor;
 mod exec;
+mod expose;
 mod logs;
 mod network;
 mod operator;
@@ -25,6 +27,7 @@ mod portainer;
 mod portainer_tls;
 mod ports;
 mod proxy;
+mod routers;
 mod run;
 mod safety;
 mod schema;

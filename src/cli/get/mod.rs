@@ -166,15 +166,19 @@ async fn current(ctx: &Context, engine: &Client, filter: &Filter) -> Result<Vec<
 }
 
 /// The table (with its header when `header`): NAME KIND STATE HEALTH RESTARTS AGE IMAGE,
-/// REASON when any row has one, CONTAINER ID STATUS with `-o wide`, LABELS on request.
+/// CONTAINER ID STATUS with `-o wide`, URL and REASON when any row has one, LABELS on request.
 fn render(rows: &[Row], args: &Args, header: bool) -> String {
     let wide = args.output == GetFormat::Wide;
     let reasons = rows.iter().any(|r| r.message.is_some());
+    let urls = rows.iter().any(|r| r.url.is_some());
     let mut head = vec![
         "NAME", "KIND", "STATE", "HEALTH", "RESTARTS", "AGE", "IMAGE",
     ];
     if wide {
         head.extend(["CONTAINER", "ID", "STATUS"]);
+    }
+    if urls {
+        head.push("URL");
     }
     if reasons {
         head.push("REASON");
@@ -197,6 +201,9 @@ fn render(rows: &[Row], args: &Args, header: bool) -> String {
             ];
             if wide {
                 cells.extend([dash(&r.container), dash(&r.id), dash(&r.status)]);
+            }
+            if urls {
+                cells.push(dash(&r.url));
             }
             if reasons {
                 cells.push(dash(&r.message));

@@ -35,6 +35,8 @@ pub struct Row {
     pub spec_hash: Option<String>,
     pub source: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// Where it is exposed (`expose`), as last declared.
+    pub url: Option<String>,
 }
 
 impl Row {
@@ -128,6 +130,13 @@ pub fn rows(
         if by_berth && state == Phase::Failed {
             state = Phase::Stopped; // berth stopped it: its exit code says nothing
         }
+        let idle = o
+            .key
+            .as_ref()
+            .is_some_and(|k| overrides.idle.contains_key(k));
+        if idle && matches!(state, Phase::Stopped | Phase::Failed | Phase::Pending) {
+            state = Phase::Idle;
+        }
         rows.push(Row {
             name: o.key.as_ref().map_or(o.name.clone(), |k| k.name.clone()),
             kind: o.key.as_ref().map_or("?".into(), |k| k.kind.to_string()),
@@ -143,6 +152,9 @@ pub fn rows(
                 .filter(|e| e.phase == Some(state))
                 .and_then(|e| e.message.clone()),
             held_by: held_by(o.key.as_ref()),
+            url: entry
+                .and_then(|e| e.declared.as_ref())
+                .and_then(|d| d.url.clone()),
             spec_hash: o.spec_hash.clone(),
             source: o.source.clone(),
             labels: o
@@ -163,6 +175,7 @@ pub fn rows(
         }
         let phase = match e.phase {
             _ if e.runtime.expired => Phase::Expired,
+            _ if overrides.idle.contains_key(&key) => Phase::Idle,
             Some(Phase::Running | Phase::Starting | Phase::Unhealthy) | None => Phase::Pending,
             Some(p) => p,
         };
@@ -187,6 +200,7 @@ pub fn rows(
             status: None,
             message,
             held_by: held_by(Some(&key)),
+            url: e.declared.as_ref().and_then(|d| d.url.clone()),
             spec_hash: e.declared.as_ref().map(|d| d.spec_hash.clone()),
             source: e.declared.as_ref().map(|d| d.source.clone()),
             labels: e
@@ -221,6 +235,7 @@ mod tests {
                     .collect(),
                 source: "/m/a.yaml".into(),
                 ttl_ms: None,
+                url: None,
             }),
         }
     }

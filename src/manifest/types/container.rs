@@ -91,6 +91,9 @@ pub struct ContainerSpec {
     /// created and removed with its container) or `internal` (the same, without egress).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkName>,
+    /// An HTTP port reachable through the reverse proxy (`berth run --router`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose: Option<super::ExposeSpec>,
 }
 
 /// Network choices.

@@ -49,6 +49,9 @@ pub struct AgentSpec {
     /// recreating it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<AgentState>,
+    /// Stop (or remove) the container when it has had no network traffic for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<super::IdleSpec>,
     #[serde(flatten)]
     pub container: ContainerSpec,
 }
@@ -72,6 +75,9 @@ pub struct SessionSpec {
     /// Lifetime counted from the first start, e.g. `2h`.
     #[schemars(regex(pattern = DURATION))]
     pub ttl: String,
+    /// Stop (or remove) the container when it has had no network traffic for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<super::IdleSpec>,
     #[serde(flatten)]
     pub container: ContainerSpec,
 }

@@ -4,14 +4,17 @@
 //! - `document`: the envelope every document shares, and the Template, Agent and Session
 //!   specs.
 //! - `container`: the container spec those three carry.
+//! - `expose`: `expose` and `idle`.
 //! - `policy`: the Policy spec.
 
 mod container;
 mod document;
+mod expose;
 mod policy;
 
 pub use container::*;
 pub use document::*;
+pub use expose::*;
 pub use policy::*;
 
 /// A DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit.

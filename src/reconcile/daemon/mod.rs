@@ -13,14 +13,20 @@
 //! - [`dispatch`]: running a plan's actions, and what their outcomes teach.
 //! - [`publish`]: `/status`, the phase gauges and the state file.
 //! - `health`: health checks for engines that do not run them (Podman without systemd).
+//! - `idle`: samples network counters of containers with an `idle` rule.
+//! - `routing`: keeps the routers (`--router`) in step with the wanted routes.
+//! - `exposure`: the loop's side of both, and wake requests from the status server.
 //! - [`clock`]: the time the loop reads (the wall clock, or a paused test clock).
 
 pub mod clock;
 mod dispatch;
+mod exposure;
 mod health;
+mod idle;
 mod overlay;
 mod pass;
 mod publish;
+mod routing;
 #[cfg(test)]
 mod tests;
 pub mod triggers;
@@ -67,6 +73,10 @@ pub struct Config {
     /// Turn at least this often while idle, so that whoever watches the heartbeat
     /// ([`crate::status::liveness`]) sees the loop alive; such a turn runs no pass.
     pub heartbeat: Option<Duration>,
+    /// The routers exposed objects' routes are kept in (`--router`).
+    pub routers: Arc<Vec<crate::route::Router>>,
+    /// Where routers reach berth's wake endpoint (`HOST:PORT`), for idle objects' routes.
+    pub wake_address: Option<String>,
 }
 
 /// Where the loop's desired state comes from: the manifest files through the resync cache
@@ -165,6 +175,9 @@ pub async fn run<E: Engine, M: Manifests>(
         declared,
         overrides: Default::default(),
         health: None,
+        idle: None,
+        routing: None,
+        last_routes: Vec::new(),
         override_store,
         override_error: None,
         runtime: file.runtime(),
@@ -197,6 +210,21 @@ pub async fn run<E: Engine, M: Manifests>(
     if !ctl.engine.runs_health_checks() {
         info!("the engine runs no health checks itself (Podman without systemd): berth runs them");
         ctl.health = Some(health::Driver::start(ctl.engine.clone(), event_tx.clone()));
+    }
+    let (idle_tx, mut idle_rx) = mpsc::unbounded_channel();
+    ctl.idle = Some(idle::Driver::start(ctl.engine.clone(), idle_tx));
+    let (wake_tx, mut wake_rx) = mpsc::unbounded_channel();
+    *ctl.shared.wake.lock().expect("not poisoned") = Some(wake_tx);
+    if !ctl.config.routers.is_empty() {
+        for r in ctl.config.routers.iter() {
+            info!(router = %r.describe(), "keeping routes");
+        }
+        ctl.routing = Some(routing::Driver::start(
+            ctl.config.routers.clone(),
+            ctl.config.instance.clone(),
+            ctl.config.resync,
+            ctl.shared.clone(),
+        ));
     }
     let events = tokio::spawn(triggers::watch_events(
         ctl.engine.clone(),
@@ -241,6 +269,8 @@ pub async fn run<E: Engine, M: Manifests>(
             Some(()) = override_changes.recv() => triggers::Trigger::Overrides,
             Some((at, ev)) = event_rx.recv() => triggers::Trigger::Event(at, ev),
             Some(o) = done_rx.recv() => triggers::Trigger::Done(Box::new(o)),
+            Some(k) = idle_rx.recv() => triggers::Trigger::Idle(k),
+            Some(k) = wake_rx.recv() => triggers::Trigger::Wake(k),
             _ = tokio::time::sleep_until(deadline) => triggers::Trigger::Timer,
             _ = tokio::time::sleep(heartbeat), if ctl.config.heartbeat.is_some() => triggers::Trigger::Heartbeat,
         };
@@ -257,6 +287,8 @@ pub async fn run<E: Engine, M: Manifests>(
             triggers::Trigger::Overrides => ctl.read_overrides(),
             triggers::Trigger::Event(at, ev) => ctl.note_event(at, ev),
             triggers::Trigger::Done(o) => ctl.finish(*o),
+            triggers::Trigger::Idle(k) => ctl.mark_idle(k),
+            triggers::Trigger::Wake(k) => ctl.wake(k),
             triggers::Trigger::Timer => {
                 if Instant::now() >= next_resync {
                     files_dirty = true;
@@ -333,6 +365,12 @@ struct Controller<E: Engine, M: Manifests> {
     overrides: Overrides,
     /// Runs health checks where the engine does not (Podman without systemd).
     health: Option<health::Driver>,
+    /// Samples network counters of containers with an `idle` rule.
+    idle: Option<idle::Driver>,
+    /// Keeps the routers in step (with `--router`).
+    routing: Option<routing::Driver>,
+    /// The routes last handed to the route task.
+    last_routes: Vec<crate::model::Route>,
     override_store: OverrideStore,
     /// The last error reading the overrides (said once; the last good ones stay).
     override_error: Option<String>,

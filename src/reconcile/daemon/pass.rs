@@ -194,6 +194,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             .reconcile_duration
             .observe(started.elapsed().as_secs_f64());
         self.publish(&observed, &p, volume_statuses, now);
+        self.after_pass(&observed);
         self.shared.liveness.mark_ready();
         let planned = p.wake_at().map(|t| {
             let d = t.duration_since(self.clock.now()).unwrap_or_default();

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use crate::engine::{Engine, EngineError, EngineEvent};
-use crate::model::{unix_ms, Backoff};
+use crate::model::{unix_ms, Backoff, ObjectKey};
 use crate::reconcile::execute::Outcome;
 use crate::status::http::Shared;
 
@@ -26,6 +26,10 @@ pub(super) enum Trigger {
     /// `None`: a poll tick, or "look again" after the stream reconnected.
     Event(Instant, Option<EngineEvent>),
     Done(Box<Outcome>),
+    /// The idle sampler found an object quiet for its whole window.
+    Idle(ObjectKey),
+    /// A request reached the wake endpoint for an object.
+    Wake(ObjectKey),
     Timer,
     /// Nothing but the loop's heartbeat: no pass.
     Heartbeat,

@@ -40,6 +40,8 @@ struct State {
     /// Like Podman without systemd: runs no health check itself, lists no health, and
     /// tells no exit; `run_health_check` answers the container's health.
     podman_like: bool,
+    /// Network bytes by container id (`network_bytes`).
+    traffic: HashMap<String, u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +170,21 @@ impl FakeEngine {
     /// Behaves like Podman without systemd from now on (see [`State::podman_like`]).
     pub fn set_podman_like(&self) {
         self.with(|s| s.podman_like = true);
+    }
+
+    /// Adds `bytes` to the network counter of the object's container.
+    pub fn add_traffic(&self, key: &ObjectKey, bytes: u64) {
+        self.with(|s| {
+            let ids: Vec<String> = s
+                .containers
+                .iter()
+                .filter(|(_, (_, o))| o.key.as_ref() == Some(key))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in ids {
+                *s.traffic.entry(id).or_default() += bytes;
+            }
+        });
     }
 
     /// What the container's next health check finds (Podman-like: no event).
@@ -328,6 +345,7 @@ impl Engine for FakeEngine {
                 let o = Observed {
                     labels: Default::default(),
                     stopped_outside: false,
+                    address: None,
                     id: id.clone(),
                     name,
                     key: Some(want.key.clone()),
@@ -466,5 +484,10 @@ impl Engine for FakeEngine {
     ) -> Result<Option<Health>, EngineError> {
         self.call("run_health_check", id).await?;
         Ok(self.with(|s| s.containers.get(id).and_then(|(_, o)| o.health)))
+    }
+
+    async fn network_bytes(&self, id: &str) -> Result<Option<u64>, EngineError> {
+        self.call("network_bytes", id).await?;
+        Ok(self.with(|s| Some(s.traffic.get(id).copied().unwrap_or(0))))
     }
 }

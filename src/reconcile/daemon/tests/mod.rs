@@ -3,6 +3,7 @@
 //! real time and every run is the same.
 
 mod fake;
+mod idle;
 mod operator;
 mod podman;
 
@@ -106,6 +107,8 @@ impl Harness {
             max_orphan_bytes: None,
             port_pool: Default::default(),
             heartbeat,
+            routers: Default::default(),
+            wake_address: None,
         };
         let inputs = Inputs {
             manifests: manifests.clone(),
