@@ -88,6 +88,16 @@ mod tests {
         o
     }
 
+    /// A name, the object, the listing, berth's memory, the wake address, the upstream.
+    type Case<'a> = (
+        &'a str,
+        &'a crate::model::DesiredContainer,
+        Vec<Observed>,
+        &'a Runtime,
+        Option<&'a str>,
+        Option<String>,
+    );
+
     #[test]
     fn a_route_exists_only_while_its_object_is_up_idle_or_healthy() {
         let w = exposed();
@@ -118,14 +128,7 @@ mod tests {
         let none = Runtime::new();
         let ip = "172.17.0.5";
         let to = |a: &str| Some(a.to_string());
-        let cases: Vec<(
-            &str,
-            &crate::model::DesiredContainer,
-            Vec<Observed>,
-            &Runtime,
-            Option<&str>,
-            Option<String>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "running",
                 &w,
