@@ -214,6 +214,10 @@ pub enum Command {
         /// The Policy source (as for `run`).
         #[arg(long, env = "BERTH_POLICY", value_name = "PATH")]
         policy: Option<PathBuf>,
+        /// A router to check (as for `run`): its admin API answers, or its directory is
+        /// writable. Repeatable.
+        #[arg(long, value_name = "ROUTER")]
+        router: Vec<crate::route::RouterSpec>,
         /// `text` or `json`.
         #[arg(long, short = 'o', value_enum, default_value = "text")]
         output: PlanFormat,

@@ -23,7 +23,33 @@ struct Report<'a> {
     /// What berth does about AppArmor here.
     apparmor: &'a str,
     probes: &'a [Probe],
+    routers: &'a [RouterCheck],
     ok: bool,
+}
+
+/// One `--router` and what checking it found.
+#[derive(Debug, Serialize)]
+struct RouterCheck {
+    router: String,
+    ok: bool,
+    message: String,
+}
+
+async fn check_routers(specs: &[crate::route::RouterSpec]) -> Vec<RouterCheck> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let r = crate::route::Router::new(spec.clone());
+        let (ok, message) = match r.check().await {
+            Ok(m) => (true, m),
+            Err(e) => (false, e.to_string()),
+        };
+        out.push(RouterCheck {
+            router: r.describe(),
+            ok,
+            message,
+        });
+    }
+    out
 }
 
 /// `berth doctor`: can berth reach the engine, what is it, and does every call berth needs
@@ -32,6 +58,7 @@ struct Report<'a> {
 pub async fn run(
     ctx: &Context,
     sources: &crate::manifest::Sources,
+    routers: &[crate::route::RouterSpec],
     format: PlanFormat,
 ) -> Result<ExitCode, CliError> {
     let instance = ctx.instance.as_str();
@@ -85,7 +112,8 @@ pub async fn run(
         .iter()
         .filter(|p| p.is_missing(networks_needed))
         .collect();
-    let ok = missing.is_empty();
+    let routers = check_routers(routers).await;
+    let ok = missing.is_empty() && routers.iter().all(|r| r.ok);
     let info = engine.info();
     let apparmor = apparmor_text(engine.host_facts().await.apparmor, info.kind);
     match format {
@@ -97,6 +125,7 @@ pub async fn run(
                 tls: certificate.as_ref(),
                 apparmor: &apparmor,
                 probes: &probes,
+                routers: &routers,
                 ok,
             };
             outln!(
@@ -125,6 +154,10 @@ pub async fn run(
                     .unwrap_or_default()
             );
             outln!("apparmor   {apparmor}");
+            for r in &routers {
+                let verdict = if r.ok { "ok" } else { "FAILED" };
+                outln!("router     {verdict}: {}", r.message);
+            }
             if let Some(c) = &certificate {
                 print_certificate(c);
             }
@@ -145,12 +178,15 @@ pub async fn run(
             let wide_open = probes
                 .iter()
                 .any(|p| p.need == Need::NotNeeded && p.verdict == Verdict::Allowed);
+            if let Some(r) = routers.iter().find(|r| !r.ok) {
+                outln!("doctor: the router {} cannot be used", r.router);
+            }
             if ok {
                 outln!("doctor: ok: every call berth needs gets through");
                 if wide_open {
                     outln!("doctor: note: calls berth never makes get through too; put a socket proxy in front (docs/proxy.md)");
                 }
-            } else {
+            } else if !missing.is_empty() {
                 let flags: Vec<String> = missing.iter().map(|p| format!("{}=1", p.flag)).collect();
                 outln!(
                     "doctor: missing: {} (enable {} on the socket proxy)",

@@ -149,6 +149,7 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             paths,
             sessions,
             policy,
+            router,
             output,
         } => {
             let sources = crate::manifest::Sources {
@@ -157,7 +158,7 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
                 policy,
                 ..Default::default()
             };
-            doctor::run(ctx, &sources, output).await
+            doctor::run(ctx, &sources, &router, output).await
         }
         Command::Stop { objects } => operator::run(ctx, crate::model::Verb::Stop, &objects).await,
         Command::Start { objects } => operator::run(ctx, crate::model::Verb::Start, &objects).await,

@@ -222,3 +222,22 @@ fn two_objects_on_one_route_and_unknown_placeholders_are_errors_naming_where() {
         stdout(&o)
     );
 }
+
+#[test]
+fn doctor_checks_each_router() {
+    let caddy = Caddy::start();
+    let up = format!("caddy={}", caddy.url());
+    let down = format!("caddy=http://127.0.0.1:{}", free_port());
+    let o = berth(&["doctor", "--router", &up, "--router", &down]);
+    assert_exit(&o, 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("router     ok: caddy at {} answers", caddy.url())),
+        "{out}"
+    );
+    assert!(out.contains("router     FAILED: "), "{out}");
+    assert!(
+        out.contains("doctor: the router caddy at http://127.0.0.1:"),
+        "{out}"
+    );
+}
