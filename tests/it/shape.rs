@@ -12,6 +12,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("policy", &["model"]),
     ("manifest", &["model"]),
     ("engine", &["model"]),
+    ("route", &["model"]),
     ("plan", &["model", "policy"]),
     ("resolve", &["model", "policy", "manifest"]),
     ("state", &["model"]),
@@ -20,7 +21,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "reconcile",
         &[
-            "model", "policy", "manifest", "engine", "plan", "resolve", "state", "status", "source",
+            "model", "policy", "manifest", "engine", "route", "plan", "resolve", "state", "status",
+            "source",
         ],
     ),
 ];
