@@ -131,6 +131,15 @@ impl DesiredSet {
             })
     }
 
+    /// The declared object whose current spec the container `o` runs (`None` for an
+    /// undeclared object or an outdated container).
+    pub fn current_for(&self, o: &super::Observed) -> Option<&DesiredContainer> {
+        o.key
+            .as_ref()
+            .and_then(|k| self.objects.get(k))
+            .filter(|w| o.spec_hash.as_deref() == Some(w.hash.as_str()))
+    }
+
     /// True when nothing at all was declared and nothing is in doubt.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()

@@ -97,13 +97,7 @@ async fn run_checks<E: Engine>(
     checks: &mut HashMap<String, (Instant, Option<Health>)>,
 ) {
     for o in observed.iter_mut().filter(|o| o.state == RunState::Running) {
-        let Some(check) = o
-            .key
-            .as_ref()
-            .and_then(|k| desired.objects.get(k))
-            .filter(|w| o.spec_hash.as_deref() == Some(w.hash.as_str()))
-            .and_then(|w| w.spec.health.as_ref())
-        else {
+        let Some(check) = desired.current_for(o).and_then(|w| w.spec.health.as_ref()) else {
             continue;
         };
         let interval = Duration::from_millis(check.interval_ms.max(1));

@@ -174,6 +174,24 @@ pub fn changes<T: PartialEq + Clone>(
     puts.chain(deletes).collect()
 }
 
+/// What a sync that applied `synced` ends with: an error listing the routes the router
+/// could not take, if any.
+fn outcome(
+    router: String,
+    refused: Vec<(RouteId, String)>,
+    synced: Synced,
+) -> Result<Synced, RouteError> {
+    if refused.is_empty() {
+        Ok(synced)
+    } else {
+        Err(RouteError::Unsupported {
+            router,
+            routes: refused,
+            synced,
+        })
+    }
+}
+
 /// Whether `id` is one of `instance`'s routes: it starts with [`RouteId::prefix`] and names
 /// an object (`berth_demo_session_x`). Instance names hold no `_`, so instance `demo` never
 /// claims the routes of an instance `demo-x` (`berth_demo-x_session_y`).

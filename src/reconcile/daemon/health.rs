@@ -65,12 +65,7 @@ impl Driver {
         {
             let results = self.results.lock().expect("not poisoned");
             for o in observed.iter_mut() {
-                let Some(check) = o
-                    .key
-                    .as_ref()
-                    .and_then(|k| desired.objects.get(k))
-                    .filter(|w| o.spec_hash.as_deref() == Some(w.hash.as_str()))
-                    .and_then(|w| w.spec.health.as_ref())
+                let Some(check) = desired.current_for(o).and_then(|w| w.spec.health.as_ref())
                 else {
                     continue;
                 };

@@ -61,12 +61,11 @@ impl Driver {
             .iter()
             .filter(|o| o.state == RunState::Running)
             .filter_map(|o| {
-                let key = o.key.as_ref()?;
-                let want = desired.objects.get(key)?;
+                let want = desired.current_for(o)?;
                 let rule = want.idle.filter(|_| !want.keep_stopped())?;
-                (o.spec_hash.as_deref() == Some(want.hash.as_str())).then(|| Watch {
+                Some(Watch {
                     id: o.id.clone(),
-                    key: key.clone(),
+                    key: want.key.clone(),
                     after: rule.after,
                 })
             })

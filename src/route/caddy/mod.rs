@@ -120,15 +120,7 @@ impl Caddy {
             self.insert(&route, &mut listing).await?;
             synced.put += 1;
         }
-        if refused.is_empty() {
-            Ok(synced)
-        } else {
-            Err(RouteError::Unsupported {
-                router: self.describe(),
-                routes: refused,
-                synced,
-            })
-        }
+        super::outcome(self.describe(), refused, synced)
     }
 
     pub async fn check(&self) -> Result<String, RouteError> {

@@ -124,15 +124,7 @@ impl Nginx {
                 })
                 .await?;
         }
-        if refused.is_empty() {
-            Ok(synced)
-        } else {
-            Err(RouteError::Unsupported {
-                router: self.describe(),
-                routes: refused,
-                synced,
-            })
-        }
+        super::outcome(self.describe(), refused, synced)
     }
 
     pub async fn check(&self) -> Result<String, RouteError> {
