@@ -1,13 +1,8 @@
 //! `/healthz`, `/readyz`, `/metrics` and `/status` for `berth run --listen ADDR`, and the
 //! wake endpoint (every other path, see [`super::wake`]).
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
-
-use tokio::sync::mpsc;
-
-use crate::model::ObjectKey;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -15,30 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::liveness::Liveness;
-use super::metrics::Metrics;
-use super::Report;
-
-/// What the controller shares with the HTTP endpoints.
-#[derive(Debug, Default)]
-pub struct Shared {
-    /// Ready after the first complete reconcile, and the loop's heartbeat.
-    pub liveness: Liveness,
-    pub report: RwLock<Report>,
-    pub metrics: Metrics,
-    /// Where the wake endpoint asks the loop to wake an idle object (set by `berth run`).
-    pub wake: Mutex<Option<mpsc::UnboundedSender<ObjectKey>>>,
-    /// The exposed objects whose routes, in every router, lead to their container now.
-    pub routed: RwLock<BTreeMap<ObjectKey, bool>>,
-}
-
-impl Shared {
-    pub fn new(instance: &str) -> Shared {
-        let s = Shared::default();
-        s.report.write().expect("not poisoned").instance = instance.to_string();
-        s
-    }
-}
+pub use super::shared::Shared;
 
 /// Binds `addr` and serves until `shutdown` resolves. Returns the bound address (useful
 /// with port 0) once listening.

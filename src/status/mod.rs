@@ -4,6 +4,7 @@
 pub mod http;
 pub mod liveness;
 pub mod metrics;
+mod shared;
 pub mod wake;
 
 use std::time::SystemTime;

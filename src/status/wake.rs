@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
-use super::http::Shared;
+use super::shared::Shared;
 use super::Phase;
 use crate::model::ObjectKey;
 

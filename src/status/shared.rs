@@ -1,0 +1,32 @@
+//! What the loop shares with the HTTP endpoints of `berth run`.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, RwLock};
+
+use tokio::sync::mpsc;
+
+use super::liveness::Liveness;
+use super::metrics::Metrics;
+use super::Report;
+use crate::model::ObjectKey;
+
+/// What the controller shares with the HTTP endpoints.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Ready after the first complete reconcile, and the loop's heartbeat.
+    pub liveness: Liveness,
+    pub report: RwLock<Report>,
+    pub metrics: Metrics,
+    /// Where the wake endpoint asks the loop to wake an idle object (set by `berth run`).
+    pub wake: Mutex<Option<mpsc::UnboundedSender<ObjectKey>>>,
+    /// The exposed objects whose routes, in every router, lead to their container now.
+    pub routed: RwLock<BTreeMap<ObjectKey, bool>>,
+}
+
+impl Shared {
+    pub fn new(instance: &str) -> Shared {
+        let s = Shared::default();
+        s.report.write().expect("not poisoned").instance = instance.to_string();
+        s
+    }
+}
