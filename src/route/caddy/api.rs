@@ -51,14 +51,30 @@ impl Caddy {
             reason,
         };
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-        let request = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.admin))
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(bytes))
-            .map_err(|e| unreachable(format!("bad request: {e}")))?;
+        let request = || {
+            Request::builder()
+                .method(method.clone())
+                .uri(format!("{}{path}", self.admin))
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(Full::new(bytes.clone()))
+        };
+        request().map_err(|e| unreachable(format!("bad request: {e}")))?;
         let exchange = async {
-            let response = self.http.request(request).await.map_err(|e| chain(&e))?;
+            // Caddy replaces its admin server on every config change; a connection that
+            // meets the old one as it closes is reset before the request is read: send the
+            // request again (a level-based sync repairs anything a repeat could duplicate).
+            let mut attempt = 0;
+            let response = loop {
+                let r = request().map_err(|e| e.to_string())?;
+                match self.http.request(r).await {
+                    Ok(response) => break response,
+                    Err(e) if attempt < SEND_RETRIES && (e.is_connect() || reset(&e)) => {
+                        attempt += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                    Err(e) => return Err(chain(&e)),
+                }
+            };
             let status = response.status().as_u16();
             let body = Limited::new(response.into_body(), BODY_CAP)
                 .collect()
@@ -75,6 +91,15 @@ impl Caddy {
             ))),
         }
     }
+}
+
+/// Sends of one call after a connection was refused or reset.
+const SEND_RETRIES: u32 = 3;
+
+/// Whether the connection was reset or closed before an answer came.
+fn reset(e: &hyper_util::client::legacy::Error) -> bool {
+    let text = chain(e);
+    text.contains("reset by peer") || text.contains("connection closed before message completed")
 }
 
 /// Caddy's `{"error": "..."}`, or the start of whatever else it sent.
