@@ -16,14 +16,14 @@
 # Usage (from anywhere; nothing is built):
 #   bash bench/wake.sh                      # TRIALS=20
 #   TRIALS=5 bash bench/wake.sh
-# Env: BERTH (binary, default /work/target-expose/debug/berth: a debug build), TRIALS (20),
+# Env: BERTH (binary, default target/debug/berth of this checkout: a debug build), TRIALS (20),
 #      STATS_CALLS (50), CPU_CALLS (100), CALL_TIMEOUT (30 s per docker/curl call),
 #      INSTANCE (bench-wake), DOCKER_SOCK (/var/run/docker.sock), OUT (target/bench-wake).
 # Writes OUT/results.json (also on failure, with what was measured and why it stopped),
 # OUT/berth.log, OUT/caddy.log. Removes everything it created, pass or fail.
 set -uo pipefail
 
-BERTH=${BERTH:-/work/target-expose/debug/berth}
+BERTH=${BERTH:-$(cd "$(dirname "$0")/.." && pwd)/target/debug/berth}
 TRIALS=${TRIALS:-20}
 STATS_CALLS=${STATS_CALLS:-50}
 CPU_CALLS=${CPU_CALLS:-100}

@@ -20,7 +20,8 @@ pub struct Shared {
     /// Where the wake endpoint asks the loop to wake an idle object (set by `berth run`).
     pub wake: Mutex<Option<mpsc::UnboundedSender<ObjectKey>>>,
     /// The exposed objects whose routes, in every router, lead to their container now.
-    pub routed: RwLock<BTreeMap<ObjectKey, bool>>,
+    /// For each, the container address its routes lead to (`None`: they lead to berth).
+    pub routed: RwLock<BTreeMap<ObjectKey, Option<String>>>,
 }
 
 impl Shared {

@@ -1,7 +1,7 @@
 //! Wake on request: while berth keeps an object idle, its route sends requests here (the
 //! router adds `X-Berth-Wake: kind/name`). The handler asks the loop to wake the object,
-//! holds the request until the object runs and the routers send its traffic to the
-//! container again (at most [`HOLD`]), then answers `307` to the same URL, so the client
+//! holds the request until the object runs, the routers send its traffic to the container
+//! again and the container accepts connections there (at most [`HOLD`]), then answers `307` to the same URL, so the client
 //! repeats its request and reaches the container directly. After [`HOLD`] it serves a
 //! small "starting" page that retries. An expired session is never woken (`410`).
 
@@ -22,8 +22,9 @@ pub const WAKE_HEADER: &str = "x-berth-wake";
 pub const HOLD: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
 
-/// What the endpoint knows of one object right now.
-fn look(s: &Shared, key: &ObjectKey) -> Option<(Phase, bool)> {
+/// What the endpoint knows of one object right now: its phase, and the container address
+/// every router leads it to (once they all do).
+fn look(s: &Shared, key: &ObjectKey) -> Option<(Phase, Option<String>)> {
     let report = s.report.read().expect("not poisoned");
     let o = report
         .objects
@@ -34,9 +35,19 @@ fn look(s: &Shared, key: &ObjectKey) -> Option<(Phase, bool)> {
         .read()
         .expect("not poisoned")
         .get(key)
-        .copied()
-        .unwrap_or(false);
+        .cloned()
+        .flatten();
     Some((o.phase, routed))
+}
+
+/// Whether the container accepts connections at `address`: a running container's server
+/// may still be starting, and a redirect to it then would meet the router's 502.
+async fn accepts(address: &str) -> bool {
+    let connect = tokio::net::TcpStream::connect(address);
+    matches!(
+        tokio::time::timeout(Duration::from_millis(500), connect).await,
+        Ok(Ok(_))
+    )
 }
 
 fn text(status: StatusCode, body: String) -> Response {
@@ -72,7 +83,7 @@ pub async fn handle(State(s): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) 
         Some((Phase::Expired, _)) => {
             return text(StatusCode::GONE, format!("berth: {key} has expired\n"))
         }
-        Some((phase, true)) if phase.is_ready() => return redirect(),
+        Some((phase, Some(to))) if phase.is_ready() && accepts(&to).await => return redirect(),
         Some(_) => {}
     }
     let sent = s
@@ -91,7 +102,7 @@ pub async fn handle(State(s): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) 
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(POLL).await;
         match look(&s, &key) {
-            Some((phase, true)) if phase.is_ready() => return redirect(),
+            Some((phase, Some(to))) if phase.is_ready() && accepts(&to).await => return redirect(),
             Some((Phase::Expired, _)) | None => {
                 return text(StatusCode::GONE, format!("berth: {key} is gone\n"))
             }

@@ -116,10 +116,11 @@ async fn run(
             let routed: BTreeMap<_, _> = want
                 .iter()
                 .map(|r| {
-                    (
-                        r.key.clone(),
-                        matches!(r.upstream, Upstream::Container { .. }),
-                    )
+                    let to = match &r.upstream {
+                        Upstream::Container { address } => Some(address.clone()),
+                        Upstream::Wake { .. } => None,
+                    };
+                    (r.key.clone(), to)
                 })
                 .collect();
             *shared.routed.write().expect("not poisoned") = routed;
