@@ -39,11 +39,6 @@ pub struct Args {
     /// the engine reports sizes; the oldest go first.
     #[arg(long, value_parser = super::parse::parse_size)]
     pub max_orphaned_volume_size: Option<u64>,
-    /// Keep exposed objects' routes in this reverse proxy: `caddy=URL` (Caddy's admin API,
-    /// routes in server `srv0`, or `caddy=URL#SERVER`) or `nginx=DIR` (one include file per
-    /// route, then `--nginx-reload`). Repeatable. See docs/exposure.md.
-    #[arg(long, value_name = "ROUTER")]
-    pub router: Vec<crate::route::RouterSpec>,
     /// The command (run with `sh -c`) that makes nginx read its route files again.
     #[arg(long, value_name = "CMD", default_value = crate::route::DEFAULT_NGINX_RELOAD)]
     pub nginx_reload: String,
@@ -84,6 +79,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     notifier.status("connecting to the engine");
     let mut wake_address = args.wake_address.clone();
     let routers: Vec<crate::route::Router> = args
+        .sources
         .router
         .iter()
         .cloned()

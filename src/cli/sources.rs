@@ -35,6 +35,12 @@ pub struct SourceArgs {
     /// bounds berth's memory (a typical Agent is 20 to 40).
     #[arg(long, default_value_t = 150_000, value_name = "N")]
     pub max_values: usize,
+    /// Where exposed objects' routes live: `caddy=URL` (Caddy's admin API, routes in server
+    /// `srv0`, or `caddy=URL#SERVER`), `nginx=DIR` (one include file per route, then
+    /// `--nginx-reload`) or `traefik` (labels on the containers, which `apply` and `diff`
+    /// need too). Repeatable. See docs/exposure.md.
+    #[arg(long, value_name = "ROUTER")]
+    pub router: Vec<crate::route::RouterSpec>,
 }
 
 impl SourceArgs {
@@ -49,6 +55,7 @@ impl SourceArgs {
                 max_files: self.max_files,
                 max_values: self.max_values,
             },
+            traefik: self.router.contains(&crate::route::RouterSpec::Traefik),
         }
     }
 }

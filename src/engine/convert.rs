@@ -147,6 +147,12 @@ pub(super) fn create_body(
 ) -> ContainerCreateBody {
     let s = &want.spec;
     let mut l: HashMap<String, String> = s.labels.clone().into_iter().collect();
+    if let Some(e) = &s.traefik {
+        l.extend(crate::model::traefik_labels(
+            &crate::model::RouteId::of(instance, &want.key),
+            e,
+        ));
+    }
     l.insert(labels::INSTANCE.into(), instance.into());
     l.insert(labels::KIND.into(), want.key.kind.as_str().into());
     l.insert(labels::NAME.into(), want.key.name.clone());

@@ -35,6 +35,8 @@ pub struct Sources {
     /// profile.
     pub policy: Option<PathBuf>,
     pub limits: Limits,
+    /// `--router traefik`: exposed objects carry Traefik's labels (part of their spec).
+    pub traefik: bool,
 }
 
 impl Sources {

@@ -39,6 +39,42 @@ impl Exposure {
     }
 }
 
+/// The Traefik docker-provider labels for an exposure (`--router traefik`): a router and a
+/// service named by the route id, and a strip-prefix middleware when the prefix is stripped.
+pub fn traefik_labels(id: &RouteId, e: &Exposure) -> std::collections::BTreeMap<String, String> {
+    let n = &id.0;
+    let mut rule = Vec::new();
+    if let Some(h) = &e.host {
+        rule.push(format!("Host(`{h}`)"));
+    }
+    if let Some(p) = &e.path {
+        rule.push(format!("PathPrefix(`{p}`)"));
+    }
+    let mut l = std::collections::BTreeMap::from([
+        ("traefik.enable".to_string(), "true".to_string()),
+        (format!("traefik.http.routers.{n}.rule"), rule.join(" && ")),
+        (format!("traefik.http.routers.{n}.service"), n.clone()),
+        (
+            format!("traefik.http.services.{n}.loadbalancer.server.port"),
+            e.port.to_string(),
+        ),
+    ]);
+    if let (true, Some(p)) = (e.strip_prefix, &e.path) {
+        let prefix = p.trim_end_matches('/');
+        if !prefix.is_empty() {
+            l.insert(
+                format!("traefik.http.middlewares.{n}-strip.stripprefix.prefixes"),
+                prefix.to_string(),
+            );
+            l.insert(
+                format!("traefik.http.routers.{n}.middlewares"),
+                format!("{n}-strip"),
+            );
+        }
+    }
+    l
+}
+
 /// What happens to an idle object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IdleAction {
@@ -134,6 +170,43 @@ mod tests {
         assert_eq!(id.key("dem"), None);
         assert_eq!(RouteId("berth_demo_bogus_x".into()).key("demo"), None);
         assert_eq!(RouteId("berth-demo-session-x".into()).key("demo"), None);
+    }
+
+    #[test]
+    fn traefik_labels_name_router_service_and_strip() {
+        let id = RouteId("berth_demo_session_s1".into());
+        let e = Exposure {
+            port: 8080,
+            path: Some("/s/s1/".into()),
+            host: Some("s1.example.com".into()),
+            strip_prefix: true,
+        };
+        let l = traefik_labels(&id, &e);
+        let r = "traefik.http.routers.berth_demo_session_s1";
+        assert_eq!(
+            l[&format!("{r}.rule")],
+            "Host(`s1.example.com`) && PathPrefix(`/s/s1/`)"
+        );
+        assert_eq!(
+            l[&format!("{r}.middlewares")],
+            "berth_demo_session_s1-strip"
+        );
+        assert_eq!(
+            l["traefik.http.middlewares.berth_demo_session_s1-strip.stripprefix.prefixes"],
+            "/s/s1"
+        );
+        assert_eq!(
+            l["traefik.http.services.berth_demo_session_s1.loadbalancer.server.port"],
+            "8080"
+        );
+        let kept = traefik_labels(
+            &id,
+            &Exposure {
+                strip_prefix: false,
+                ..e
+            },
+        );
+        assert!(!kept.contains_key(&format!("{r}.middlewares")));
     }
 
     #[test]

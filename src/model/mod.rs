@@ -23,7 +23,7 @@ mod volume;
 
 pub use backoff::Backoff;
 pub use desired::{Declared, DesiredContainer, DesiredSet, RestartPolicy, RestartSpec};
-pub use exposure::{Exposure, IdleAction, IdleRule, Route, RouteId, Upstream};
+pub use exposure::{traefik_labels, Exposure, IdleAction, IdleRule, Route, RouteId, Upstream};
 pub use history::{Actor, Happening, History, Record, RecordError, HISTORY_CAP};
 pub use host::HostFacts;
 pub use key::{Kind, ObjectKey};

@@ -67,6 +67,10 @@ pub struct Spec {
     /// default, like `privileges`.
     #[serde(default, skip_serializing_if = "NetworkMode::is_default")]
     pub network: NetworkMode,
+    /// `--router traefik`: the exposure Traefik reads from the container's labels. Part of
+    /// the hash (a label change needs a new container); left out when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traefik: Option<super::Exposure>,
 }
 
 /// An engine-native health check.
@@ -256,6 +260,14 @@ impl Spec {
             old.network.as_str(),
             self.network.as_str(),
         );
+        if old.traefik != self.traefik {
+            let url = |e: &Option<super::Exposure>| e.as_ref().map_or("-".into(), |e| e.url());
+            out.push(format!(
+                "traefik route {} → {}",
+                url(&old.traefik),
+                url(&self.traefik)
+            ));
+        }
         out
     }
 }
@@ -341,6 +353,7 @@ pub(crate) mod tests {
             host_mounts: vec![],
             privileges: Privileges::default(),
             network: NetworkMode::Default,
+            traefik: None,
         }
     }
 

@@ -85,7 +85,10 @@ impl Cache {
         let mut reader = Reader::new(sources.limits);
         let policy_load = policy_source::load(sources.policy.as_deref(), &mut reader);
         let read = read_discovered(found, &mut reader);
-        let loaded = resolve(read, policy_load, &mut reader);
+        let mut loaded = resolve(read, policy_load, &mut reader);
+        if sources.traefik {
+            super::traefik(&mut loaded.desired);
+        }
         let inputs: Option<Vec<(String, Stamp)>> = loaded
             .inputs
             .iter()

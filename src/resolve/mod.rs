@@ -47,7 +47,22 @@ pub fn load(sources: &Sources) -> Loaded {
     let mut reader = files::Reader::new(sources.limits);
     let policy = policy_source::load(sources.policy.as_deref(), &mut reader);
     let read = load::read_discovered(discover::discover(sources), &mut reader);
-    pipeline::resolve(read, policy, &mut reader)
+    let mut loaded = pipeline::resolve(read, policy, &mut reader);
+    if sources.traefik {
+        traefik(&mut loaded.desired);
+    }
+    loaded
+}
+
+/// `--router traefik`: each exposed object's spec carries its exposure, which the engine
+/// adapter turns into Traefik's labels; the hash follows.
+pub fn traefik(desired: &mut crate::model::DesiredSet) {
+    for want in desired.objects.values_mut() {
+        if want.expose.is_some() && want.spec.traefik != want.expose {
+            want.spec.traefik = want.expose.clone();
+            want.hash = want.spec.hash();
+        }
+    }
 }
 
 /// Reads, checks and resolves documents whose text is at hand, as if read from files named

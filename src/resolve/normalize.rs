@@ -191,6 +191,7 @@ pub(super) fn normalize(
         host_mounts,
         privileges: super::privileges::normalize(c),
         network: super::privileges::network(c),
+        traefik: None,
     })
 }
 

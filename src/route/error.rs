@@ -96,13 +96,15 @@ fn unsupported(routes: &[(RouteId, String)], synced: &Synced) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum SpecError {
-    #[error("empty router: expected caddy=URL[#SERVER] or nginx=DIR")]
+    #[error("empty router: expected caddy=URL[#SERVER], nginx=DIR or traefik")]
     Empty,
     #[error("router {kind} needs a value: caddy=http://127.0.0.1:2019[#SERVER] or nginx=DIR")]
     MissingValue { kind: String },
-    #[error("router {kind} is not supported yet: use caddy=URL[#SERVER] or nginx=DIR")]
+    #[error("router {kind} takes no value: write just `traefik`")]
+    NoValue { kind: String },
+    #[error("router {kind} is not supported yet: use caddy=URL[#SERVER], nginx=DIR or traefik")]
     NotSupported { kind: String },
-    #[error("unknown router {kind:?}: expected caddy=URL[#SERVER] or nginx=DIR")]
+    #[error("unknown router {kind:?}: expected caddy=URL[#SERVER], nginx=DIR or traefik")]
     UnknownKind { kind: String },
     #[error("caddy admin address {url:?}: {reason}")]
     BadUrl { url: String, reason: String },

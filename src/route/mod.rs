@@ -37,6 +37,10 @@ pub enum RouterSpec {
     /// configuration includes inside a `server` block; `reload` (run with `sh -c`) makes
     /// nginx read them again.
     Nginx { dir: PathBuf, reload: String },
+    /// `traefik`: Traefik's docker provider reads each exposed container's labels, which
+    /// berth puts on the container (so nothing is synced; a changed route is a new
+    /// container).
+    Traefik,
 }
 
 impl FromStr for RouterSpec {
@@ -55,7 +59,9 @@ impl FromStr for RouterSpec {
                 reload: DEFAULT_NGINX_RELOAD.to_string(),
             }),
             ("caddy" | "nginx", _) => Err(SpecError::MissingValue { kind: kind.into() }),
-            ("traefik" | "haproxy" | "envoy" | "apache" | "httpd", _) => {
+            ("traefik", None) => Ok(RouterSpec::Traefik),
+            ("traefik", Some(_)) => Err(SpecError::NoValue { kind: kind.into() }),
+            ("haproxy" | "envoy" | "apache" | "httpd", _) => {
                 Err(SpecError::NotSupported { kind: kind.into() })
             }
             _ => Err(SpecError::UnknownKind { kind: kind.into() }),
@@ -102,6 +108,8 @@ fn parse_caddy(v: &str) -> Result<RouterSpec, SpecError> {
 pub enum Router {
     Caddy(caddy::Caddy),
     Nginx(nginx::Nginx),
+    /// Routes live in the containers' labels: nothing to sync.
+    Traefik,
 }
 
 /// What a sync changed in the router.
@@ -118,6 +126,7 @@ impl Router {
         match spec {
             RouterSpec::Caddy { admin, server } => Router::Caddy(caddy::Caddy::new(admin, server)),
             RouterSpec::Nginx { dir, reload } => Router::Nginx(nginx::Nginx::new(dir, reload)),
+            RouterSpec::Traefik => Router::Traefik,
         }
     }
 
@@ -126,6 +135,7 @@ impl Router {
         match self {
             Router::Caddy(c) => c.describe(),
             Router::Nginx(n) => n.describe(),
+            Router::Traefik => "traefik (routes in the containers' labels)".into(),
         }
     }
 
@@ -136,6 +146,7 @@ impl Router {
         match self {
             Router::Caddy(c) => c.sync(instance, want).await,
             Router::Nginx(n) => n.sync(instance, want).await,
+            Router::Traefik => Ok(Synced::default()),
         }
     }
 
@@ -144,6 +155,9 @@ impl Router {
         match self {
             Router::Caddy(c) => c.check().await,
             Router::Nginx(n) => n.check().await,
+            Router::Traefik => Ok(
+                "traefik: berth puts the labels on the containers; Traefik's docker provider must watch this engine".into(),
+            ),
         }
     }
 }

@@ -88,13 +88,14 @@ fn router_specs_parse_and_explain() {
                 reload: "nginx -s reload".into(),
             },
         ),
+        ("traefik", RouterSpec::Traefik),
     ];
     for (text, want) in cases {
         assert_eq!(&text.parse::<RouterSpec>().unwrap(), want, "{text}");
     }
     let errors = [
-        ("traefik", "traefik is not supported yet"),
-        ("traefik=http://x", "traefik is not supported yet"),
+        ("traefik=http://x", "traefik takes no value"),
+        ("haproxy=x", "haproxy is not supported yet"),
         ("caddy", "needs a value"),
         ("nginx=", "needs a value"),
         ("", "empty router"),

@@ -241,3 +241,41 @@ fn doctor_checks_each_router() {
         "{out}"
     );
 }
+
+#[test]
+fn with_traefik_the_route_is_in_the_containers_labels_and_a_new_route_is_a_new_container() {
+    let inst = Instance::new("expose-traefik");
+    inst.write("templates.yaml", TEMPLATE);
+    inst.write("s1.yaml", &session("s1", ""));
+    let dir = inst.path_str();
+    let apply = inst.berth("apply", &["--router", "traefik", &dir]);
+    assert_exit(&apply, 0);
+    let name = format!("berth_{}_session_s1", inst.name);
+    let labels = |name: &str| -> serde_json::Value {
+        let o = docker(&["inspect", "-f", "{{json .Config.Labels}}", name]);
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let l = labels(&name);
+    let router = format!("traefik.http.routers.berth_{}_session_s1", inst.name);
+    assert_eq!(l["traefik.enable"], "true");
+    assert_eq!(l[format!("{router}.rule")], "PathPrefix(`/s/s1/`)");
+    assert_eq!(
+        l[format!("{router}.middlewares")],
+        format!("berth_{}_session_s1-strip", inst.name)
+    );
+
+    // Unchanged: nothing to do. A new path: a new container, and the reason says why.
+    let again = inst.berth("diff", &["--router", "traefik", &dir]);
+    assert_exit(&again, 0);
+    inst.write(
+        "templates.yaml",
+        &TEMPLATE.replace("/s/{name}/", "/t/{name}/"),
+    );
+    let diff = inst.berth("diff", &["--router", "traefik", &dir]);
+    assert_exit(&diff, 1);
+    assert!(
+        stdout(&diff).contains("recreate: traefik route /s/s1/ → /t/s1/"),
+        "{}",
+        stdout(&diff)
+    );
+}
