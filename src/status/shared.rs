@@ -22,6 +22,23 @@ pub struct Shared {
     /// The exposed objects whose routes, in every router, lead to their container now.
     /// For each, the container address its routes lead to (`None`: they lead to berth).
     pub routed: RwLock<BTreeMap<ObjectKey, Option<String>>>,
+    /// Requests the wake endpoint may hold at once.
+    pub wake_holds: WakeHolds,
+}
+
+/// At most [`WakeHolds::MAX`] wake requests held at once; more get `503` at once, so a flood
+/// of requests cannot pile up in memory.
+#[derive(Debug)]
+pub struct WakeHolds(pub tokio::sync::Semaphore);
+
+impl WakeHolds {
+    pub const MAX: usize = 256;
+}
+
+impl Default for WakeHolds {
+    fn default() -> Self {
+        WakeHolds(tokio::sync::Semaphore::new(Self::MAX))
+    }
 }
 
 impl Shared {

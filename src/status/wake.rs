@@ -86,6 +86,12 @@ pub async fn handle(State(s): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) 
         Some((phase, Some(to))) if phase.is_ready() && accepts(&to).await => return redirect(),
         Some(_) => {}
     }
+    let Ok(_hold) = s.wake_holds.0.try_acquire() else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "berth: too many requests waiting for a wake\n".into(),
+        );
+    };
     let sent = s
         .wake
         .lock()
