@@ -1,9 +1,12 @@
 //! `expose`, idle stop and wake, end to end: a session behind a real Caddy (admin API) on
 //! the real engine, `berth run --router caddy=URL`. Traffic goes through Caddy to busybox
-//! `httpd` in the session's container.
+//! `httpd` in the session's container. The daemons reach the engine through a socket proxy
+//! with the minimal flags plus NETWORKS (the sessions have a network of their own): what
+//! exposure and idle watching need beyond that is nothing.
 
 use std::io::{Read, Write};
 
+use crate::haproxy::{Haproxy, MINIMAL};
 use crate::router_fixtures::{get, Caddy};
 use crate::util::*;
 
@@ -15,9 +18,22 @@ fn session(name: &str, extra: &str) -> String {
     )
 }
 
-fn daemon(inst: &Instance, caddy: &Caddy) -> Daemon {
+/// The least-privilege socket proxy, with NETWORKS for the sessions' own networks.
+fn proxy() -> Haproxy {
+    let mut flags = MINIMAL.to_vec();
+    flags.push("NETWORKS");
+    Haproxy::socket_proxy(&flags)
+}
+
+/// `berth run` with extra flags, through `proxy`.
+fn run_through(inst: &Instance, proxy: &Haproxy, extra: &[&str]) -> Daemon {
+    let host = proxy.docker_host();
+    Daemon::start_with_env(inst, extra, &[("DOCKER_HOST", host.as_str())])
+}
+
+fn daemon(inst: &Instance, caddy: &Caddy, proxy: &Haproxy) -> Daemon {
     let router = format!("caddy={}", caddy.url());
-    Daemon::start(inst, &["--router", &router, "--resync", "2s"])
+    run_through(inst, proxy, &["--router", &router, "--resync", "2s"])
 }
 
 /// Waits until `path` answers through Caddy with the image's index page.
@@ -45,12 +61,13 @@ fn wake_request(port: u16, object: &str) -> u16 {
 
 #[test]
 fn a_session_answers_through_caddy_and_its_route_follows_it() {
+    let proxy = proxy();
     let caddy = Caddy::start();
     let inst = Instance::new("expose-route");
     inst.write("templates.yaml", TEMPLATE);
     inst.write("s1.yaml", &session("s1", ""));
     inst.write("s2.yaml", &session("s2", ""));
-    let d = daemon(&inst, &caddy);
+    let d = daemon(&inst, &caddy, &proxy);
     wait_answered(&caddy, "/s/s1/");
     wait_answered(&caddy, "/s/s2/");
     let id = |n: &str| format!("berth_{}_session_{n}", inst.name);
@@ -96,11 +113,12 @@ fn a_session_answers_through_caddy_and_its_route_follows_it() {
 
 #[test]
 fn an_idle_session_is_stopped_and_a_request_through_caddy_wakes_it() {
+    let proxy = proxy();
     let caddy = Caddy::start();
     let inst = Instance::new("expose-idle");
     inst.write("templates.yaml", TEMPLATE);
     inst.write("s1.yaml", &session("s1", "  idle: { after: 3s }\n"));
-    let d = daemon(&inst, &caddy);
+    let d = daemon(&inst, &caddy, &proxy);
     wait_answered(&caddy, "/s/s1/");
 
     // No traffic for 3 s: stopped, phase Idle, and the route now leads to berth.
@@ -125,6 +143,7 @@ fn an_idle_session_is_stopped_and_a_request_through_caddy_wakes_it() {
 
 #[test]
 fn an_expired_session_is_never_woken() {
+    let proxy = proxy();
     let caddy = Caddy::start();
     let inst = Instance::new("expose-expired");
     inst.write("templates.yaml", TEMPLATE);
@@ -132,7 +151,7 @@ fn an_expired_session_is_never_woken() {
         "s1.yaml",
         &session("s1", "  idle: { after: 2s }\n").replace("ttl: 1h", "ttl: 20s"),
     );
-    let d = daemon(&inst, &caddy);
+    let d = daemon(&inst, &caddy, &proxy);
     d.wait_object("idle", "session", "s1", |o| o["phase"] == "Idle");
     d.wait_object("expired", "session", "s1", |o| o["phase"] == "Expired");
     inst.wait_until("the container is gone", |cs| cs.is_empty());
@@ -154,14 +173,16 @@ fn an_expired_session_is_never_woken() {
 
 #[test]
 fn a_session_answers_through_nginx_and_its_include_file_follows_it() {
+    let proxy = proxy();
     let nginx = crate::router_fixtures::Nginx::start(&[]);
     let inst = Instance::new("expose-nginx");
     inst.write("templates.yaml", TEMPLATE);
     inst.write("s1.yaml", &session("s1", ""));
     inst.write("s2.yaml", &session("s2", ""));
     let router = format!("nginx={}", nginx.routes.display());
-    let d = Daemon::start(
+    let d = run_through(
         &inst,
+        &proxy,
         &[
             "--router",
             &router,
@@ -245,7 +266,8 @@ fn doctor_checks_each_router() {
 #[test]
 fn with_traefik_the_route_is_in_the_containers_labels_and_a_new_route_is_a_new_container() {
     let inst = Instance::new("expose-traefik");
-    inst.write("templates.yaml", TEMPLATE);
+    let shared_network = TEMPLATE.replace("  network: isolated\n", "");
+    inst.write("templates.yaml", &shared_network);
     inst.write("s1.yaml", &session("s1", ""));
     let dir = inst.path_str();
     let apply = inst.berth("apply", &["--router", "traefik", &dir]);
@@ -269,7 +291,7 @@ fn with_traefik_the_route_is_in_the_containers_labels_and_a_new_route_is_a_new_c
     assert_exit(&again, 0);
     inst.write(
         "templates.yaml",
-        &TEMPLATE.replace("/s/{name}/", "/t/{name}/"),
+        &shared_network.replace("/s/{name}/", "/t/{name}/"),
     );
     let diff = inst.berth("diff", &["--router", "traefik", &dir]);
     assert_exit(&diff, 1);
