@@ -216,7 +216,9 @@ pub fn berth_env(inst: &Instance, cmd: &str, flags: &[&str], env: &[(&str, &str)
     c.arg(cmd)
         .args(["--instance", &inst.name])
         .args(flags)
-        .env_remove("BERTH_INSTANCE");
+        .env_remove("BERTH_INSTANCE")
+        // Never the host's default state directory.
+        .env("BERTH_STATE_DIR", inst.state.path());
     if !matches!(cmd, "get" | "down" | "doctor") {
         c.arg(&dir);
     }
