@@ -16,7 +16,9 @@ fn berth_portainer(front: &Haproxy, args: &[&str], key: Option<&str>) -> Output 
         .env_remove("BERTH_INSTANCE")
         .env_remove("PORTAINER_API_KEY")
         // Portainer mode must not fall back to DOCKER_HOST.
-        .env("DOCKER_HOST", "tcp://127.0.0.1:1");
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        // Never the host's default state directory.
+        .env("BERTH_STATE_DIR", test_state_dir());
     if let Some(k) = key {
         c.env("PORTAINER_API_KEY", k);
     }

@@ -20,7 +20,8 @@ fn berth_tls(front: &Haproxy, args: &[&str], tls: &[&str]) -> Output {
         .env_remove("BERTH_PORTAINER_CA")
         .env_remove("BERTH_PORTAINER_INSECURE_SKIP_VERIFY")
         .env("PORTAINER_API_KEY", KEY)
-        .env("DOCKER_HOST", "tcp://127.0.0.1:1");
+        .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+        .env("BERTH_STATE_DIR", test_state_dir());
     c.output().expect("run berth")
 }
 

@@ -6,6 +6,12 @@ use std::time::{Duration, Instant};
 /// The image every engine test uses (built by `make images`).
 pub const IMAGE: &str = "berth-runtime:1";
 
+/// A state directory for tests that have no [`Instance`] at hand: under cargo's temporary
+/// directory for integration tests, never the host's /var/lib/berth.
+pub fn test_state_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("state")
+}
+
 /// Runs the berth binary.
 pub fn berth(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
