@@ -24,10 +24,13 @@
 //! - [`source`]: watches manifest paths and signals changes.
 //! - [`state`]: the atomically written state file (clocks that labels cannot hold).
 //! - [`status`]: phases, `/status`, `/metrics` and the HTTP endpoints of `berth run`.
+//! - [`api`]: the session API of `berth run --api`: validates a request, writes (or
+//!   removes) a manifest in the sessions directory, answers from `/status`.
 //! - [`cli`]: the `berth` command line.
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod api;
 pub mod cli;
 pub mod engine;
 pub mod manifest;

@@ -140,7 +140,7 @@ pub enum Command {
     /// Keep the engine converged to the manifests: watch files and engine events, restart
     /// with backoff, reap sessions at their TTL. Stops on SIGTERM or SIGINT; containers keep
     /// running.
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// List the instance's objects (NAME KIND STATE HEALTH RESTARTS AGE IMAGE), those
     /// without a container too, or its volumes. Exit 0, 1 a named object does not exist,
     /// 2 error.

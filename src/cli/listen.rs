@@ -115,6 +115,36 @@ impl fmt::Display for ListenAddr {
     }
 }
 
+/// `--api`: a unix socket (`unix:/run/berth/api.sock`) or a listen address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiAddr {
+    Unix(std::path::PathBuf),
+    Net(ListenAddr),
+}
+
+impl FromStr for ApiAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("unix:") {
+            Some(path) if path.starts_with('/') => Ok(ApiAddr::Unix(path.into())),
+            Some(_) => Err(format!(
+                "{s:?}: a unix socket needs an absolute path, e.g. unix:/run/berth/api.sock"
+            )),
+            None => s.parse().map(ApiAddr::Net),
+        }
+    }
+}
+
+impl fmt::Display for ApiAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+            ApiAddr::Net(a) => a.fmt(f),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +187,22 @@ mod tests {
         refused("[nope]:1", "is not an IPv6 address");
         refused("bad_host:1", "is not a host name");
         refused("-x:1", "is not a host name");
+    }
+
+    #[test]
+    fn api_addresses_are_sockets_or_listen_addresses() {
+        assert_eq!(
+            "unix:/run/b.sock".parse::<ApiAddr>(),
+            Ok(ApiAddr::Unix("/run/b.sock".into()))
+        );
+        assert!("unix:rel.sock"
+            .parse::<ApiAddr>()
+            .unwrap_err()
+            .contains("absolute path"));
+        assert_eq!(
+            "127.0.0.1:9326".parse::<ApiAddr>().unwrap().to_string(),
+            "127.0.0.1:9326"
+        );
     }
 
     #[tokio::test]

@@ -139,7 +139,7 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             apply::run(ctx, &sources.sources(), opts).await
         }
         Command::Get(args) => get::run(ctx, args).await,
-        Command::Run(args) => run::run(ctx, args).await,
+        Command::Run(args) => run::run(ctx, *args).await,
         Command::Down {
             concurrency,
             volumes,

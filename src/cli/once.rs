@@ -54,6 +54,7 @@ pub(super) async fn plan(
         engine,
         &mut loaded.desired,
         &mut memory,
+        &loaded.quotas,
         &ctx.once(allow_empty),
     )
     .await?;

@@ -47,6 +47,14 @@ pub struct Args {
     /// wildcard address); without either, idle objects have no route.
     #[arg(long, value_name = "HOST:PORT")]
     pub wake_address: Option<String>,
+    /// Serve the session API (docs/api.md) on this address: `unix:/run/berth/api.sock`
+    /// (mode 0660) or `HOST:PORT`. It writes Sessions into the first `--sessions`
+    /// directory.
+    #[arg(long, value_name = "ADDR", requires = "api_tokens")]
+    pub api: Option<super::listen::ApiAddr>,
+    /// The API's bearer tokens: one `NAME SCOPE TOKEN` per line (docs/api.md).
+    #[arg(long, value_name = "FILE", requires = "api")]
+    pub api_tokens: Option<PathBuf>,
     /// Engine operations in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -117,6 +125,20 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         }
     }
 
+    let (file_tx, file_rx) = tokio::sync::mpsc::channel(1);
+    if let Some(api) = &args.api {
+        serve_api(
+            ctx,
+            &args,
+            api,
+            &sources,
+            &shared,
+            file_tx.clone(),
+            stopped(stop_rx.clone()),
+        )
+        .await?;
+    }
+
     let mut delay = CONNECT_RETRY.initial;
     let mut attempt = 0u32;
     let engine = loop {
@@ -147,7 +169,6 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         .chain(&sources.policy)
         .cloned()
         .collect();
-    let (file_tx, file_rx) = tokio::sync::mpsc::channel(1);
     let _watcher = crate::source::watch(&watched, args.debounce, file_tx)?;
     let state_dir = ctx.state_dir.clone();
     // `berth stop`, `start` and `restart` write the overrides file: wake the loop at once.
@@ -179,6 +200,43 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     };
     daemon::run(engine, config, inputs, shared, stopped(stop_rx)).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the session API, before the engine is reached (it answers from the report).
+async fn serve_api(
+    ctx: &Context,
+    args: &Args,
+    addr: &super::listen::ApiAddr,
+    sources: &crate::manifest::Sources,
+    shared: &Arc<Shared>,
+    nudge: tokio::sync::mpsc::Sender<()>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), CliError> {
+    let setup = |m: String| CliError::Setup(format!("--api {addr}: {m}"));
+    let Some(dir) = sources.sessions.first() else {
+        return Err(setup(
+            "the API writes Sessions into a --sessions directory; name one".into(),
+        ));
+    };
+    let path = args.api_tokens.as_deref().expect("clap requires it");
+    let tokens =
+        crate::api::tokens::Tokens::load(path).map_err(|e| CliError::Setup(e.to_string()))?;
+    let callers = tokens.len();
+    let overrides = crate::state::OverrideStore::new(&ctx.state_dir, &ctx.instance);
+    let api = crate::api::Api::new(shared.clone(), sources, dir, tokens, nudge, overrides)
+        .map_err(|e| setup(e.to_string()))?;
+    let listen = match addr {
+        super::listen::ApiAddr::Unix(p) => crate::api::Listen::Unix(p.clone()),
+        super::listen::ApiAddr::Net(a) => {
+            let found = a.resolve().await.map_err(|e| setup(e.to_string()))?;
+            crate::api::Listen::Tcp(found[0])
+        }
+    };
+    let bound = crate::api::serve(&listen, Arc::new(api), shutdown)
+        .await
+        .map_err(|e| setup(e.to_string()))?;
+    info!(address = %bound, sessions = %dir.display(), callers, "serving the session API");
+    Ok(())
 }
 
 /// The address a router on this host reaches a bound address at: a wildcard becomes the

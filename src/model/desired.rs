@@ -74,6 +74,8 @@ pub struct DesiredContainer {
     pub expose: Option<super::Exposure>,
     /// When it counts as idle (`idle`).
     pub idle: Option<super::IdleRule>,
+    /// The template it names, if any (for the Policy's per-template quotas).
+    pub template: Option<String>,
 }
 
 impl DesiredContainer {
@@ -102,6 +104,7 @@ impl DesiredContainer {
             source,
             expose: None,
             idle: None,
+            template: None,
         }
     }
 }
@@ -118,6 +121,9 @@ pub struct DesiredSet {
     pub held_sources: BTreeSet<String>,
     /// A path the user named could not be read: nothing may be removed, whatever the flags.
     pub incomplete: bool,
+    /// Sessions held because the Policy's quota is full, with the reason (they are in
+    /// `held_keys` too: nothing is created for them, nothing of theirs removed).
+    pub over_quota: BTreeMap<ObjectKey, String>,
 }
 
 impl DesiredSet {

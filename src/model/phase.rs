@@ -30,6 +30,8 @@ pub enum Phase {
     Failed,
     /// Its manifest has errors: whatever runs is left as it is.
     Invalid,
+    /// A Session the Policy's quota has no room for yet: nothing is created for it.
+    OverQuota,
     /// No longer declared; being removed.
     Terminating,
     /// No longer declared, but kept: the desired set is empty (without `--allow-empty`) or
@@ -38,7 +40,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 12] = [
+    pub const ALL: [Phase; 13] = [
         Phase::Pending,
         Phase::Starting,
         Phase::Running,
@@ -49,6 +51,7 @@ impl Phase {
         Phase::Expired,
         Phase::Failed,
         Phase::Invalid,
+        Phase::OverQuota,
         Phase::Terminating,
         Phase::Orphaned,
     ];
@@ -65,6 +68,7 @@ impl Phase {
             Phase::Expired => "Expired",
             Phase::Failed => "Failed",
             Phase::Invalid => "Invalid",
+            Phase::OverQuota => "OverQuota",
             Phase::Terminating => "Terminating",
             Phase::Orphaned => "Orphaned",
         }

@@ -10,12 +10,14 @@
 //! - [`image`], [`paths`], [`glob`]: how images, host paths and patterns are compared.
 //! - [`capabilities`]: the Linux capability names.
 //! - [`seccomp`]: a custom seccomp profile judged by its content.
+//! - [`quota`]: how many Sessions may run at once (total, per label value, per template).
 
 pub mod admit;
 pub mod capabilities;
 pub mod glob;
 pub mod image;
 pub mod paths;
+pub mod quota;
 pub mod restricted;
 pub mod rules;
 pub mod seccomp;
@@ -23,4 +25,5 @@ pub mod seccomp;
 pub(crate) mod tests;
 
 pub use admit::{admit, check_host_paths, check_seccomp_content, Request, Violation};
+pub use quota::Quotas;
 pub use rules::{Policy, Rule};

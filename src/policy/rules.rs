@@ -113,6 +113,8 @@ pub struct Policy {
     pub max_ttl: Duration,
     /// The longest `stopGracePeriod`.
     pub max_stop_grace: Duration,
+    /// How many Sessions may run at once.
+    pub quotas: super::Quotas,
 }
 
 /// The memory cap of the built-in profile: a container needs a `--policy` to go beyond it.
@@ -148,6 +150,7 @@ impl Policy {
             allow_privilege_escalation: false,
             max_ttl: RESTRICTED_MAX_TTL,
             max_stop_grace: RESTRICTED_MAX_STOP_GRACE,
+            quotas: super::Quotas::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use crate::model::{
 use crate::plan::ports::{self, PortAllocations, PortPool};
 use crate::plan::volumes::VolumeOptions;
 use crate::plan::{self, Plan};
+use crate::policy::quota::{self, Counted, Quotas};
 
 /// An object held before planning, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +94,61 @@ pub fn apply_overrides(
     }
 }
 
+/// Sessions beyond the Policy's quotas are held: nothing is created for them until there
+/// is room. Counted first and always kept: Sessions with a container, being created
+/// (`busy`) or idle; never counted: Sessions past their TTL. The others get the places
+/// left in name order.
+pub fn hold_over_quota(
+    desired: &mut DesiredSet,
+    quotas: &Quotas,
+    observed: &[Observed],
+    runtime: &Runtime,
+    busy: &std::collections::HashSet<ObjectKey>,
+) -> Vec<Held> {
+    if quotas.is_empty() {
+        return Vec::new();
+    }
+    let have: std::collections::HashSet<&ObjectKey> =
+        observed.iter().filter_map(|o| o.key.as_ref()).collect();
+    fn counted(w: &crate::model::DesiredContainer) -> Counted<'_> {
+        Counted {
+            labels: &w.spec.labels,
+            template: w.template.as_deref(),
+        }
+    }
+    let sessions = desired.objects.values().filter(|w| {
+        w.key.kind == crate::model::Kind::Session && !runtime.get(&w.key).is_some_and(|r| r.expired)
+    });
+    let (kept, candidates): (Vec<_>, Vec<_>) =
+        sessions.partition(|w| have.contains(&w.key) || busy.contains(&w.key) || w.operator.idle);
+    let refused = quota::admit(
+        quotas,
+        kept.iter().map(|w| counted(w)),
+        &candidates.iter().map(|w| counted(w)).collect::<Vec<_>>(),
+    );
+    let refused: Vec<(ObjectKey, String, String)> = refused
+        .into_iter()
+        .map(|(i, why)| {
+            let w = candidates[i];
+            (w.key.clone(), w.source.clone(), why.0)
+        })
+        .collect();
+    refused
+        .into_iter()
+        .map(|(key, source, why)| {
+            desired.objects.remove(&key);
+            desired.held_keys.insert(key.clone());
+            desired.over_quota.insert(key.clone(), why.clone());
+            Held {
+                key,
+                source,
+                message: format!("over quota: {why}; it is created when there is room"),
+                class: FailureClass::Policy,
+            }
+        })
+        .collect()
+}
+
 /// Settings of a one-shot plan.
 #[derive(Debug, Clone)]
 pub struct Once {
@@ -120,6 +176,7 @@ pub async fn once<E: Engine>(
     engine: &E,
     desired: &mut DesiredSet,
     memory: &mut Memory,
+    quotas: &Quotas,
     opts: &Once,
 ) -> Result<(Plan, Vec<Held>), EngineError> {
     let observed = engine.list(&opts.instance).await?;
@@ -128,6 +185,13 @@ pub async fn once<E: Engine>(
     held.extend(hold_misfits(desired, &facts));
     let now = SystemTime::now();
     apply_overrides(desired, &memory.overrides, None, now);
+    held.extend(hold_over_quota(
+        desired,
+        quotas,
+        &observed,
+        &Runtime::default(),
+        &Default::default(),
+    ));
     let volumes = engine.list_volumes(&opts.instance).await?;
     let runtime = Runtime::default();
     let wanted = plan::volumes::wanted(&opts.instance, desired, &runtime);

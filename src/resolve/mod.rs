@@ -54,6 +54,27 @@ pub fn load(sources: &Sources) -> Loaded {
     loaded
 }
 
+/// Like [`load`], with more files whose text is at hand (each as if read from its
+/// [`discover::SourceFile`]): what the session API validates a request with, the trusted
+/// manifests and the Policy read from disk.
+pub fn load_with(sources: &Sources, extra: &[(discover::SourceFile, String)]) -> Loaded {
+    let mut reader = files::Reader::new(sources.limits);
+    let policy = policy_source::load(sources.policy.as_deref(), &mut reader);
+    let mut read = load::read_discovered(discover::discover(sources), &mut reader);
+    for (f, text) in extra {
+        read.files.push(load::read_text(
+            std::sync::Arc::new(f.clone()),
+            text,
+            &mut reader.values,
+        ));
+    }
+    let mut loaded = pipeline::resolve(read, policy, &mut reader);
+    if sources.traefik {
+        traefik(&mut loaded.desired);
+    }
+    loaded
+}
+
 /// `--router traefik`: each exposed object's spec carries its exposure, which the engine
 /// adapter turns into Traefik's labels; the hash follows.
 pub fn traefik(desired: &mut crate::model::DesiredSet) {

@@ -30,6 +30,8 @@ pub struct Loaded {
     pub documents: usize,
     /// Every file read (canonical paths): manifests, the Policy source, seccomp profiles.
     pub inputs: Vec<String>,
+    /// The Policy's session quotas, which the loop applies against what runs.
+    pub quotas: crate::policy::Quotas,
 }
 
 impl Loaded {
@@ -48,6 +50,9 @@ pub fn resolve(read: Read, policy: PolicyLoad, reader: &mut Reader) -> Loaded {
     loaded
         .diagnostics
         .extend(policy.diagnostics.iter().cloned());
+    if let PolicyChoice::Ready(p) = &policy.choice {
+        loaded.quotas = p.quotas.clone();
+    }
     if let PolicyChoice::Failed(_) = policy.choice {
         // Fail closed: with no Policy nothing is admitted, and nothing may be removed.
         loaded.desired.incomplete = true;
@@ -353,6 +358,7 @@ fn resolve_object(
     }
     let mut obj = DesiredContainer::new(key, spec, restart, ttl, d.file.canonical.clone());
     obj.stopped = stopped;
+    obj.template = template_name.map(str::to_string);
     obj.volumes = claims_of(&merged).map_err(at)?;
     obj.expose = super::expose::exposure_of(&merged, &obj.key, &obj.spec.labels).map_err(at)?;
     obj.idle = super::expose::idle_of(d).map_err(at)?;

@@ -158,6 +158,23 @@ pub fn compile(name: &str, spec: &PolicySpec) -> Result<Policy, Vec<CompileError
     if let Some(b) = spec.allow_privilege_escalation {
         p.allow_privilege_escalation = b;
     }
+    p.quotas.max_sessions = spec.max_sessions;
+    for (key, max) in spec.max_sessions_per.iter().flatten() {
+        if key.is_empty() || key.contains(|c: char| c.is_whitespace() || c == '=' || c == ',') {
+            errors.push(CompileError::at(
+                format!(
+                    "/spec/maxSessionsPer/{}",
+                    key.replace('~', "~0").replace('/', "~1")
+                ),
+                format!("{key:?} is not a label key"),
+            ));
+        } else {
+            p.quotas.per_label.insert(key.clone(), *max);
+        }
+    }
+    if let Some(m) = &spec.max_sessions_per_template {
+        p.quotas.per_template = m.clone();
+    }
     if errors.is_empty() {
         Ok(p)
     } else {

@@ -99,6 +99,29 @@ pub struct ObjectStatus {
     pub expires_at_ms: Option<u64>,
     pub last_action: Option<LastAction>,
     pub last_error: Option<ErrorSummary>,
+    /// Its labels as declared (the manifest's and its template's).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The template it names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Where it is exposed (`expose`): `/s/name/` or `http://host/path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Its published ports, `hostPort: auto` filled in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PublishedPort>,
+}
+
+/// A container port published on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedPort {
+    pub container_port: u16,
+    pub protocol: String,
+    pub host_port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
 }
 
 impl ObjectStatus {
@@ -171,6 +194,9 @@ pub struct Report {
     pub objects: Vec<ObjectStatus>,
     /// The instance's volumes: in use or orphaned, their policy and expiry.
     pub volumes: Vec<crate::plan::volumes::VolumeStatus>,
+    /// [`shared::Shared::manifest_reads`] when the pass that made it read the manifests.
+    #[serde(skip)]
+    pub manifest_reads: u64,
 }
 
 /// Builds one object's status. Pure apart from formatting.
@@ -227,6 +253,21 @@ pub fn object_status(
         last_error: rt
             .and_then(|r| r.last_error.as_ref())
             .map(ErrorSummary::from),
+        labels: want.map(|w| w.spec.labels.clone()).unwrap_or_default(),
+        template: want.and_then(|w| w.template.clone()),
+        url: want.and_then(|w| w.expose.as_ref()).map(|e| e.url()),
+        ports: want
+            .into_iter()
+            .flat_map(|w| &w.spec.ports)
+            .filter_map(|p| {
+                Some(PublishedPort {
+                    container_port: p.container_port,
+                    protocol: p.protocol.to_string(),
+                    host_port: p.host_port?,
+                    host_ip: p.host_ip.clone(),
+                })
+            })
+            .collect(),
     }
 }
 

@@ -24,6 +24,12 @@ pub struct Shared {
     pub routed: RwLock<BTreeMap<ObjectKey, Option<String>>>,
     /// Requests the wake endpoint may hold at once.
     pub wake_holds: WakeHolds,
+    /// Counts the reports published: whoever waits for an object's phase (the session
+    /// API's `?wait=`) wakes on each.
+    pub published: tokio::sync::watch::Sender<u64>,
+    /// Counts the loop's reads of the manifests (each starts a pass whose report carries
+    /// the count), so a waiter can tell a report made after its change from an older one.
+    pub manifest_reads: std::sync::atomic::AtomicU64,
 }
 
 /// At most [`WakeHolds::MAX`] wake requests held at once; more get `503` at once, so a flood
@@ -42,6 +48,11 @@ impl Default for WakeHolds {
 }
 
 impl Shared {
+    /// Tells whoever waits that a new report is out.
+    pub fn announce(&self) {
+        self.published.send_modify(|n| *n += 1);
+    }
+
     pub fn new(instance: &str) -> Shared {
         let s = Shared::default();
         s.report.write().expect("not poisoned").instance = instance.to_string();

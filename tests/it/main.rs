@@ -5,12 +5,14 @@
 //! never skip — when the engine or the test images are missing: run `make test`, which
 //! prepares both.
 
+mod api_client;
 mod haproxy;
 mod pki;
 mod pty;
 mod router_fixtures;
 mod util;
 
+mod api;
 mod apply;
 mod cis;
 mod cli;

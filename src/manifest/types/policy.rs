@@ -81,6 +81,22 @@ pub struct PolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = DURATION))]
     pub max_stop_grace_period: Option<String>,
+    /// At most this many Sessions at once in the instance (default: no limit). Counted:
+    /// every declared Session that is not past its TTL. A Session beyond it is held (phase
+    /// `OverQuota`, nothing created) until there is room; one that already has a container
+    /// is never reaped by a quota. See docs/api.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub max_sessions: Option<u32>,
+    /// At most this many Sessions per value of a label, e.g. `{ user: 3 }`: three for each
+    /// user. Sessions without the label are not counted for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub max_sessions_per: Option<std::collections::BTreeMap<String, u32>>,
+    /// At most this many Sessions made from a template, by template name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub max_sessions_per_template: Option<std::collections::BTreeMap<String, u32>>,
 }
 
 /// Which host namespaces a Policy allows.

@@ -44,6 +44,9 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
     /// Re-reads the manifests if any input changed. Diagnostics are logged when they
     /// change, not on every resync.
     pub(super) fn load(&mut self) {
+        self.shared
+            .manifest_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let Some(mut loaded) = self.manifests.load() else {
             return; // nothing changed since the last read
         };
@@ -88,7 +91,9 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             .objects
             .values()
             .any(|o| o.spec.ports.iter().any(|p| p.host_port_auto));
-        self.pristine = auto_ports.then(|| loaded.clone());
+        // So do the session quotas, against what runs.
+        let per_pass = auto_ports || !loaded.quotas.is_empty();
+        self.pristine = per_pass.then(|| loaded.clone());
         self.desired = loaded;
     }
 
@@ -118,8 +123,8 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
         if let Some(p) = &self.pristine {
             self.desired = p.clone();
         }
-        // `hostPort: auto`. An object that gets no port is held; each message is logged
-        // once for as long as it lasts.
+        // `hostPort: auto`, then the session quotas. An object that gets no port (or no
+        // place) is held; each message is logged once for as long as it lasts.
         let mut warnings = HashSet::new();
         for h in observe::assign_ports(
             &mut self.desired.desired,
@@ -134,7 +139,6 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             }
             warnings.insert(msg);
         }
-        self.port_warnings = warnings;
         let now = self.clock.now();
         memory::observe(
             &mut self.runtime,
@@ -150,6 +154,21 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             Some((&self.runtime, &observed)),
             now,
         );
+        for h in observe::hold_over_quota(
+            &mut self.desired.desired,
+            &self.desired.quotas,
+            &observed,
+            &self.runtime,
+            &self.in_flight,
+        ) {
+            let msg = format!("{}: {}", h.key, h.message);
+            if !self.port_warnings.contains(&msg) {
+                self.shared.metrics.error(h.class.as_str());
+                warn!(object = %h.key, class = h.class.as_str(), "{}", h.message);
+            }
+            warnings.insert(msg);
+        }
+        self.port_warnings = warnings;
         self.note_workload_failures(&observed, now);
         let desired = &self.desired.desired;
         let wanted = plan::volumes::wanted(&self.config.instance, desired, &self.runtime);
@@ -234,6 +253,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             .write()
             .expect("not poisoned")
             .engine_error = Some(e.to_string());
+        self.shared.announce();
         let until = Instant::now() + Backoff::jittered(delay, self.passes);
         self.list_backoff = Some((until, delay));
         until

@@ -54,7 +54,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 || p.actions
                     .iter()
                     .any(|a| &a.key == key && a.verb() == Verb::Remove);
-            let s = status::object_status(
+            let mut s = status::object_status(
                 key,
                 want,
                 held,
@@ -64,6 +64,10 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 removing,
                 self.last_actions.get(key),
             );
+            if let Some(why) = desired.over_quota.get(key) {
+                s.phase = Phase::OverQuota;
+                s.waiting = Some(format!("over quota: {why}"));
+            }
             *counts.entry(s.phase).or_default() += 1;
             if let Some(w) = want {
                 self.declared.insert(key.clone(), Declared::from(w));
@@ -98,8 +102,13 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 diagnostics: self.last_diagnostics.clone(),
                 objects,
                 volumes,
+                manifest_reads: self
+                    .shared
+                    .manifest_reads
+                    .load(std::sync::atomic::Ordering::SeqCst),
             };
         }
+        self.shared.announce();
         self.declared.retain(|k, _| published.contains_key(k));
         let mut snapshot = state::snapshot(
             &self.config.instance,
