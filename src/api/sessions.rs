@@ -110,7 +110,8 @@ async fn create_session(api: &Api, headers: &HeaderMap, q: CreateQuery, body: &[
             }
             let source = dir.source_of(&name);
             let known = admit(api, &dir, caller, &source, &name, &text)?;
-            let s = pending(&known);
+            let mut s = pending(&known);
+            s.ttl = Some(req.ttl.clone());
             dir.write(known, &text, false).map_err(|e| {
                 if dir.has_file(&file) {
                     Problem::conflict(format!("session {name:?} was written meanwhile"))

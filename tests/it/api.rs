@@ -22,8 +22,14 @@ fn manifests(inst: &Instance) {
     inst.write("a.yaml", &agent("keeper", "  labels: { team: a }\n"));
 }
 
-/// `berth run --api` with a token file of three callers, and a Policy.
+/// `berth run --api` with a token file of three callers, and a Policy (its `spec` lines).
 fn start(inst: &Instance, policy: &str, api: &At, extra: &[&str]) -> Daemon {
+    let policy = inst.write_policy(policy);
+    start_with(inst, &policy, api, extra)
+}
+
+/// The same with the Policy at `policy`.
+fn start_with(inst: &Instance, policy: &str, api: &At, extra: &[&str]) -> Daemon {
     let tokens = inst.state.path().join("tokens");
     std::fs::write(
         &tokens,
@@ -32,7 +38,6 @@ fn start(inst: &Instance, policy: &str, api: &At, extra: &[&str]) -> Daemon {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let policy = inst.write_policy(policy);
     let sessions = inst.sessions_str();
     let addr = match api {
         At::Tcp(a) => a.clone(),
@@ -45,7 +50,7 @@ fn start(inst: &Instance, policy: &str, api: &At, extra: &[&str]) -> Daemon {
         "--api-tokens",
         tokens.as_str(),
         "--policy",
-        policy.as_str(),
+        policy,
         "--sessions",
         sessions.as_str(),
     ];
@@ -335,7 +340,11 @@ fn every_refusal_has_its_status_and_says_why() {
             .flatten()
             .filter_map(|e| e.as_str())
             .collect();
-        let text = format!("{} {}", a.body["detail"].as_str().unwrap_or(""), errors.join("\n"));
+        let text = format!(
+            "{} {}",
+            a.body["detail"].as_str().unwrap_or(""),
+            errors.join("\n")
+        );
         assert!(text.contains(says), "{says}: {a:?}");
     }
     // The quota: one session per user.
@@ -560,4 +569,39 @@ fn many_clients_at_once_lose_nothing_and_duplicate_nothing() {
         }
     }
     assert!(!d.log_text().contains("panicked"));
+}
+
+#[test]
+fn the_python_client_of_the_docs_works() {
+    let inst = Instance::new("api-python");
+    let at = tcp();
+    let templates = repo("manifests/templates").display().to_string();
+    let policy = repo("manifests/policy.yaml").display().to_string();
+    let _d = start_with(&inst, &policy, &at, &["--allow-empty", &templates]);
+    let page = std::fs::read_to_string(repo("docs/api.md")).unwrap();
+    let start = page
+        .find("```python\n")
+        .expect("a Python block in docs/api.md")
+        + 10;
+    let code = &page[start..start + page[start..].find("```").unwrap()];
+    let At::Tcp(addr) = &at else { unreachable!() };
+    let out = std::process::Command::new("python3")
+        .args(["-c", code])
+        .env("BERTH_API", format!("http://{addr}"))
+        .env("BERTH_TOKEN", WRITE)
+        .output()
+        .expect("python3 runs (the Compose tests need it too)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("started web-agent-") && text.contains(" Running "),
+        "{text}"
+    );
+    assert!(text.contains("sessions of usr-123: ['web-agent-"), "{text}");
+    assert!(text.contains("deleted 200 True"), "{text}");
+    assert!(inst.containers().is_empty(), "{:#?}", inst.containers());
 }

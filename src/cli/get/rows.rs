@@ -84,7 +84,7 @@ fn merged_phase(o: &Observed, recorded: Option<Phase>) -> Phase {
         Some(Phase::CrashLoopBackOff) if matches!(live, Phase::Failed | Phase::Stopped) => {
             Phase::CrashLoopBackOff
         }
-        Some(p @ (Phase::Expired | Phase::Invalid)) => p,
+        Some(p @ (Phase::Expired | Phase::Invalid | Phase::OverQuota)) => p,
         Some(Phase::Stopped) if live != Phase::Running => Phase::Stopped,
         _ => live,
     }

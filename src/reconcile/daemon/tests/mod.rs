@@ -6,6 +6,7 @@ mod fake;
 mod idle;
 mod operator;
 mod podman;
+mod quota;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -30,13 +31,24 @@ struct Scripted(Arc<Mutex<Option<Loaded>>>);
 
 impl Scripted {
     fn set(&self, yaml: &str) {
+        self.set_with_policy(yaml, None);
+    }
+
+    /// Manifests judged by a Policy (its `spec` lines).
+    fn set_with_policy(&self, yaml: &str, policy: Option<&str>) {
+        let policy = policy.map(|spec| {
+            format!("apiVersion: berth/v1\nkind: Policy\nmetadata: {{ name: p }}\nspec:\n{spec}")
+        });
         let file = SourceFile {
             display: "m/a.yaml".into(),
             canonical: "/m/a.yaml".into(),
             trust: Trust::Trusted,
         };
-        let loaded =
-            crate::resolve::load_texts(&[(file, yaml.to_string())], None, Limits::default());
+        let loaded = crate::resolve::load_texts(
+            &[(file, yaml.to_string())],
+            policy.as_deref().map(|p| ("/p/policy.yaml", p)),
+            Limits::default(),
+        );
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
         *self.0.lock().unwrap() = Some(loaded);
     }
@@ -144,6 +156,12 @@ impl Harness {
     /// New manifests, and the file signal the watcher would send.
     async fn write(&self, yaml: &str) {
         self.manifests.set(yaml);
+        let _ = self.files.send(()).await;
+    }
+
+    /// New manifests under a Policy, and the file signal.
+    async fn write_with_policy(&self, yaml: &str, policy: &str) {
+        self.manifests.set_with_policy(yaml, Some(policy));
         let _ = self.files.send(()).await;
     }
 
