@@ -9,7 +9,8 @@
 //!   limited by a label selector).
 //! - `dir`: the sessions directory: what each file declares, atomic writes.
 //! - `render`: a request → the manifest text.
-//! - `sessions`, `agents`: the handlers; `types`: what they read and answer.
+//! - `sessions` (create), `renew`, `listing` (list, get, delete), `agents`: the handlers;
+//!   `types`: what they read and answer.
 //! - `problem`: errors as `application/problem+json`.
 //! - `wait`: `?wait=ready|gone`, bounded.
 //! - `openapi`: `GET /v1/openapi.json`, generated from the handlers and types.
@@ -23,6 +24,7 @@ mod listing;
 pub mod openapi;
 mod problem;
 mod render;
+mod renew;
 mod sessions;
 pub mod tokens;
 pub mod types;
@@ -164,7 +166,8 @@ pub fn router(api: Arc<Api>) -> Router {
         .with_state(api)
 }
 
-/// Every request ends within [`REQUEST_TIMEOUT`], or its wait's timeout and that.
+/// Every request ends within [`REQUEST_TIMEOUT`], or its wait's timeout and that; a body
+/// over [`MAX_BODY`] is a problem document too.
 async fn time_limit(request: Request, next: Next) -> Response {
     let query = request.uri().query().unwrap_or("");
     let waits = query.split('&').any(|p| p.starts_with("wait="));
@@ -174,6 +177,12 @@ async fn time_limit(request: Request, next: Next) -> Response {
         REQUEST_TIMEOUT
     };
     match tokio::time::timeout(limit, next.run(request)).await {
+        // axum's own refusal of a large body, as a problem like every other.
+        Ok(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than {} KiB", MAX_BODY / 1024),
+        )
+        .into_response(),
         Ok(r) => r,
         Err(_) => Problem::new(
             StatusCode::REQUEST_TIMEOUT,

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{agents, listing, problem, sessions, types};
+use super::{agents, listing, problem, renew, sessions, types};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +19,7 @@ use super::{agents, listing, problem, sessions, types};
         listing::list,
         listing::get_one,
         listing::delete,
-        sessions::renew,
+        renew::renew,
         agents::stop,
         agents::start
     ),

@@ -19,6 +19,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("status", &["model", "plan"]),
     ("source", &["manifest"]),
     (
+        "api",
+        &["model", "policy", "manifest", "resolve", "state", "status"],
+    ),
+    (
         "reconcile",
         &[
             "model", "policy", "manifest", "engine", "route", "plan", "resolve", "state", "status",
