@@ -135,7 +135,9 @@ def wait_until(what, probe, progress):
 
 
 def main():
-    results = {"settings": {"n": N, "clients": CLIENTS, "trials": TRIALS, "berth": BERTH}}
+    results = {"settings": {"n": N, "clients": CLIENTS, "trials": TRIALS, "berth": BERTH},
+               "load_before": os.getloadavg()[0],
+               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     work = tempfile.mkdtemp(prefix="bench-api.")
     manifests, sessions, state = (os.path.join(work, d) for d in ("m", "s", "state"))
     for d in (manifests, sessions, state):
@@ -167,20 +169,26 @@ def main():
         latency(results, api, listen, sessions)
         throughput(results, api, listen, sessions)
         results["outcome"] = "complete"
+        results["load_after"] = os.getloadavg()[0]
     except Stalled as e:
         results["outcome"] = f"stopped: the engine looks wedged: {e}"
         print(f"error: the engine looks wedged: {e}; keeping what was measured", file=sys.stderr)
     finally:
+        # What was measured is written first: the cleanup below can hang on a wedged engine.
+        with open(os.path.join(OUT, "results.json"), "w") as f:
+            json.dump(results, f, indent=2)
+        print(json.dumps(results, indent=2), flush=True)
         daemon.send_signal(signal.SIGTERM)
         try:
             daemon.wait(timeout=60)
         except subprocess.TimeoutExpired:
             daemon.kill()
-        with open(os.path.join(OUT, "results.json"), "w") as f:
-            json.dump(results, f, indent=2)
-        print(json.dumps(results, indent=2))
-        subprocess.run([BERTH, "down", "--instance", INST, "--state-dir", state, "--volumes"],
-                       capture_output=True, timeout=600)
+        try:
+            subprocess.run([BERTH, "down", "--instance", INST, "--state-dir", state, "--volumes"],
+                           capture_output=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            print(f"error: `berth down --instance {INST}` did not finish within 600 s; the engine "
+                  "may need a restart (see docs/benchmarks.md)", file=sys.stderr)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -24,6 +24,7 @@
 //! - [`source`]: watches manifest paths and signals changes.
 //! - [`state`]: the atomically written state file (clocks that labels cannot hold).
 //! - [`status`]: phases, `/status`, `/metrics` and the HTTP endpoints of `berth run`.
+//! - [`webhook`]: alerts delivered to `--alert-webhook` as Alertmanager's payload.
 //! - [`api`]: the session API of `berth run --api`: validates a request, writes (or
 //!   removes) a manifest in the sessions directory, answers from `/status`.
 //! - [`cli`]: the `berth` command line.
@@ -43,3 +44,4 @@ pub mod route;
 pub mod source;
 pub mod state;
 pub mod status;
+pub mod webhook;

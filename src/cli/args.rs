@@ -145,6 +145,10 @@ pub enum Command {
     /// without a container too, or its volumes. Exit 0, 1 a named object does not exist,
     /// 2 error.
     Get(super::get::Args),
+    /// What each running container uses now: CPU (of one core), memory working set against
+    /// its limit, network bytes, pids (one stats call per container, two readings a second
+    /// apart).
+    Top(super::top::Args),
     /// Remove every container the instance owns (volumes are kept unless --volumes).
     Down {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]

@@ -26,6 +26,9 @@ struct Description<'a> {
     instance: &'a str,
     phase: Option<Phase>,
     message: Option<&'a str>,
+    /// Firing alerts, as `rule: message`.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    alerts: &'a [String],
     /// `berth stop` holds it since (Unix milliseconds).
     stopped_by_operator_since_ms: Option<u64>,
     declared: Option<&'a Declared>,
@@ -90,6 +93,7 @@ pub async fn run(ctx: &Context, key: &ObjectKey, format: PlanFormat) -> Result<E
             (None, None) => None,
         },
         message: entry.and_then(|e| e.message.as_deref()),
+        alerts: entry.map(|e| e.alerts.as_slice()).unwrap_or_default(),
         stopped_by_operator_since_ms: overrides.stopped.get(key).map(unix_ms),
         declared,
         container: have.map(|o| Container {
@@ -139,6 +143,9 @@ fn text(d: &Description) -> String {
     line(&mut out, "Phase", &phase);
     if let Some(m) = d.message {
         line(&mut out, "Reason", m);
+    }
+    for a in d.alerts {
+        line(&mut out, "Alert", format!("firing: {a}"));
     }
     if let Some(since) = d.stopped_by_operator_since_ms {
         line(

@@ -39,6 +39,7 @@ mod report;
 mod run;
 mod sources;
 mod terminal;
+mod top;
 mod validate;
 mod version;
 
@@ -139,6 +140,7 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             apply::run(ctx, &sources.sources(), opts).await
         }
         Command::Get(args) => get::run(ctx, args).await,
+        Command::Top(args) => top::run(ctx, args).await,
         Command::Run(args) => run::run(ctx, *args).await,
         Command::Down {
             concurrency,

@@ -55,6 +55,19 @@ pub struct Args {
     /// The API's bearer tokens: one `NAME SCOPE TOKEN` per line (docs/api.md).
     #[arg(long, value_name = "FILE", requires = "api")]
     pub api_tokens: Option<PathBuf>,
+    /// How often each running container's CPU, memory, network and pids are read (one
+    /// stats call each) for `/metrics`, `/status`, the dashboard and the alerts; `0s` turns
+    /// it off. Cost: docs/monitoring.md.
+    #[arg(long, default_value = "30s", value_parser = super::parse::parse_duration)]
+    pub stats_interval: Duration,
+    /// Object labels exported with each per-object metric (as `label_<key>`), e.g.
+    /// `user,team`.
+    #[arg(long, value_name = "KEYS", value_delimiter = ',')]
+    pub metric_labels: Vec<String>,
+    /// POST firing and resolved alerts here, as Alertmanager's webhook payload
+    /// (`http://HOST:PORT/PATH`).
+    #[arg(long, value_name = "URL")]
+    pub alert_webhook: Option<String>,
     /// Engine operations in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -81,6 +94,12 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     let sources = args.sources.sources();
     check_paths(&sources)?;
     ctx.store().check_dir()?;
+    let webhook = args
+        .alert_webhook
+        .as_deref()
+        .map(crate::webhook::Webhook::start)
+        .transpose()
+        .map_err(|e| CliError::Setup(e.to_string()))?;
 
     let shared = Arc::new(Shared::new(instance));
     let notifier = super::notify::Notifier::from_env();
@@ -190,6 +209,12 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         heartbeat: notifier.heartbeat(),
         routers: Arc::new(routers),
         wake_address,
+        usage: daemon::UsageSettings {
+            instance: instance.to_string(),
+            interval: args.stats_interval,
+            metric_labels: args.metric_labels.clone(),
+            webhook,
+        },
     };
     let _notifying = notifier.follow(shared.clone(), stopped(stop_rx.clone()));
     let inputs = Inputs {

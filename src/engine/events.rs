@@ -39,7 +39,9 @@ pub enum EventKind {
     /// with SIGTERM that comes before the `die`, and the `stop` after it. A crash, an OOM
     /// kill or a `docker kill` (SIGKILL) has neither.
     Stop,
-    /// Anything else of [`ACTIONS`] (create, oom, pause, unpause): worth a look, nothing to
+    /// The kernel killed a process of it for its memory limit (`oom`; the `die` follows).
+    Oom,
+    /// Anything else of [`ACTIONS`] (create, pause, unpause): worth a look, nothing to
     /// correct.
     Other,
 }
@@ -52,6 +54,7 @@ impl EventKind {
             "start" => EventKind::Start,
             "destroy" => EventKind::Destroy,
             "health_status" => EventKind::Health,
+            "oom" => EventKind::Oom,
             "stop" => EventKind::Stop,
             _ => EventKind::Other,
         }

@@ -148,6 +148,11 @@ pub trait Engine: Clone + Send + Sync + 'static {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<u64>, EngineError>> + Send;
+    /// One reading of a running container's CPU, memory, network and pids counters.
+    fn usage(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<crate::model::Sample>, EngineError>> + Send;
 }
 
 impl Engine for Client {
@@ -269,5 +274,11 @@ impl Engine for Client {
         id: &str,
     ) -> impl Future<Output = Result<Option<u64>, EngineError>> + Send {
         self.network_counter(id)
+    }
+    fn usage(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<crate::model::Sample>, EngineError>> + Send {
+        self.sample(id)
     }
 }

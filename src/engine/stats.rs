@@ -1,10 +1,12 @@
-//! Network counters of one container, for idle detection: one `GET
+//! Counters of one container: its network bytes, for idle detection, and a whole reading
+//! (CPU, memory, network, pids) for the resource metrics. Each is one `GET
 //! /containers/{id}/stats?stream=false&one-shot=true` (allowed by `CONTAINERS=1` on a socket
 //! proxy).
 
 use futures_util::StreamExt;
 
 use super::{Client, EngineError};
+use crate::model::Sample;
 
 impl Client {
     /// Bytes received plus sent on every network of the container since it started;
@@ -27,6 +29,54 @@ impl Client {
                         .saturating_add(s.tx_bytes.unwrap_or(0))
                 })
                 .fold(0u64, u64::saturating_add)
+        }))
+    }
+}
+
+impl Client {
+    /// One reading of a running container's counters (`None` when the engine answers with
+    /// nothing). Working set = usage − inactive file pages (cgroup v2 `inactive_file`, v1
+    /// `total_inactive_file`), as cAdvisor counts it.
+    pub(super) async fn sample(&self, id: &str) -> Result<Option<Sample>, EngineError> {
+        let opts = bollard::query_parameters::StatsOptionsBuilder::new()
+            .stream(false)
+            .one_shot(true)
+            .build();
+        let mut stream = self.api("stats").stats(id, Some(opts));
+        let Some(first) = stream.next().await else {
+            return Ok(None);
+        };
+        let s = first.map_err(|e| self.err("GET /containers/{id}/stats", e))?;
+        let cpu_ns = s
+            .cpu_stats
+            .as_ref()
+            .and_then(|c| c.cpu_usage.as_ref())
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0);
+        let memory = s.memory_stats.as_ref();
+        let usage = memory.and_then(|m| m.usage).unwrap_or(0);
+        let inactive = memory
+            .and_then(|m| m.stats.as_ref())
+            .and_then(|st| st.get("inactive_file").or(st.get("total_inactive_file")))
+            .copied()
+            .unwrap_or(0);
+        let (rx, tx) = s
+            .networks
+            .iter()
+            .flatten()
+            .fold((0u64, 0u64), |(r, t), (_, n)| {
+                (
+                    r.saturating_add(n.rx_bytes.unwrap_or(0)),
+                    t.saturating_add(n.tx_bytes.unwrap_or(0)),
+                )
+            });
+        Ok(Some(Sample {
+            cpu_seconds: cpu_ns as f64 / 1e9,
+            memory_bytes: usage.saturating_sub(inactive),
+            memory_limit_bytes: memory.and_then(|m| m.limit).unwrap_or(0),
+            rx_bytes: rx,
+            tx_bytes: tx,
+            pids: s.pids_stats.and_then(|p| p.current).unwrap_or(0),
         }))
     }
 }

@@ -76,6 +76,8 @@ pub struct DesiredContainer {
     pub idle: Option<super::IdleRule>,
     /// The template it names, if any (for the Policy's per-template quotas).
     pub template: Option<String>,
+    /// When its resource use or restarts are reported as alerts.
+    pub alerts: super::AlertRules,
 }
 
 impl DesiredContainer {
@@ -105,6 +107,7 @@ impl DesiredContainer {
             expose: None,
             idle: None,
             template: None,
+            alerts: Default::default(),
         }
     }
 }

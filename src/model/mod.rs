@@ -18,6 +18,7 @@ mod runtime;
 mod selector;
 mod spec;
 mod text;
+mod usage;
 mod verb;
 mod volume;
 
@@ -57,6 +58,9 @@ pub(crate) fn sample_restart() -> RestartSpec {
 pub use selector::{Selector, SelectorError};
 pub use spec::{HealthCheck, PortMapping, Protocol, Spec};
 pub use text::{quoted, shorten};
+pub use usage::{
+    Alert, AlertName, AlertRules, Point, RestartRule, Sample, Series, Threshold, HISTORY_POINTS,
+};
 pub use verb::{Cause, Verb};
 pub use volume::{
     CleanupRule, HostBinding, ObservedVolume, VolumeBinding, VolumeClaim, VolumeMemory,

@@ -50,6 +50,10 @@ pub struct ObjectRuntime {
     /// Restarts berth made (crash or unhealthy), since the object's spec last changed.
     #[serde(default)]
     pub restarts: u32,
+    /// Times the kernel killed its container for its memory limit (an `oom` event before
+    /// the exit), as berth saw them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub oom_kills: u32,
     /// Delay before the next restart; doubles per restart up to the maximum and falls back
     /// to the initial value after a stable run.
     #[serde(default, with = "opt_ms", skip_serializing_if = "Option::is_none")]

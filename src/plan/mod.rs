@@ -21,6 +21,7 @@ use crate::model::{
 
 mod action;
 use action::{grace_of, remove, target};
+pub mod alerts;
 pub mod host;
 pub mod ports;
 pub mod routes;

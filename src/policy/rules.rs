@@ -115,6 +115,8 @@ pub struct Policy {
     pub max_stop_grace: Duration,
     /// How many Sessions may run at once.
     pub quotas: super::Quotas,
+    /// Alert rules for every object (its own replace them rule by rule).
+    pub alerts: crate::model::AlertRules,
 }
 
 /// The memory cap of the built-in profile: a container needs a `--policy` to go beyond it.
@@ -151,6 +153,7 @@ impl Policy {
             max_ttl: RESTRICTED_MAX_TTL,
             max_stop_grace: RESTRICTED_MAX_STOP_GRACE,
             quotas: super::Quotas::default(),
+            alerts: Default::default(),
         }
     }
 

@@ -43,6 +43,14 @@ impl<'a> Admission<'a> {
         }
     }
 
+    /// The Policy's alert rules, every object's defaults.
+    pub(super) fn alert_defaults(&self) -> crate::model::AlertRules {
+        match self.choice {
+            PolicyChoice::Ready(p) => p.alerts,
+            PolicyChoice::Failed(_) => Default::default(),
+        }
+    }
+
     /// Whether the Policy lets berth read the file at `path` (a seccomp profile): its host
     /// path is admitted.
     pub(super) fn may_read(&self, path: &str) -> bool {

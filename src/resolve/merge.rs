@@ -60,6 +60,17 @@ impl Merge for ContainerSpec {
             sysctls: opt(&self.sysctls, &b.sysctls),
             network: replace(&self.network, &b.network),
             expose: replace(&self.expose, &b.expose),
+            alerts: opt(&self.alerts, &b.alerts),
+        }
+    }
+}
+
+impl Merge for crate::manifest::types::AlertsSpec {
+    fn over(&self, b: &Self) -> Self {
+        crate::manifest::types::AlertsSpec {
+            memory: replace(&self.memory, &b.memory),
+            cpu: replace(&self.cpu, &b.cpu),
+            restarts: replace(&self.restarts, &b.restarts),
         }
     }
 }

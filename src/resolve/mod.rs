@@ -27,6 +27,7 @@
 //! - [`cache`]: skips re-reading on a resync when no input changed.
 
 mod admission;
+mod alerts;
 pub mod cache;
 mod check;
 mod dropin;

@@ -362,6 +362,9 @@ fn resolve_object(
     obj.volumes = claims_of(&merged).map_err(at)?;
     obj.expose = super::expose::exposure_of(&merged, &obj.key, &obj.spec.labels).map_err(at)?;
     obj.idle = super::expose::idle_of(d).map_err(at)?;
+    obj.alerts = super::alerts::rules_of(merged.alerts.as_ref(), "/spec/alerts")
+        .map_err(|(p, m)| one(d.error_at(&p, m)))?
+        .over(admission.alert_defaults());
     Ok(Some(obj))
 }
 

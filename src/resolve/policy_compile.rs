@@ -172,6 +172,10 @@ pub fn compile(name: &str, spec: &PolicySpec) -> Result<Policy, Vec<CompileError
             p.quotas.per_label.insert(key.clone(), *max);
         }
     }
+    match super::alerts::rules_of(spec.alerts.as_ref(), "/spec/alerts") {
+        Ok(rules) => p.alerts = rules,
+        Err((pointer, message)) => errors.push(CompileError::at(pointer, message)),
+    }
     if let Some(m) = &spec.max_sessions_per_template {
         p.quotas.per_template = m.clone();
     }

@@ -64,6 +64,9 @@ pub struct Entry {
     /// What its manifest declared, last time one was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub declared: Option<Declared>,
+    /// Its firing alerts, as `rule: message`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
 }
 
 /// The whole file.
@@ -134,6 +137,7 @@ pub struct Published {
     pub message: Option<String>,
     pub next_retry_ms: Option<u64>,
     pub declared: Option<Declared>,
+    pub alerts: Vec<String>,
 }
 
 /// Builds the file content for `instance`: an entry per object in the runtime or the
@@ -158,6 +162,7 @@ pub fn snapshot(
                 message: p.message,
                 next_retry_ms: p.next_retry_ms,
                 declared: p.declared,
+                alerts: p.alerts,
             },
         );
     }

@@ -64,5 +64,5 @@ async fn metrics(State(s): State<Arc<Shared>>) -> Response {
 
 async fn status(State(s): State<Arc<Shared>>) -> Response {
     let report = s.report.read().expect("not poisoned").clone();
-    axum::Json(report).into_response()
+    axum::Json(report.with_usage(&s.metrics.usage)).into_response()
 }

@@ -48,6 +48,8 @@ pub struct Metrics {
     pub events: Counter,
     pub reconcile_cpu: Histogram,
     pub event_to_action: Histogram,
+    /// Each object's readings and alerts (exported at each scrape).
+    pub usage: super::resources::UsageMap,
 }
 
 impl Default for Metrics {
@@ -103,8 +105,11 @@ impl Metrics {
             "From an engine event (die, unhealthy) received to the first engine call of the action it led to, the object's configured restart backoff excluded",
             event_to_action.clone(),
         );
+        let usage = super::resources::UsageMap::default();
+        registry.register_collector(Box::new(super::resources::ResourceCollector(usage.clone())));
         Metrics {
             registry,
+            usage,
             reconciles,
             reconcile_duration,
             actions,

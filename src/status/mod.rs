@@ -4,6 +4,7 @@
 pub mod http;
 pub mod liveness;
 pub mod metrics;
+pub mod resources;
 mod shared;
 pub mod wake;
 
@@ -111,6 +112,12 @@ pub struct ObjectStatus {
     /// Its published ports, `hostPort: auto` filled in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PublishedPort>,
+    /// What its container uses, as last sampled (`--stats-interval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<resources::UsageView>,
+    /// Its firing alerts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::model::Alert>,
 }
 
 /// A container port published on the host.
@@ -158,6 +165,8 @@ pub struct ObservedSummary {
     pub health: Option<String>,
     pub status: String,
     pub spec_hash: Option<String>,
+    /// When the engine created the container, Unix milliseconds.
+    pub created_at_ms: u64,
 }
 
 /// An error with its class.
@@ -243,6 +252,7 @@ pub fn object_status(
             health: o.health.map(|h| h.to_string()),
             status: o.status.clone(),
             spec_hash: o.spec_hash.clone(),
+            created_at_ms: (o.created.max(0) as u64) * 1000,
         }),
         restarts: rt.map_or(0, |r| r.restarts),
         backoff_ms: rt.and_then(|r| r.backoff).map(|b| b.as_millis() as u64),
@@ -268,6 +278,25 @@ pub fn object_status(
                 })
             })
             .collect(),
+        usage: None,
+        alerts: Vec::new(),
+    }
+}
+
+impl Report {
+    /// The latest readings and alerts laid over the report (they change between passes).
+    pub fn with_usage(mut self, usage: &resources::UsageMap) -> Report {
+        let map = usage.read().expect("not poisoned");
+        for o in &mut self.objects {
+            let Ok(kind) = o.kind.parse::<crate::model::Kind>() else {
+                continue;
+            };
+            if let Some(m) = map.get(&ObjectKey::new(kind, o.name.clone())) {
+                o.usage = resources::UsageView::of(&m.series);
+                o.alerts = m.alerts.clone();
+            }
+        }
+        self
     }
 }
 

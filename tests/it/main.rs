@@ -21,6 +21,7 @@ mod doctor;
 mod exec;
 mod expose;
 mod logs;
+mod monitoring;
 mod network;
 mod operator;
 mod podman;

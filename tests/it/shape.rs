@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("manifest", &["model"]),
     ("engine", &["model"]),
     ("route", &["model"]),
+    ("webhook", &["model"]),
     ("plan", &["model", "policy"]),
     ("resolve", &["model", "policy", "manifest"]),
     ("state", &["model"]),
@@ -26,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "reconcile",
         &[
             "model", "policy", "manifest", "engine", "route", "plan", "resolve", "state", "status",
-            "source",
+            "source", "webhook",
         ],
     ),
 ];

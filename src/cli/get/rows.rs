@@ -225,6 +225,7 @@ mod tests {
             phase,
             message: message.map(String::from),
             next_retry_ms: None,
+            alerts: Vec::new(),
             declared: Some(Declared {
                 image: "img:1".into(),
                 spec_hash: "h".into(),

@@ -94,6 +94,10 @@ pub struct ContainerSpec {
     /// An HTTP port reachable through the reverse proxy (`berth run --router`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose: Option<super::ExposeSpec>,
+    /// When berth reports its resource use or restarts as an alert (log, `/status`,
+    /// metrics, `--alert-webhook`), e.g. `{ memory: { above: 90%, for: 1m } }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<super::AlertsSpec>,
 }
 
 /// Network choices.

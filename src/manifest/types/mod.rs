@@ -5,13 +5,16 @@
 //!   specs.
 //! - `container`: the container spec those three carry.
 //! - `expose`: `expose` and `idle`.
+//! - `alerts`: `alerts`.
 //! - `policy`: the Policy spec.
 
+mod alerts;
 mod container;
 mod document;
 mod expose;
 mod policy;
 
+pub use alerts::*;
 pub use container::*;
 pub use document::*;
 pub use expose::*;

@@ -97,6 +97,10 @@ pub struct PolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub max_sessions_per_template: Option<std::collections::BTreeMap<String, u32>>,
+    /// Alert rules for every object (an object's own or its template's replace them rule
+    /// by rule). See docs/monitoring.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<super::AlertsSpec>,
 }
 
 /// Which host namespaces a Policy allows.

@@ -16,6 +16,9 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
         if let Some(idle) = &self.idle {
             idle.observe(desired, observed);
         }
+        if let Some(u) = &self.usage {
+            u.observe(desired, observed, &self.runtime, &self.history);
+        }
         let Some(routing) = &self.routing else {
             return;
         };

@@ -15,6 +15,7 @@
 //! - `health`: health checks for engines that do not run them (Podman without systemd).
 //! - `idle`: samples network counters of containers with an `idle` rule.
 //! - `routing`: keeps the routers (`--router`) in step with the wanted routes.
+//! - `usage`: samples what each container uses, judges the alert rules, tells the webhook.
 //! - `exposure`: the loop's side of both, and wake requests from the status server.
 //! - [`clock`]: the time the loop reads (the wall clock, or a paused test clock).
 
@@ -30,6 +31,7 @@ mod routing;
 #[cfg(test)]
 mod tests;
 pub mod triggers;
+mod usage;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -41,6 +43,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 pub use clock::{Clock, WallClock};
+pub use usage::Settings as UsageSettings;
 
 use super::execute::Outcome;
 use crate::engine::Engine;
@@ -77,6 +80,8 @@ pub struct Config {
     pub routers: Arc<Vec<crate::route::Router>>,
     /// Where routers reach berth's wake endpoint (`HOST:PORT`), for idle objects' routes.
     pub wake_address: Option<String>,
+    /// Resource sampling, metric labels and the alert webhook.
+    pub usage: UsageSettings,
 }
 
 /// Where the loop's desired state comes from: the manifest files through the resync cache
@@ -176,6 +181,8 @@ pub async fn run<E: Engine, M: Manifests>(
         overrides: Default::default(),
         health: None,
         idle: None,
+        usage: None,
+        oom_seen: HashSet::new(),
         routing: None,
         last_routes: Vec::new(),
         override_store,
@@ -213,6 +220,12 @@ pub async fn run<E: Engine, M: Manifests>(
     }
     let (idle_tx, mut idle_rx) = mpsc::unbounded_channel();
     ctl.idle = Some(idle::Driver::start(ctl.engine.clone(), idle_tx));
+    ctl.usage = Some(usage::Driver::start(
+        ctl.engine.clone(),
+        ctl.config.usage.clone(),
+        ctl.shared.metrics.usage.clone(),
+        ctl.clock.clone(),
+    ));
     let (wake_tx, mut wake_rx) = mpsc::unbounded_channel();
     *ctl.shared.wake.lock().expect("not poisoned") = Some(wake_tx);
     if !ctl.config.routers.is_empty() {
@@ -367,6 +380,10 @@ struct Controller<E: Engine, M: Manifests> {
     health: Option<health::Driver>,
     /// Samples network counters of containers with an `idle` rule.
     idle: Option<idle::Driver>,
+    /// Samples what containers use; judges alerts.
+    usage: Option<usage::Driver>,
+    /// Objects the engine reported an `oom` event for, until their exit is seen.
+    oom_seen: HashSet<ObjectKey>,
     /// Keeps the routers in step (with `--router`).
     routing: Option<routing::Driver>,
     /// The routes last handed to the route task.

@@ -42,7 +42,7 @@ impl Overlay {
                     self.by_id.entry(ev.container_id).or_default().1 = Some(h);
                 }
             }
-            EventKind::Other => {}
+            EventKind::Oom | EventKind::Other => {}
         }
     }
 

@@ -32,6 +32,9 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
     /// starts the clock of the event-to-action metric.
     pub(super) fn note_event(&mut self, at: Instant, ev: Option<EngineEvent>) {
         if let Some(e) = &ev {
+            if let (EventKind::Oom, Some(key)) = (e.kind, &e.key) {
+                self.oom_seen.insert(key.clone());
+            }
             let calls_for_action = e.kind == EventKind::Die
                 || (e.kind == EventKind::Health && e.health == Some(Health::Unhealthy));
             if let (true, Some(key)) = (calls_for_action, &e.key) {
@@ -309,7 +312,19 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 (RunState::Exited { code: Some(c) }, _)
                     if c != 0 && !rt.stopped_by_berth && !o.stopped_outside =>
                 {
-                    if c == 137 {
+                    if c == 137 && self.oom_seen.remove(key) {
+                        rt.oom_kills += 1;
+                        let limit = self
+                            .desired
+                            .desired
+                            .objects
+                            .get(key)
+                            .map(|w| crate::model::format_bytes(w.spec.memory_bytes))
+                            .unwrap_or_default();
+                        format!(
+                            "OOMKilled: exited with code 137 (out of memory: its limit is {limit})"
+                        )
+                    } else if c == 137 {
                         format!("exited with code {c} (killed: SIGKILL or out of memory)")
                     } else {
                         format!("exited with code {c}")

@@ -33,6 +33,8 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
         let mut published = BTreeMap::new();
         let mut counts: BTreeMap<Phase, i64> = Phase::ALL.iter().map(|p| (*p, 0)).collect();
         let by_key = crate::model::by_key(observed);
+        let usage = self.shared.metrics.usage.clone();
+        let firing = usage.read().expect("not poisoned");
         for key in &keys {
             let want = desired.objects.get(key);
             let have = by_key
@@ -79,6 +81,15 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                     message: s.message(),
                     next_retry_ms: s.next_retry_ms,
                     declared: self.declared.get(key).cloned(),
+                    alerts: firing
+                        .get(key)
+                        .map(|m| {
+                            m.alerts
+                                .iter()
+                                .map(|a| format!("{}: {}", a.name.as_str(), a.message))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 },
             );
             objects.push(s);

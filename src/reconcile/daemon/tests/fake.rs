@@ -42,6 +42,8 @@ struct State {
     podman_like: bool,
     /// Network bytes by container id (`network_bytes`).
     traffic: HashMap<String, u64>,
+    /// What a stats call reads, by container id.
+    usage: HashMap<String, crate::model::Sample>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +185,21 @@ impl FakeEngine {
                 .collect();
             for id in ids {
                 *s.traffic.entry(id).or_default() += bytes;
+            }
+        });
+    }
+
+    /// What the stats of the object's container read from now on.
+    pub fn set_usage(&self, key: &ObjectKey, sample: crate::model::Sample) {
+        self.with(|s| {
+            let ids: Vec<String> = s
+                .containers
+                .iter()
+                .filter(|(_, (_, o))| o.key.as_ref() == Some(key))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in ids {
+                s.usage.insert(id, sample);
             }
         });
     }
@@ -489,5 +506,9 @@ impl Engine for FakeEngine {
     async fn network_bytes(&self, id: &str) -> Result<Option<u64>, EngineError> {
         self.call("network_bytes", id).await?;
         Ok(self.with(|s| Some(s.traffic.get(id).copied().unwrap_or(0))))
+    }
+    async fn usage(&self, id: &str) -> Result<Option<crate::model::Sample>, EngineError> {
+        self.call("usage", id).await?;
+        Ok(self.with(|s| s.usage.get(id).copied()))
     }
 }

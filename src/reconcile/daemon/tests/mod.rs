@@ -7,6 +7,7 @@ mod idle;
 mod operator;
 mod podman;
 mod quota;
+mod usage;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -121,6 +122,12 @@ impl Harness {
             heartbeat,
             routers: Default::default(),
             wake_address: None,
+            usage: super::UsageSettings {
+                instance: "t".into(),
+                interval: Duration::from_secs(10),
+                metric_labels: vec!["user".into()],
+                webhook: None,
+            },
         };
         let inputs = Inputs {
             manifests: manifests.clone(),
