@@ -5,6 +5,7 @@ pub mod http;
 pub mod liveness;
 pub mod metrics;
 mod shared;
+pub mod ui;
 pub mod wake;
 
 use std::time::SystemTime;
