@@ -1,6 +1,7 @@
 //! The dashboard at `/ui` in a real browser (headless Chromium over the DevTools Protocol,
 //! `cdp.rs`): it lists the objects, follows the loop without a reload (a killed container's
-//! restart count rises in place), and filters by label, typed or from the address.
+//! restart count rises in place), filters by label, typed or from the address, and renders
+//! usage, alerts and hostile labels as the server does.
 //! `BERTH_UPDATE_SCREENSHOT=1` writes its screenshot to docs/dashboard.png.
 
 use serde_json::{json, Value};
@@ -140,7 +141,55 @@ fn the_dashboard_lists_follows_and_filters_the_objects_in_a_browser() {
         .eval("document.getElementById('shown').textContent")
         .unwrap();
     assert_eq!(count, "1 of 2");
+
+    // (d) What /status carries once usage is sampled, through the script: the page's
+    // `fetch` answers with b's object given usage, an alert, a creation time and a hostile
+    // label, as the script's next poll reads it.
+    page.eval(USAGE_FETCH).unwrap();
+    wait_page(
+        &mut page,
+        "b's usage rendered by the script",
+        &cell("b", "cpu"),
+        |v| v == "12.3%",
+    );
+    assert_eq!(
+        page.eval(&cell("b", "memory")).unwrap(),
+        "12.0 MiB / 64.0 MiB"
+    );
+    assert_eq!(page.eval(&cell("b", "age")).unwrap(), "3d");
+    assert_eq!(page.eval(&cell("b", "alerts")).unwrap(), "memory");
+    let points = page
+        .eval("document.querySelector('[data-object=\"agent/b\"] .cpu polyline').getAttribute('points')")
+        .unwrap();
+    assert_eq!(points, "0.0,11.5 60.0,1.0", "the sparkline app.js draws");
+    let labels = page.eval(&cell("b", "labels")).unwrap();
+    assert!(labels.as_str().unwrap().contains("<img src=x"), "{labels}");
+    let injected = page
+        .eval("[!!document.querySelector('#objects img'), window.berthInjected === undefined]")
+        .unwrap();
+    assert_eq!(injected, json!([false, true]), "a label became markup");
 }
+
+/// Wraps the page's `fetch`: `/status` as the daemon answers, with usage, an alert, a
+/// creation time and a hostile label on agent b (what the server-rendered twin is tested
+/// with in src/status/ui.rs).
+const USAGE_FETCH: &str = r#"(() => {
+  const real = window.fetch;
+  window.fetch = async (...args) => {
+    const doc = await (await real(...args)).json();
+    for (const o of doc.objects.filter((o) => o.name === "b")) {
+      const mib = 1024 * 1024;
+      o.labels.note = "<img src=x onerror=window.berthInjected=1>";
+      o.observed.createdAtMs = Date.now() - 3.5 * 86400000;
+      o.usage = { cpuPercent: 12.345, memoryBytes: 12 * mib, memoryLimitBytes: 64 * mib,
+        rxBytes: 1, txBytes: 2, pids: 3, sampledAtMs: Date.now(),
+        history: [{ atMs: 1, cpuPercent: 1.0, memoryBytes: 6 * mib },
+                  { atMs: 2, cpuPercent: 4.0, memoryBytes: 12 * mib }] };
+      o.alerts = [{ name: "memory", state: "firing", sinceMs: 1, message: "over 90%" }];
+    }
+    return new Response(JSON.stringify(doc), { status: 200 });
+  };
+})()"#;
 
 /// 1280×800 PNG: docs/dashboard.png with `BERTH_UPDATE_SCREENSHOT=1`, else the test's own
 /// directory.
