@@ -42,7 +42,7 @@ images: ## Build the local test images berth-runtime:1 and :2 (no registry neede
 image: engine images ## Build the images berth:latest (release binary) and berth-socket-proxy:latest (no registry)
 	bash scripts/build-berth-image.sh
 
-tools: ## Install haproxy, GNU time, groff, systemd-analyze, caddy, nginx and Compose v2 if missing
+tools: ## Install haproxy, GNU time, groff, systemd-analyze, caddy, nginx, chromium and Compose v2 if missing
 	bash scripts/ensure-tools.sh
 
 # The service tests (tests/it/service/) need the images: `make test` packages the debug

@@ -3,8 +3,9 @@
 # (the socket proxy and the Portainer stand-in), time (GNU time, which measures berth's
 # peak memory), groff-base (which checks that `berth man` renders), systemd
 # (systemd-analyze checks deploy/systemd/*.service), caddy and nginx (the reverse proxies
-# whose HTTP routes berth drives; each test runs its own private instance) by default;
-# podman and catatonit (its init, which berth's --init needs) for `make test-podman`.
+# whose HTTP routes berth drives; each test runs its own private instance) and chromium
+# (headless, the browser test of the dashboard at /ui) by default; podman and catatonit
+# (its init, which berth's --init needs) for `make test-podman`.
 # Installs missing ones with apt-get as root; otherwise fails with instructions.
 #
 # Packages install with their services held back: while apt-get runs, a policy-rc.d that
@@ -20,7 +21,7 @@
 # Never continues silently; running it again changes nothing.
 #
 # Usage: scripts/ensure-tools.sh [PACKAGE...]
-#   (default: haproxy time groff-base systemd caddy nginx compose)
+#   (default: haproxy time groff-base systemd caddy nginx chromium compose)
 set -euo pipefail
 
 log() { printf 'ensure-tools: %s\n' "$*"; }
@@ -30,7 +31,7 @@ die() {
 }
 
 packages=("$@")
-[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time groff-base systemd caddy nginx compose)
+[[ ${#packages[@]} -gt 0 ]] || packages=(haproxy time groff-base systemd caddy nginx chromium compose)
 
 installed() {
     if command -v dpkg-query >/dev/null 2>&1; then

@@ -16,8 +16,8 @@ use crate::status::http::{self, Shared};
 pub struct Args {
     #[command(flatten)]
     pub sources: super::sources::SourceArgs,
-    /// Serve /healthz, /readyz, /metrics and /status on this address: `127.0.0.1:9325`,
-    /// `localhost:9325`, `[::1]:9325`, or `:9325` for every interface.
+    /// Serve /healthz, /readyz, /metrics, /status and the dashboard /ui on this address:
+    /// `127.0.0.1:9325`, `localhost:9325`, `[::1]:9325`, or `:9325` for every interface.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<super::listen::ListenAddr>,
     /// Full resync period: re-read every manifest and relist, whatever the events said.
@@ -129,7 +129,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         for addr in listen.resolve().await.map_err(failed)? {
             match http::serve(addr, shared.clone(), stopped(stop_rx.clone())).await {
                 Ok((bound, _)) => {
-                    info!(address = %bound, "serving /healthz /readyz /metrics /status");
+                    info!(address = %bound, "serving /healthz /readyz /metrics /status /ui");
                     if wake_address.is_none() {
                         wake_address = Some(reachable(bound));
                     }

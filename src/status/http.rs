@@ -1,5 +1,6 @@
-//! `/healthz`, `/readyz`, `/metrics` and `/status` for `berth run --listen ADDR`, and the
-//! wake endpoint (every other path, see [`super::wake`]).
+//! `/healthz`, `/readyz`, `/metrics`, `/status` and the dashboard `/ui` (see [`super::ui`])
+//! for `berth run --listen ADDR`, and the wake endpoint (every other path, see
+//! [`super::wake`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub async fn serve(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .route("/ui", get(super::ui::page))
+        .route("/ui/app.js", get(super::ui::script))
+        .route("/ui/style.css", get(super::ui::style))
         .fallback(super::wake::handle)
         .with_state(shared);
     let handle = tokio::spawn(async move {

@@ -6,6 +6,7 @@ pub mod liveness;
 pub mod metrics;
 pub mod resources;
 mod shared;
+pub mod ui;
 pub mod wake;
 
 use std::time::SystemTime;

@@ -6,6 +6,7 @@
 //! prepares both.
 
 mod api_client;
+mod cdp;
 mod haproxy;
 mod pki;
 mod pty;
@@ -37,5 +38,6 @@ mod schema;
 mod service;
 mod shape;
 mod trust;
+mod ui;
 mod validate;
 mod volumes;
