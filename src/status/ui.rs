@@ -128,6 +128,7 @@ mod tests {
                 health: None,
                 status: "Up 3 seconds".into(),
                 spec_hash: None,
+                created_at_ms: 1_700_000_000_000,
             }),
             restarts: 2,
             backoff_ms: None,
@@ -148,6 +149,8 @@ mod tests {
             template: None,
             url: None,
             ports: Vec::new(),
+            usage: None,
+            alerts: Vec::new(),
         }
     }
 
