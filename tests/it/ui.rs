@@ -46,7 +46,7 @@ fn the_dashboard_lists_follows_and_filters_the_objects_in_a_browser() {
     inst.write("a.yaml", &labelled("a", "u1", ""));
     let volume = "  volumes: [ { name: data, mountPath: /data } ]\n";
     inst.write("b.yaml", &labelled("b", "u2", volume));
-    let d = Daemon::start(&inst, &[]);
+    let d = Daemon::start(&inst, &["--stats-interval", "1s"]);
     for name in ["a", "b"] {
         d.wait_object(&format!("{name} running"), "agent", name, |o| {
             o["phase"] == "Running"
@@ -104,7 +104,17 @@ fn the_dashboard_lists_follows_and_filters_the_objects_in_a_browser() {
     wait_page(&mut page, "a running again", &cell("a", "phase"), |v| {
         v == "Running"
     });
-    // The screenshot of the docs: both agents, one restarted.
+    // The screenshot of the docs: both agents, one restarted, with a few readings each.
+    for name in ["a", "b"] {
+        wait_page(
+            &mut page,
+            "CPU readings on the page",
+            &format!(
+                "document.querySelectorAll('[data-object=\"agent/{name}\"] .cpu polyline').length"
+            ),
+            |v| v.as_u64() >= Some(1),
+        );
+    }
     screenshot(&mut page, &inst);
 
     // (c) The filter, typed: only u1's agent, and the address keeps it to share.
