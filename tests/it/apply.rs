@@ -255,7 +255,7 @@ fn health_checked_template_becomes_healthy() {
     );
     assert_exit(&apply, 0);
     assert!(
-        stdout(&apply).contains("ready: 5 object(s) running and healthy"),
+        stdout(&apply).contains("ready: 6 object(s) running and healthy"),
         "{}",
         stdout(&apply)
     );
