@@ -9,18 +9,30 @@ use super::{Client, EngineError};
 use crate::model::Sample;
 
 impl Client {
-    /// Bytes received plus sent on every network of the container since it started;
-    /// `None` when the engine reports no network (host network, not running).
-    pub(super) async fn network_counter(&self, id: &str) -> Result<Option<u64>, EngineError> {
+    /// One stats answer, without streaming and without the engine's second CPU reading.
+    async fn stats_once(
+        &self,
+        id: &str,
+    ) -> Result<Option<bollard::models::ContainerStatsResponse>, EngineError> {
         let opts = bollard::query_parameters::StatsOptionsBuilder::new()
             .stream(false)
             .one_shot(true)
             .build();
         let mut stream = self.api("stats").stats(id, Some(opts));
-        let Some(first) = stream.next().await else {
+        match stream.next().await {
+            None => Ok(None),
+            Some(first) => first
+                .map(Some)
+                .map_err(|e| self.err("GET /containers/{id}/stats", e)),
+        }
+    }
+
+    /// Bytes received plus sent on every network of the container since it started;
+    /// `None` when the engine reports no network (host network, not running).
+    pub(super) async fn network_counter(&self, id: &str) -> Result<Option<u64>, EngineError> {
+        let Some(stats) = self.stats_once(id).await? else {
             return Ok(None);
         };
-        let stats = first.map_err(|e| self.err("GET /containers/{id}/stats", e))?;
         Ok(stats.networks.map(|n| {
             n.values()
                 .map(|s| {
@@ -31,22 +43,14 @@ impl Client {
                 .fold(0u64, u64::saturating_add)
         }))
     }
-}
 
-impl Client {
     /// One reading of a running container's counters (`None` when the engine answers with
     /// nothing). Working set = usage − inactive file pages (cgroup v2 `inactive_file`, v1
     /// `total_inactive_file`), as cAdvisor counts it.
     pub(super) async fn sample(&self, id: &str) -> Result<Option<Sample>, EngineError> {
-        let opts = bollard::query_parameters::StatsOptionsBuilder::new()
-            .stream(false)
-            .one_shot(true)
-            .build();
-        let mut stream = self.api("stats").stats(id, Some(opts));
-        let Some(first) = stream.next().await else {
+        let Some(s) = self.stats_once(id).await? else {
             return Ok(None);
         };
-        let s = first.map_err(|e| self.err("GET /containers/{id}/stats", e))?;
         let cpu_ns = s
             .cpu_stats
             .as_ref()
