@@ -52,6 +52,9 @@ pub struct Discovery {
     pub files: Vec<SourceFile>,
     pub unreadable: Vec<Unreadable>,
     pub skipped: Vec<Skipped>,
+    /// Canonical paths of the files named directly (not found in a directory): one of them
+    /// gone is doubt, where a file gone from a directory is a deletion.
+    pub named: Vec<String>,
 }
 
 /// Expands the manifest paths of `sources` into files.
@@ -63,6 +66,12 @@ pub fn discover(sources: &Sources) -> Discovery {
     let mut trusted_excluded = policy.clone();
     trusted_excluded.extend(dropins.iter().cloned());
     let mut count = 0usize;
+    out.named = sources
+        .manifest_paths()
+        .filter(|p| p.is_file())
+        .filter_map(canon)
+        .map(|c| c.display().to_string())
+        .collect();
     for p in &sources.trusted {
         let mut w = Walk {
             trust: Trust::Trusted,
@@ -268,6 +277,13 @@ impl Walk<'_> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let gone = e
+            .io_error()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+            && fs::symlink_metadata(&path).is_err();
+        if gone {
+            return; // deleted while the directory was walked: not there
+        }
         let dangling = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
             && fs::metadata(&path).is_err();
         if dangling {

@@ -48,6 +48,9 @@ pub enum FileError {
     TotalExceeded { limit: u64 },
     #[error("invalid UTF-8 at line {line}, column {column}: manifests are UTF-8 text")]
     Utf8 { line: usize, column: usize },
+    /// It was there when the directory was listed and is not any more (deleted since).
+    #[error("no such file or directory")]
+    Vanished,
     #[error("{0}")]
     Io(String),
 }
@@ -122,7 +125,10 @@ impl Reader {
 
     /// The bytes of `path` (at most the per-file cap), or why they were not read.
     pub fn read_bytes(&mut self, path: &Path) -> Result<Vec<u8>, FileError> {
-        let io = |e: std::io::Error| FileError::Io(io_message(&e));
+        let io = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::NotFound => FileError::Vanished,
+            _ => FileError::Io(io_message(&e)),
+        };
         let meta = fs::metadata(path).map_err(io)?;
         self.check(&meta)?;
         let file = File::options()

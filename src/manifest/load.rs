@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::diagnostic::Diagnostic;
 use super::discover::{Discovery, SourceFile};
-use super::files::Reader;
+use super::files::{FileError, Reader};
 use super::types::{
     AgentSpec, DocumentKind, Envelope, Metadata, PolicySpec, SessionSpec, TemplateSpec,
     ABSOLUTE_PATH, DNS_LABEL, DURATION, QUANTITY,
@@ -107,11 +107,14 @@ pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
         .into_iter()
         .map(|s| Diagnostic::warning(&s.display, (0, 0), "", s.message))
         .collect();
-    read.files = found
-        .files
-        .into_iter()
-        .map(|f| read_file(f, reader, ""))
-        .collect();
+    for f in found.files {
+        let text = reader.read_text(std::path::Path::new(&f.canonical));
+        match text {
+            // Deleted between the listing and the read (a session ending): not there.
+            Err(FileError::Vanished) if !found.named.contains(&f.canonical) => {}
+            text => read.files.push(file_result(f, text, reader, "")),
+        }
+    }
     read
 }
 
@@ -119,6 +122,16 @@ pub fn read_discovered(found: Discovery, reader: &mut Reader) -> Read {
 /// diagnostic of its own (its message after `prefix`).
 pub fn read_file(f: SourceFile, reader: &mut Reader, prefix: &str) -> FileResult {
     let text = reader.read_text(std::path::Path::new(&f.canonical));
+    file_result(f, text, reader, prefix)
+}
+
+/// What a read gave: the parsed documents, or the reason it failed.
+fn file_result(
+    f: SourceFile,
+    text: Result<String, FileError>,
+    reader: &mut Reader,
+    prefix: &str,
+) -> FileResult {
     let file = Arc::new(f);
     match text {
         Ok(t) => read_text(file, &t, &mut reader.values),
@@ -351,4 +364,38 @@ fn unknown_field(pointer: &str, field: &str) -> String {
         return "unknown field: a Template cannot name another template".into();
     }
     "unknown field".to_string() + &super::suggest::did_you_mean(field)
+}
+
+#[cfg(test)]
+mod vanished {
+    use super::*;
+    use crate::manifest::{discover, Limits, Sources};
+
+    #[test]
+    fn a_file_deleted_after_the_listing_is_gone_but_a_named_one_is_doubt() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc =
+            "apiVersion: berth/v1\nkind: Agent\nmetadata: { name: a }\nspec: { image: x:1 }\n";
+        let a = dir.path().join("a.yaml");
+        let b = dir.path().join("b.yaml");
+        std::fs::write(&a, doc).unwrap();
+        std::fs::write(&b, doc.replace("name: a", "name: b")).unwrap();
+        let found = discover::discover(&Sources::trusted(&[dir.path().to_path_buf()]));
+        std::fs::remove_file(&b).unwrap();
+        let read = read_discovered(found, &mut Reader::new(Limits::default()));
+        assert_eq!(read.files.len(), 1);
+        assert!(
+            read.files[0].diagnostics.is_empty(),
+            "{:?}",
+            read.files[0].diagnostics
+        );
+
+        let found = discover::discover(&Sources::trusted(std::slice::from_ref(&a)));
+        std::fs::remove_file(&a).unwrap();
+        let read = read_discovered(found, &mut Reader::new(Limits::default()));
+        assert!(
+            read.files[0].has_errors(),
+            "a named file gone is an error, never a deletion"
+        );
+    }
 }
