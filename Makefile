@@ -51,6 +51,8 @@ test: engine images tools ## fmt, clippy -D warnings, cargo test, the suite thro
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	bash scripts/build-berth-image.sh --profile debug
+	@# docs/proxy.md runs `berth doctor` on Podman: the docs test needs it installed.
+	bash scripts/ensure-tools.sh podman catatonit
 	$(CARGO) test --workspace
 	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory test-proxy
