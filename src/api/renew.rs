@@ -8,12 +8,14 @@ use axum::response::Response;
 
 use super::dir::Known;
 use super::render;
-use super::sessions::{answer, managed, out_of_scope, parse_body, pending, status_of, writer};
+use super::sessions::{
+    answer, managed, out_of_scope, parse_body, pending, resolved, status_of, writer,
+};
 use super::tokens::Caller;
 use super::types::{Renew, Session};
 use super::{json, Answer, Api, ApiState, Problem};
 use crate::manifest::discover::SourceFile;
-use crate::model::{Kind, ObjectKey, Phase};
+use crate::model::Phase;
 use crate::status::now_ms;
 
 /// Extend a Session's lifetime: it may live `ttl` from now.
@@ -79,8 +81,11 @@ async fn renew_session(api: &Api, headers: &HeaderMap, name: &str, body: &[u8]) 
         display: dir.display_of(&known.file),
         trust: crate::manifest::Trust::DropIn,
     };
-    let text = std::fs::read_to_string(&source.canonical)
-        .map_err(|e| Problem::internal(format!("{}: {e}", source.display)))?;
+    // Under the manifest rules (a regular file, bounded, never waiting on a FIFO): another
+    // program may have swapped it since the directory was read.
+    let text = crate::manifest::files::Reader::new(api.sources.limits)
+        .read_text(std::path::Path::new(&source.canonical))
+        .map_err(|e| Problem::conflict(format!("{}: {e}", source.display)))?;
     let Some(renewed) = render::with_ttl(&text, lived + wanted) else {
         return Err(Problem::conflict(format!(
             "{} is not a single Session document; change it by hand",
@@ -108,17 +113,9 @@ fn admit_renewal(
     text: &str,
     known: Known,
 ) -> Result<Known, Problem> {
-    let loaded = crate::resolve::load_with(&api.sources, &[(source.clone(), text.to_string())]);
-    let errors: Vec<String> = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error() && d.file == source.display)
-        .map(|d| format!("{}: {}", d.path, d.message))
-        .collect();
-    let key = ObjectKey::new(Kind::Session, name);
-    match loaded.desired.objects.get(&key) {
-        Some(w) if errors.is_empty() && caller.may_write(&w.spec.labels) => Ok(known),
-        Some(_) if errors.is_empty() => Err(Problem::forbidden(out_of_scope(caller, name))),
-        _ => Err(Problem::unprocessable("the renewed manifest is refused").with_errors(errors)),
+    let (want, _) = resolved(api, source, name, text)?;
+    if !caller.may_write(&want.spec.labels) {
+        return Err(Problem::forbidden(out_of_scope(caller, name)));
     }
+    Ok(known)
 }

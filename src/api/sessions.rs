@@ -158,33 +158,11 @@ fn admit(
     name: &str,
     text: &str,
 ) -> Result<Known, Problem> {
-    let loaded = crate::resolve::load_with(&api.sources, &[(source.clone(), text.to_string())]);
-    let errors: Vec<String> = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error() && d.file == source.display)
-        .map(|d| match d.path.as_str() {
-            "" => d.message.clone(),
-            path => format!("{path}: {}", d.message),
-        })
-        .collect();
-    let key = ObjectKey::new(Kind::Session, name);
-    let Some(want) = loaded
-        .desired
-        .objects
-        .get(&key)
-        .filter(|_| errors.is_empty())
-    else {
-        return Err(Problem::unprocessable(format!(
-            "the session's manifest is refused ({})",
-            source.display
-        ))
-        .with_errors(errors));
-    };
+    let (want, quotas) = resolved(api, source, name, text)?;
     if !caller.may_write(&want.spec.labels) {
         return Err(Problem::forbidden(out_of_scope(caller, name)));
     }
-    let quotas = &loaded.quotas;
+    let quotas = &quotas;
     if !quotas.is_empty() {
         let report = api.shared.report.read().expect("not poisoned");
         let usage = usage(&report, dir, name, quotas);
@@ -206,6 +184,36 @@ fn admit(
         file: format!("{name}.yaml"),
         alone: true,
     })
+}
+
+/// The Session `text` declares, resolved by the same pipeline and Policy as the loop's (the
+/// trusted manifests read from disk, `text` as the drop-in file `source`), with the
+/// Policy's quotas; 422 with the diagnostics, `field.path: message`, when it is refused.
+pub(super) fn resolved(
+    api: &Api,
+    source: &SourceFile,
+    name: &str,
+    text: &str,
+) -> Result<(crate::model::DesiredContainer, crate::policy::Quotas), Problem> {
+    let mut loaded = crate::resolve::load_with(&api.sources, &[(source.clone(), text.to_string())]);
+    let errors: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && d.file == source.display)
+        .map(|d| match d.path.as_str() {
+            "" => d.message.clone(),
+            path => format!("{path}: {}", d.message),
+        })
+        .collect();
+    let key = ObjectKey::new(Kind::Session, name);
+    match loaded.desired.objects.remove(&key) {
+        Some(want) if errors.is_empty() => Ok((want, loaded.quotas)),
+        _ => Err(Problem::unprocessable(format!(
+            "the session's manifest is refused ({})",
+            source.display
+        ))
+        .with_errors(errors)),
+    }
 }
 
 /// The Sessions that count against the quotas now, as the loop counts them: every one
