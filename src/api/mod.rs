@@ -218,9 +218,19 @@ pub async fn serve(
         }
         Listen::Unix(path) => {
             remove_stale_socket(path)?;
-            let listener = tokio::net::UnixListener::bind(path)?;
+            // Bound under a hidden name, given its mode, then renamed into place: the public
+            // path never has the mode the process's umask would give it.
+            let staging = path.with_file_name(format!(
+                ".{}.{}",
+                path.file_name()
+                    .map_or("api.sock".into(), |n| n.to_string_lossy()),
+                std::process::id()
+            ));
+            remove_stale_socket(&staging)?;
+            let listener = tokio::net::UnixListener::bind(&staging)?;
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+            std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o660))?;
+            std::fs::rename(&staging, path)?;
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app)
                     .with_graceful_shutdown(shutdown)
