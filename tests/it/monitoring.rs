@@ -68,10 +68,17 @@ impl Receiver {
     }
 }
 
+/// A metric's value: of the object's series, or (with `object` empty) the unlabelled one.
 fn metric(d: &Daemon, name: &str, object: &str) -> Option<f64> {
     let (_, text) = http_get(d.port, "/metrics")?;
+    let wanted = |l: &&str| match object {
+        "" => l
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.starts_with(' ')),
+        _ => l.starts_with(name) && l.contains(&format!("name=\"{object}\"")),
+    };
     text.lines()
-        .find(|l| l.starts_with(name) && l.contains(&format!("name=\"{object}\"")))
+        .find(wanted)
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
 }
@@ -152,7 +159,7 @@ fn an_oom_killed_container_says_oomkilled() {
         "oom.yaml",
         "apiVersion: berth/v1\nkind: Agent\nmetadata: { name: oom }\nspec:\n  image: berth-runtime:1\n  command: [busybox, dd, if=/dev/zero, of=/tmp/fill, bs=1M, count=64]\n  resources: { memory: 16Mi }\n  tmpfs: [ { mountPath: /tmp, size: 100Mi } ]\n  restart: { policy: Never }\n",
     );
-    let d = Daemon::start(&inst, &["--stats-interval", "1s"]);
+    let d = Daemon::start(&inst, &["--stats-interval", "1s", "--resync", "1s"]);
     let o = d.wait_object("the OOM kill is reported", "agent", "oom", |o| {
         o["lastError"]["message"]
             .as_str()
@@ -169,6 +176,27 @@ fn an_oom_killed_container_says_oomkilled() {
             other => Err(format!("{other:?}")),
         }
     });
+    // Later passes (a resync a second) keep calling it an OOM kill.
+    let passes = metric(&d, "berth_reconciles_total", "").unwrap_or(0.0);
+    wait_for("three more passes", || {
+        match metric(&d, "berth_reconciles_total", "") {
+            Some(n) if n >= passes + 3.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let o = d.object("agent", "oom").unwrap();
+    assert!(
+        o["lastError"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("OOMKilled"),
+        "{o:#}"
+    );
+    assert!(
+        !d.log_text().contains("killed: SIGKILL or out of memory"),
+        "{}",
+        d.log_text()
+    );
     let described = inst.berth("describe", &["agent/oom"]);
     assert!(
         stdout(&described).contains("OOMKilled"),
@@ -231,4 +259,41 @@ fn the_metrics_track_the_bytes_a_container_received_and_top_shows_it() {
         "only the header: {}",
         stdout(&none)
     );
+}
+
+#[test]
+fn a_crash_looping_agent_fires_the_policys_restarts_alert() {
+    let inst = Instance::new("mon-restarts");
+    inst.write(
+        "flappy.yaml",
+        "apiVersion: berth/v1\nkind: Agent\nmetadata: { name: flappy }\nspec:\n  image: berth-runtime:1\n  command: [sh, -c, \"sleep 1; exit 3\"]\n  restart: { policy: Always, backoff: { initial: 1s, max: 1s } }\n",
+    );
+    // The rule comes from the Policy: the agent says nothing of alerts.
+    let policy = inst.write_policy("  alerts:\n    restarts: { above: 1, within: 10m }");
+    let d = Daemon::start(&inst, &["--policy", &policy, "--stats-interval", "1s"]);
+    let o = d.wait_object(
+        "the Policy's restarts alert fires",
+        "agent",
+        "flappy",
+        |o| {
+            o["alerts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["name"] == "restarts"))
+        },
+    );
+    let alert = o["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "restarts")
+        .unwrap()
+        .clone();
+    assert!(
+        alert["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("restarts within 10m (above 1)"),
+        "{alert:#}"
+    );
+    assert!(d.log_text().contains("alert firing: "), "{}", d.log_text());
 }

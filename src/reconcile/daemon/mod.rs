@@ -182,7 +182,7 @@ pub async fn run<E: Engine, M: Manifests>(
         health: None,
         idle: None,
         usage: None,
-        oom_seen: HashSet::new(),
+        oom_seen: HashMap::new(),
         routing: None,
         last_routes: Vec::new(),
         override_store,
@@ -382,8 +382,9 @@ struct Controller<E: Engine, M: Manifests> {
     idle: Option<idle::Driver>,
     /// Samples what containers use; judges alerts.
     usage: Option<usage::Driver>,
-    /// Objects the engine reported an `oom` event for, until their exit is seen.
-    oom_seen: HashSet<ObjectKey>,
+    /// Containers (by id) the engine reported an `oom` event for: when, and whether their
+    /// exit was taken for the OOM kill (counted once, said as long as the container stays).
+    oom_seen: HashMap<String, (Instant, bool)>,
     /// Keeps the routers in step (with `--router`).
     routing: Option<routing::Driver>,
     /// The routes last handed to the route task.

@@ -24,6 +24,11 @@ use crate::reconcile::observe;
 /// second) doubling to a minute.
 const LIST_BACKOFF_MAX: Duration = Duration::from_secs(60);
 
+/// An `oom` event is the cause of an exit with code 137 seen within this long after it (a
+/// child killed for memory while the container lives on must not mark a later `docker
+/// kill` as an OOM kill).
+pub(super) const OOM_WINDOW: Duration = Duration::from_secs(60);
+
 /// How often an engine that does not tell every exit is listed while containers run.
 const EXIT_LISTING: Duration = Duration::from_secs(1);
 
@@ -32,8 +37,8 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
     /// starts the clock of the event-to-action metric.
     pub(super) fn note_event(&mut self, at: Instant, ev: Option<EngineEvent>) {
         if let Some(e) = &ev {
-            if let (EventKind::Oom, Some(key)) = (e.kind, &e.key) {
-                self.oom_seen.insert(key.clone());
+            if e.kind == EventKind::Oom {
+                self.oom_seen.insert(e.container_id.clone(), (at, false));
             }
             let calls_for_action = e.kind == EventKind::Die
                 || (e.kind == EventKind::Health && e.health == Some(Health::Unhealthy));
@@ -294,6 +299,9 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
 
     /// Exits and failing health checks become the object's last (workload) error.
     fn note_workload_failures(&mut self, observed: &[Observed], now: std::time::SystemTime) {
+        self.oom_seen.retain(|id, (at, counted)| {
+            observed.iter().any(|o| &o.id == id) && (*counted || at.elapsed() < OOM_WINDOW)
+        });
         for o in observed {
             let Some(key) = &o.key else { continue };
             let current = self
@@ -312,8 +320,18 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 (RunState::Exited { code: Some(c) }, _)
                     if c != 0 && !rt.stopped_by_berth && !o.stopped_outside =>
                 {
-                    if c == 137 && self.oom_seen.remove(key) {
-                        rt.oom_kills += 1;
+                    // An exit within the window after an `oom` event is the OOM kill; one
+                    // taken for it stays one while the container is there.
+                    let oom = match self.oom_seen.get_mut(&o.id) {
+                        Some((_, true)) => true,
+                        Some((at, counted)) if c == 137 && at.elapsed() < OOM_WINDOW => {
+                            *counted = true;
+                            rt.oom_kills += 1;
+                            true
+                        }
+                        _ => false,
+                    };
+                    if c == 137 && oom {
                         let limit = self
                             .desired
                             .desired
