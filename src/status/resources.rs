@@ -13,7 +13,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use serde::Serialize;
 
-use crate::model::{unix_ms, Alert, ObjectKey, Point, Series};
+use crate::model::{unix_ms, Alert, ObjectKey, Point, Sample, Series};
 
 /// One object's readings and alerts.
 #[derive(Debug, Clone, Default)]
@@ -31,33 +31,26 @@ pub struct Measured {
 /// Every object's readings, shared by the sampler, `/status` and `/metrics`.
 pub type UsageMap = Arc<RwLock<BTreeMap<ObjectKey, Measured>>>;
 
-/// An object's usage as `/status` shows it.
+/// An object's usage as `/status` shows it: the last reading (`cpuSeconds`,
+/// `memoryBytes`, `memoryLimitBytes`, `rxBytes`, `txBytes`, `pids`), the CPU share over the
+/// last interval, and the recent history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageView {
     /// Percent of its CPU limit (of one core without one) over the last interval.
     pub cpu_percent: Option<f64>,
-    pub cpu_seconds: f64,
-    pub memory_bytes: u64,
-    pub memory_limit_bytes: u64,
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-    pub pids: u64,
+    #[serde(flatten)]
+    pub reading: Sample,
     pub sampled_at_ms: u64,
     pub history: Vec<Point>,
 }
 
 impl UsageView {
     pub fn of(series: &Series) -> Option<UsageView> {
-        let (at, s) = series.last?;
+        let (at, reading) = series.last?;
         Some(UsageView {
             cpu_percent: series.cpu_percent(),
-            cpu_seconds: s.cpu_seconds,
-            memory_bytes: s.memory_bytes,
-            memory_limit_bytes: s.memory_limit_bytes,
-            rx_bytes: s.rx_bytes,
-            tx_bytes: s.tx_bytes,
-            pids: s.pids,
+            reading,
             sampled_at_ms: unix_ms(&at),
             history: series.history.iter().copied().collect(),
         })
