@@ -107,12 +107,21 @@ fn a_broken_policy_freezes_everything_until_it_is_fixed() {
     let a = inst.container("a");
     let b = inst.container("b");
 
-    // The Policy file is cut short while everything else changes.
+    // The Policy file is cut short; once the daemon has seen it, everything else changes.
+    // (A pass that read the old Policy just before the write may still act on files
+    // changed after it, so the changes wait for the broken Policy to be seen.)
     std::fs::write(
         &policy,
         "apiVersion: berth/v1\nkind: Policy\nmetadata: { name: p\n",
     )
     .unwrap();
+    wait_for("the broken Policy is seen", || {
+        let diags = d.status()["diagnostics"].to_string();
+        match diags.contains("policy: not admitted") {
+            true => Ok(()),
+            false => Err(diags),
+        }
+    });
     inst.write("a.yaml", &agent("a", "  env: { CHANGED: \"1\" }\n"));
     inst.remove("b.yaml");
     inst.write("c.yaml", &agent("c", ""));
