@@ -172,7 +172,10 @@ async fn delete_session(api: &Api, headers: &HeaderMap, name: &str, q: DeleteQue
     }
     // Gone: a report made after the loop read the manifests again shows nothing of it.
     let done = wait::until(&api.shared, limit, |r| {
-        (r.manifest_reads > read_before && status_of(r, name, false).is_none()).then_some(())
+        match r.manifest_reads > read_before && status_of(r, name, false).is_none() {
+            true => wait::Look::Found(()),
+            false => wait::Look::NotYet,
+        }
     })
     .await
     .is_some();

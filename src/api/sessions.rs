@@ -127,11 +127,27 @@ async fn create_session(api: &Api, headers: &HeaderMap, q: CreateQuery, body: &[
     if !ready || session.ready {
         return Ok(json(status, &session));
     }
+    // Ready once it runs (healthy, where checked) and has run the settle window without
+    // exiting; or settled for good in a phase that will not change by itself.
     let found = wait::until(&api.shared, limit, |r| {
-        let s = status_of(r, &name, true)?;
-        let settled =
-            s.ready || s.phase == Phase::Invalid.as_str() || s.phase == Phase::OverQuota.as_str();
-        settled.then_some(s)
+        let Some(o) = r
+            .objects
+            .iter()
+            .find(|o| o.kind == Kind::Session.as_str() && o.name == name)
+        else {
+            return wait::Look::NotYet;
+        };
+        let s = Session::of(o, true);
+        if s.ready {
+            return match wait::settling(o, std::time::SystemTime::now()) {
+                left if left.is_zero() => wait::Look::Found(s),
+                left => wait::Look::Within(left),
+            };
+        }
+        match s.phase == Phase::Invalid.as_str() || s.phase == Phase::OverQuota.as_str() {
+            true => wait::Look::Found(s),
+            false => wait::Look::NotYet,
+        }
     })
     .await;
     drop(slot);

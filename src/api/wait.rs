@@ -30,23 +30,47 @@ pub fn timeout_of(text: Option<&str>) -> Result<Duration, Problem> {
     Ok(d)
 }
 
+/// What a look at a report found.
+pub enum Look<T> {
+    Found(T),
+    /// Not yet: look again at the next report.
+    NotYet,
+    /// Not yet, and look again after this long even if no report comes (a time-based
+    /// condition, such as a settle window).
+    Within(Duration),
+}
+
 /// Waits until `cond` finds what it looks for in a published report, or `limit` passes
 /// (`None`).
 pub async fn until<T>(
     shared: &Shared,
     limit: Duration,
-    mut cond: impl FnMut(&Report) -> Option<T>,
+    mut cond: impl FnMut(&Report) -> Look<T>,
 ) -> Option<T> {
     let deadline = Instant::now() + limit;
     let mut rx = shared.published.subscribe();
     loop {
         rx.borrow_and_update();
-        if let Some(t) = cond(&shared.report.read().expect("not poisoned")) {
-            return Some(t);
-        }
-        match tokio::time::timeout_at(deadline, rx.changed()).await {
+        let wake = match cond(&shared.report.read().expect("not poisoned")) {
+            Look::Found(t) => return Some(t),
+            Look::NotYet => deadline,
+            Look::Within(d) => deadline.min(Instant::now() + d),
+        };
+        match tokio::time::timeout_at(wake, rx.changed()).await {
             Ok(Ok(())) => {}
+            Err(_) if wake < deadline => {}
             _ => return None,
         }
     }
+}
+
+/// How much longer a ready object must run to have run `DEFAULT_SETTLE` since its last
+/// start (zero once it has, or when berth saw no start: it started before berth watched).
+pub fn settling(o: &crate::status::ObjectStatus, now: std::time::SystemTime) -> Duration {
+    let started = o.observed.as_ref().and_then(|c| c.started_at_ms);
+    let now = crate::model::unix_ms(&now);
+    let left = started.map_or(0, |t| {
+        (t + crate::model::DEFAULT_SETTLE.as_millis() as u64).saturating_sub(now)
+    });
+    Duration::from_millis(left)
 }

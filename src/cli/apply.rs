@@ -14,6 +14,8 @@ use crate::state::StateError;
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     pub wait: Option<Duration>,
+    /// With `--wait`: how long a container must run without exiting to count as running.
+    pub settle: Duration,
     pub allow_empty: bool,
     pub concurrency: usize,
     pub output: PlanFormat,
@@ -47,6 +49,7 @@ struct Held {
 pub async fn run(ctx: &Context, sources: &Sources, opts: Options) -> Result<ExitCode, CliError> {
     let instance = ctx.instance.as_str();
     let text = opts.output == PlanFormat::Text;
+    let began = SystemTime::now();
     let mut loaded = once::load(sources);
     let engine = ctx.connect().await?;
     let planned = once::plan(ctx, &engine, &mut loaded, opts.allow_empty).await?;
@@ -83,7 +86,6 @@ pub async fn run(ctx: &Context, sources: &Sources, opts: Options) -> Result<Exit
 
     let mut not_ready = None;
     if let Some(timeout) = opts.wait {
-        let poll = Duration::from_millis(500);
         let failed_keys = outcomes
             .iter()
             .filter(|o| o.result.is_err())
@@ -94,8 +96,11 @@ pub async fn run(ctx: &Context, sources: &Sources, opts: Options) -> Result<Exit
             instance,
             &loaded.desired,
             &failed_keys,
-            timeout,
-            poll,
+            reconcile::Readiness {
+                timeout,
+                settle: opts.settle,
+                began,
+            },
         )
         .await?;
         ok &= pending.is_empty();
@@ -189,6 +194,7 @@ fn print_outcome(o: &Outcome) {
         Ok(id) => {
             let done = match a.verb() {
                 Verb::Create => "created",
+                Verb::Claim => "claimed",
                 Verb::Recreate => "recreated",
                 Verb::Start => "started",
                 Verb::Remove => "removed",

@@ -127,6 +127,10 @@ pub enum Command {
         /// How long `--wait` waits, e.g. `90s`, `5m`.
         #[arg(long, default_value = "2m", value_parser = parse_duration)]
         timeout: Duration,
+        /// With `--wait`: how long a container must run without exiting to count as
+        /// running, counted from its start as the engine recorded it.
+        #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+        settle: Duration,
         /// Allow removing everything when the manifests declare nothing.
         #[arg(long)]
         allow_empty: bool,

@@ -53,6 +53,8 @@ struct Container<'a> {
     status: &'a str,
     created: i64,
     spec_hash: Option<&'a str>,
+    /// The template whose pool made it.
+    pool: Option<&'a str>,
 }
 
 /// Exit 0; 1 when the instance has no such object; 2 error.
@@ -105,9 +107,13 @@ pub async fn run(ctx: &Context, key: &ObjectKey, format: PlanFormat) -> Result<E
             status: &o.status,
             created: o.created,
             spec_hash: o.spec_hash.as_deref(),
+            pool: o.pool.as_deref(),
         }),
         in_sync: match (declared, have) {
-            (Some(d), Some(o)) => Some(o.spec_hash.as_deref() == Some(d.spec_hash.as_str())),
+            (Some(d), Some(o)) => Some(
+                o.spec_hash.as_deref() == Some(d.spec_hash.as_str())
+                    || (o.pool.is_some() && o.spec_hash.is_some() && o.spec_hash == d.claimed_hash),
+            ),
             _ => None,
         },
         restarts: entry.map_or(0, |e| e.runtime.restarts),
@@ -168,6 +174,9 @@ fn text(d: &Description) -> String {
             if let Some(url) = &decl.url {
                 line(&mut out, "  URL", url);
             }
+            if let Some(pool) = &decl.pool {
+                line(&mut out, "  Pool", pool);
+            }
             if let Some(ttl) = decl.ttl_ms {
                 let ttl = std::time::Duration::from_millis(ttl);
                 line(&mut out, "  TTL", humantime::format_duration(ttl));
@@ -191,6 +200,9 @@ fn text(d: &Description) -> String {
             line(&mut out, "  Image", c.image);
             line(&mut out, "  State", format!("{} ({})", c.state, c.status));
             line(&mut out, "  Health", c.health.as_deref().unwrap_or("-"));
+            if let Some(t) = c.pool {
+                line(&mut out, "  From pool", t);
+            }
             let created = UNIX_EPOCH + std::time::Duration::from_secs(c.created.max(0) as u64);
             line(
                 &mut out,

@@ -127,12 +127,14 @@ async fn async_main(ctx: &Context, command: Command) -> Result<ExitCode, CliErro
             sources,
             wait,
             timeout,
+            settle,
             allow_empty,
             concurrency,
             output,
         } => {
             let opts = apply::Options {
                 wait: wait.then_some(timeout),
+                settle,
                 allow_empty,
                 concurrency: usize::from(concurrency),
                 output,

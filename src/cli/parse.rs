@@ -41,9 +41,10 @@ pub(super) fn parse_object_ref(s: &str) -> Result<crate::model::ObjectKey, Strin
     let kind = match kind.to_ascii_lowercase().as_str() {
         "agent" | "agents" => Kind::Agent,
         "session" | "sessions" => Kind::Session,
+        "pool" | "pools" => Kind::Pool,
         other => {
             return Err(format!(
-                "unknown kind {other:?} in {s:?}: agent or session (e.g. agent/web)"
+                "unknown kind {other:?} in {s:?}: agent, session or pool (e.g. agent/web)"
             ))
         }
     };

@@ -1,9 +1,10 @@
-//! Containers: one listing per pass, and the four writes (create, start, stop, remove).
+//! Containers: one listing per pass, and the writes (create, start, stop, remove, rename).
 
 use std::collections::HashMap;
 
 use bollard::query_parameters::{
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 
 use super::{convert, Client, EngineError, EngineKind};
@@ -95,6 +96,16 @@ impl Client {
             .await
             .or_else(not_modified_ok)
             .map_err(|e| self.err("POST /containers/{id}/start", e))
+    }
+
+    /// Renames the container now called `from` (a name, never an id: once renamed, a second
+    /// rename of the same container finds nothing). Atomic in the engine.
+    pub(super) async fn rename_container(&self, from: &str, to: &str) -> Result<(), EngineError> {
+        let opts = RenameContainerOptionsBuilder::new().name(to).build();
+        self.api("rename_container")
+            .rename_container(from, opts)
+            .await
+            .map_err(|e| self.err("POST /containers/{id}/rename", e))
     }
 
     /// Stops a container with `grace_secs` between SIGTERM and SIGKILL; already stopped or

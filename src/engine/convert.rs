@@ -16,13 +16,12 @@ use crate::model::{
 /// ("Exited (137) 3 seconds ago", "Up 2 minutes (healthy)"), so one list call is enough.
 pub(super) fn observed(c: ContainerSummary) -> Observed {
     let l = c.labels.unwrap_or_default();
-    let key = match (
-        l.get(labels::KIND).and_then(|k| k.parse::<Kind>().ok()),
-        l.get(labels::NAME),
-    ) {
-        (Some(kind), Some(name)) => Some(ObjectKey::new(kind, name.clone())),
-        _ => None,
-    };
+    let name = c
+        .names
+        .and_then(|n| n.into_iter().next())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default();
+    let key = identity(&l, &name);
     let status = c.status.unwrap_or_default();
     let state = match c.state {
         Some(ContainerSummaryStateEnum::CREATED) => RunState::Created,
@@ -65,11 +64,9 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
         stopped_outside: false,
         address,
         id: c.id.unwrap_or_default(),
-        name: c
-            .names
-            .and_then(|n| n.into_iter().next())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default(),
+        pool: l.get(labels::POOL).cloned(),
+        started_at: None,
+        name,
         key,
         spec_hash: l.get(labels::SPEC_HASH).cloned(),
         spec_label,
@@ -138,6 +135,18 @@ fn cpu_shares(nano_cpus: i64) -> i64 {
     (nano_cpus / 1_000_000).clamp(2, 262_144)
 }
 
+/// Which object a container of this instance belongs to: its kind and name labels, except
+/// for a pool member, which its name says (a claim renames it to its Session's name).
+pub(super) fn identity(l: &HashMap<String, String>, name: &str) -> Option<ObjectKey> {
+    let kind = l.get(labels::KIND).and_then(|k| k.parse::<Kind>().ok())?;
+    let named = l.get(labels::NAME)?;
+    match (kind, l.get(labels::POOL), l.get(labels::INSTANCE)) {
+        (Kind::Pool, Some(_), Some(instance)) => crate::model::owner_of(instance, named, name),
+        (Kind::Pool, _, _) => None,
+        _ => Some(ObjectKey::new(kind, named.clone())),
+    }
+}
+
 /// The create request for `want`, with the ownership labels. `apparmor` is the profile to
 /// set when the manifest names none.
 pub(super) fn create_body(
@@ -159,6 +168,9 @@ pub(super) fn create_body(
     l.insert(labels::SPEC_HASH.into(), want.hash.clone());
     l.insert(labels::SPEC.into(), s.label());
     l.insert(labels::SOURCE.into(), want.source.clone());
+    if let (Kind::Pool, Some(t)) = (want.key.kind, &want.template) {
+        l.insert(labels::POOL.into(), t.clone());
+    }
 
     let mut security_opt = Vec::new();
     if s.no_new_privileges {

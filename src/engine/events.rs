@@ -8,7 +8,7 @@ use bollard::query_parameters::EventsOptionsBuilder;
 use futures_util::{Stream, StreamExt};
 
 use super::{Client, EngineError};
-use crate::model::{labels, Health, Kind, ObjectKey};
+use crate::model::{labels, Health, ObjectKey};
 
 /// Container actions that can change what the planner decides.
 pub const ACTIONS: &[&str] = &[
@@ -88,11 +88,13 @@ impl EngineEvent {
 
 impl Client {
     /// Container events for `instance` from `since` (a Unix time with optional fraction)
-    /// on. The stream yields an error and ends when the connection drops or is refused.
+    /// on, up to `until` (then the stream ends; without it, it follows new events). The
+    /// stream yields an error and ends when the connection drops or is refused.
     pub(super) fn event_stream(
         &self,
         instance: &str,
         since: Option<String>,
+        until: Option<String>,
     ) -> impl Stream<Item = Result<EngineEvent, EngineError>> + Send + 'static {
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
@@ -108,6 +110,9 @@ impl Client {
         let mut opts = EventsOptionsBuilder::new().filters(&filters);
         if let Some(s) = &since {
             opts = opts.since(s);
+        }
+        if let Some(u) = &until {
+            opts = opts.until(u);
         }
         let endpoint = self.endpoint().to_string();
         let instance = instance.to_string();
@@ -132,15 +137,8 @@ impl Client {
                         let attrs = actor.attributes.unwrap_or_default();
                         let ours = attrs.get(labels::INSTANCE) == Some(&instance);
                         (ours && ACTIONS.contains(&action.as_str())).then(|| {
-                            let key = match (
-                                attrs.get(labels::KIND).and_then(|k| k.parse::<Kind>().ok()),
-                                attrs.get(labels::NAME),
-                            ) {
-                                (Some(kind), Some(name)) => {
-                                    Some(ObjectKey::new(kind, name.clone()))
-                                }
-                                _ => None,
-                            };
+                            let name = attrs.get("name").map_or("", String::as_str);
+                            let key = super::convert::identity(&attrs, name);
                             Ok(EngineEvent {
                                 kind: EventKind::parse(
                                     &action,

@@ -97,12 +97,18 @@ pub trait Engine: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Removes a container (forcing a running one); already gone is success.
     fn remove(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
-    /// Container events for `instance` from `since` on; the stream ends when the connection
-    /// drops.
+    /// Renames the container named `from` to `to`, atomically: how a Session claims a
+    /// pool member. `NotFound` when no container is named `from` (claimed already, or gone),
+    /// `Conflict` when `to` is taken.
+    fn rename(&self, from: &str, to: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Container events for `instance` from `since` on (Unix seconds with an optional
+    /// fraction); the stream ends when the connection drops, or after the events up to
+    /// `until` when that is given (a bounded replay: what happened between two instants).
     fn events(
         &self,
         instance: &str,
         since: Option<String>,
+        until: Option<String>,
     ) -> BoxStream<'static, Result<EngineEvent, EngineError>>;
     /// A container's logs (stdout and stderr, demultiplexed); an error ends the stream.
     fn logs(
@@ -221,12 +227,16 @@ impl Engine for Client {
     fn remove(&self, id: &str) -> impl Future<Output = Result<(), EngineError>> + Send {
         self.remove_container(id)
     }
+    fn rename(&self, from: &str, to: &str) -> impl Future<Output = Result<(), EngineError>> + Send {
+        self.rename_container(from, to)
+    }
     fn events(
         &self,
         instance: &str,
         since: Option<String>,
+        until: Option<String>,
     ) -> BoxStream<'static, Result<EngineEvent, EngineError>> {
-        Box::pin(self.event_stream(instance, since))
+        Box::pin(self.event_stream(instance, since, until))
     }
     fn logs(
         &self,

@@ -78,6 +78,12 @@ pub struct DesiredContainer {
     pub template: Option<String>,
     /// When its resource use or restarts are reported as alerts.
     pub alerts: super::AlertRules,
+    /// Sessions: whether it may claim a warm container of its Template's pool.
+    pub pool: super::PoolFit,
+    /// Sessions of a template: the hash its spec has with the template's own labels in place
+    /// of its own, which a container it claimed from a pool carries while the Session's
+    /// spec is what it claimed (labels cannot be put on a running container).
+    pub claimed_hash: Option<String>,
 }
 
 impl DesiredContainer {
@@ -108,7 +114,17 @@ impl DesiredContainer {
             idle: None,
             template: None,
             alerts: Default::default(),
+            pool: Default::default(),
+            claimed_hash: None,
         }
+    }
+
+    /// Whether the container `o` runs this object's current spec: its spec hash, or, on a
+    /// container a Session claimed from a pool, [`DesiredContainer::claimed_hash`].
+    pub fn is_current(&self, o: &super::Observed) -> bool {
+        let hash = o.spec_hash.as_deref();
+        hash == Some(self.hash.as_str())
+            || (o.pool.is_some() && hash.is_some() && hash == self.claimed_hash.as_deref())
     }
 }
 
@@ -146,7 +162,7 @@ impl DesiredSet {
         o.key
             .as_ref()
             .and_then(|k| self.objects.get(k))
-            .filter(|w| o.spec_hash.as_deref() == Some(w.hash.as_str()))
+            .filter(|w| w.is_current(o))
     }
 
     /// True when nothing at all was declared and nothing is in doubt.
@@ -179,6 +195,12 @@ pub struct Declared {
     /// Where it is exposed (`expose`): `/s/name/` or `http://host/path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Sessions of a pooled template: whether it claims from the pool, or why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// See [`DesiredContainer::claimed_hash`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_hash: Option<String>,
 }
 
 impl From<&DesiredContainer> for Declared {
@@ -193,6 +215,8 @@ impl From<&DesiredContainer> for Declared {
                 .ttl
                 .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
             url: d.expose.as_ref().map(super::Exposure::url),
+            pool: d.pool.describe(),
+            claimed_hash: d.claimed_hash.clone(),
         }
     }
 }

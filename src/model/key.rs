@@ -12,6 +12,10 @@ pub enum Kind {
     Agent,
     #[serde(alias = "Session")]
     Session,
+    /// A warm container of a Template's `pool`, waiting to be claimed by a Session; its
+    /// key's name is `<template>-<slot>`.
+    #[serde(alias = "Pool")]
+    Pool,
     /// A berth-owned volume; its key's name is the engine volume name.
     #[serde(alias = "Volume")]
     Volume,
@@ -23,6 +27,7 @@ impl Kind {
         match self {
             Kind::Agent => "agent",
             Kind::Session => "session",
+            Kind::Pool => "pool",
             Kind::Volume => "volume",
         }
     }
@@ -40,6 +45,7 @@ impl FromStr for Kind {
         match s.to_ascii_lowercase().as_str() {
             "agent" => Ok(Kind::Agent),
             "session" => Ok(Kind::Session),
+            "pool" => Ok(Kind::Pool),
             "volume" => Ok(Kind::Volume),
             other => Err(format!("unknown kind {other:?}")),
         }

@@ -3,10 +3,14 @@
 
 /// The berth instance that owns the object.
 pub const INSTANCE: &str = "berth.instance";
-/// `agent` or `session`.
+/// `agent`, `session` or `pool`.
 pub const KIND: &str = "berth.kind";
 /// The object's `metadata.name`.
 pub const NAME: &str = "berth.name";
+/// On a pool member (and on a claimed one, which stays labelled as made): the Template
+/// whose pool made it. Labels cannot change on a container, so a claimed member is known
+/// by its name, which the claim changed ([`crate::model::ObjectKey::container_name`]).
+pub const POOL: &str = "berth.pool";
 /// sha256 of the normalized spec: equal hash, nothing to do.
 pub const SPEC_HASH: &str = "berth.spec-hash";
 /// The normalized spec as JSON, so a recreate can say which fields changed.

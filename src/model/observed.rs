@@ -85,6 +85,14 @@ pub struct Observed {
     /// Its IP address on its network, where a router reaches an exposed port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// Made by a Template's warm pool (its `berth.pool` label): a member still, or, when
+    /// its name is a Session's, claimed by that Session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// When it last started, as the engine's `start` event stamped it; `None` when berth saw
+    /// no start (it started before berth watched). Set by `berth run`, never by a listing.
+    #[serde(skip)]
+    pub started_at: Option<std::time::SystemTime>,
 }
 
 /// The listed containers by object, for lookups that would otherwise scan the whole list

@@ -113,6 +113,13 @@ impl Phase {
     }
 }
 
+/// How long a container must have run without exiting to count as ready (`apply --wait`'s
+/// `--settle` default, and the API's `?wait=ready`): twice the longest start → `die` of a
+/// process that fails at once (`sh -c 'exit 3'`) measured on the reference machine with both
+/// cores busy (49 ms; docs/loop.md). A program that takes longer to fail needs a longer
+/// window or, better, a health check.
+pub const DEFAULT_SETTLE: std::time::Duration = std::time::Duration::from_millis(100);
+
 #[cfg(test)]
 mod tests {
     use super::*;

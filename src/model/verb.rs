@@ -21,6 +21,8 @@ pub enum Verb {
     Start,
     /// Stop and start a running container (unhealthy).
     Restart,
+    /// Take a ready member of the template's warm pool for a missing container.
+    Claim,
 }
 
 impl Verb {
@@ -32,6 +34,7 @@ impl Verb {
             Verb::Create => "create",
             Verb::Start => "start",
             Verb::Restart => "restart",
+            Verb::Claim => "claim",
         }
     }
 
@@ -44,6 +47,7 @@ impl Verb {
             Verb::Create => '+',
             Verb::Start => '>',
             Verb::Restart => '^',
+            Verb::Claim => '*',
         }
     }
 }

@@ -32,6 +32,14 @@ pub struct Action {
 pub enum Op {
     /// Create (and start, unless declared stopped) a missing container.
     Create { desired: Box<DesiredContainer> },
+    /// Rename a ready pool member to the Session's container name: the Session's container
+    /// from then on (the executor creates one cold when the member is gone).
+    Claim {
+        member: Target,
+        /// The member's own key: no other action may touch it while it is claimed.
+        from: ObjectKey,
+        desired: Box<DesiredContainer>,
+    },
     /// Replace a container whose spec changed (or that the engine reports dead).
     Recreate {
         target: Target,
@@ -70,6 +78,7 @@ impl Action {
     pub fn verb(&self) -> Verb {
         match self.op {
             Op::Create { .. } | Op::CreateVolume { .. } => Verb::Create,
+            Op::Claim { .. } => Verb::Claim,
             Op::Recreate { .. } => Verb::Recreate,
             Op::Start { .. } => Verb::Start,
             Op::Stop { .. } => Verb::Stop,
@@ -86,7 +95,10 @@ impl Action {
             | Op::Stop { target, .. }
             | Op::Restart { target, .. }
             | Op::Remove { target, .. } => Some(target),
-            Op::Create { .. } | Op::CreateVolume { .. } | Op::RemoveVolume { .. } => None,
+            Op::Create { .. }
+            | Op::Claim { .. }
+            | Op::CreateVolume { .. }
+            | Op::RemoveVolume { .. } => None,
         }
     }
 
@@ -94,11 +106,20 @@ impl Action {
     pub fn desired(&self) -> Option<&DesiredContainer> {
         match &self.op {
             Op::Create { desired }
+            | Op::Claim { desired, .. }
             | Op::Recreate { desired, .. }
             | Op::Start { desired, .. }
             | Op::Stop { desired, .. }
             | Op::Restart { desired, .. } => Some(desired),
             Op::Remove { .. } | Op::CreateVolume { .. } | Op::RemoveVolume { .. } => None,
+        }
+    }
+
+    /// The other object an action holds while it runs: the pool member a claim takes.
+    pub fn also_holds(&self) -> Option<&ObjectKey> {
+        match &self.op {
+            Op::Claim { from, .. } => Some(from),
+            _ => None,
         }
     }
 

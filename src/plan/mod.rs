@@ -16,13 +16,14 @@ use serde::Serialize;
 
 use crate::model::{
     Backoff, DesiredContainer, DesiredSet, Health, Kind, ObjectKey, ObjectRuntime, Observed,
-    RunState, Runtime,
+    PoolFit, RunState, Runtime,
 };
 
 mod action;
 use action::{grace_of, remove, target};
 pub mod alerts;
 pub mod host;
+mod pools;
 pub mod ports;
 pub mod routes;
 pub mod runtime;
@@ -31,6 +32,8 @@ mod teardown;
 mod tests;
 #[cfg(test)]
 mod tests_operator;
+#[cfg(test)]
+mod tests_pools;
 #[cfg(test)]
 mod tests_runtime;
 pub mod volumes;
@@ -91,6 +94,7 @@ pub fn plan(
         }
     }
 
+    let mut claimable = pools::Claimable::new(desired, observed);
     let refuse_empty = desired.is_empty() && !options.allow_empty;
     let mut refused = 0usize;
     let mut unreadable = 0usize;
@@ -133,6 +137,23 @@ pub fn plan(
             if idle_removes(want) {
                 continue; // removed for being idle: made again when woken
             }
+            let member = match &want.pool {
+                PoolFit::Fits { template, .. } if !want.keep_stopped() => claimable.take(template),
+                _ => None,
+            };
+            if let Some((m, from)) = member.and_then(|m| Some((m, m.key.clone()?))) {
+                plan.actions.push(Action {
+                    key: key.clone(),
+                    cause: Cause::Missing,
+                    reason: format!("not on the engine: claims {} from the pool", m.name),
+                    op: Op::Claim {
+                        member: target(m),
+                        from,
+                        desired: Box::new(want.clone()),
+                    },
+                });
+                continue;
+            }
             plan.actions.push(Action {
                 key: key.clone(),
                 cause: Cause::Missing,
@@ -146,7 +167,7 @@ pub fn plan(
         // Keep the best container: the right spec first, then running, then newest.
         have.sort_by_key(|o| {
             (
-                o.spec_hash.as_deref() != Some(want.hash.as_str()),
+                !want.is_current(o),
                 o.state != RunState::Running,
                 std::cmp::Reverse(o.created),
                 o.id.clone(),
@@ -259,8 +280,8 @@ fn converge_one(
                 desired,
             },
             Verb::Start => Op::Start { target, desired },
-            Verb::Create | Verb::Remove => {
-                unreachable!("an existing container is never created or removed here")
+            Verb::Create | Verb::Remove | Verb::Claim => {
+                unreachable!("an existing container is never created, claimed or removed here")
             }
         };
         Action {
@@ -270,7 +291,7 @@ fn converge_one(
             op,
         }
     };
-    if have.spec_hash.as_deref() != Some(want.hash.as_str()) {
+    if !want.is_current(have) {
         let reason = match (&have.spec(), &have.spec_hash) {
             (_, None) => "the container has no spec-hash label".to_string(),
             (Some(old), Some(_)) => {

@@ -257,6 +257,8 @@ mod tests {
             labels: Default::default(),
             stopped_outside: false,
             address: None,
+            started_at: None,
+            pool: None,
             id: format!("id-{name}"),
             name: format!("berth_t_agent_{name}"),
             key: Some(key(name)),

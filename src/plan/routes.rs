@@ -35,7 +35,7 @@ pub fn routes(
                 .and_then(|cs| {
                     cs.iter().find(|c| {
                         c.state == RunState::Running
-                            && c.spec_hash.as_deref() == Some(want.hash.as_str())
+                            && want.is_current(c)
                             && (want.spec.health.is_none() || c.health == Some(Health::Healthy))
                     })
                 })

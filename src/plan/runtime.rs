@@ -41,17 +41,20 @@ pub fn observe(
         rt.unhealthy_restarts
             .retain(|t| now.duration_since(*t).is_ok_and(|age| age < window));
 
-        let current = by_key.get(key).and_then(|have| {
-            have.iter()
-                .find(|o| o.spec_hash.as_deref() == Some(want.hash.as_str()))
-        });
-        match current.map(|o| (o.state, o.health, o.created)) {
-            Some((RunState::Running, health, created)) => {
+        let current = by_key
+            .get(key)
+            .and_then(|have| have.iter().find(|o| want.is_current(o)));
+        match current.map(|o| (o.state, o.health, o.created, o.pool.is_some())) {
+            Some((RunState::Running, health, created, claimed)) => {
                 if want.ttl.is_some() && rt.first_started.is_none() {
                     // Found running at berth's start with no memory of it (no state file):
-                    // its creation time is the best lower bound. Otherwise: now.
+                    // its creation time is the best lower bound, unless it was a pool
+                    // member (made long before its Session claimed it). Otherwise: now.
                     let created = UNIX_EPOCH + Duration::from_secs(created.max(0) as u64);
-                    rt.first_started = Some(if first_pass { created.min(now) } else { now });
+                    rt.first_started = Some(match first_pass && !claimed {
+                        true => created.min(now),
+                        false => now,
+                    });
                 }
                 match health {
                     Some(Health::Unhealthy) => {
@@ -72,7 +75,7 @@ pub fn observe(
                     }
                 }
             }
-            Some((RunState::Exited { .. } | RunState::Dead, _, _)) => {
+            Some((RunState::Exited { .. } | RunState::Dead, _, _, _)) => {
                 rt.running_since = None;
                 if !rt.stopped_by_berth {
                     rt.down_since.get_or_insert(now);
@@ -132,7 +135,8 @@ pub fn record(
                         rt.unhealthy_restarts.push(now);
                     }
                 }
-                (Verb::Recreate, Cause::SpecChanged) | (Verb::Create, Cause::Missing) => {
+                (Verb::Recreate, Cause::SpecChanged)
+                | (Verb::Create | Verb::Claim, Cause::Missing) => {
                     rt.restarts = 0;
                     rt.backoff = Some(initial);
                     rt.down_since = None;

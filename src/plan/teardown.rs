@@ -43,6 +43,8 @@ mod tests {
             labels: Default::default(),
             stopped_outside: false,
             address: None,
+            started_at: None,
+            pool: None,
             id: "c1".into(),
             name: "berth_i_agent_a".into(),
             key: Some(ObjectKey::new(Kind::Agent, "a")),

@@ -37,6 +37,8 @@ fn seen(name: &str, memory_mi: u64, state: RunState) -> Observed {
         labels: Default::default(),
         stopped_outside: false,
         address: None,
+        started_at: None,
+        pool: None,
         id: format!("id-{name}-{memory_mi}"),
         name: format!("berth_t_agent_{name}"),
         key: Some(ObjectKey::new(Kind::Agent, name)),

@@ -43,6 +43,8 @@ pub(super) fn seen(w: &DesiredContainer, state: RunState, health: Option<Health>
         labels: Default::default(),
         stopped_outside: false,
         address: None,
+        started_at: None,
+        pool: None,
         id: format!("id-{}", w.key.name),
         name: w.key.container_name("t"),
         key: Some(w.key.clone()),

@@ -174,6 +174,8 @@ fn nothing_is_removed_while_mounted_held_or_in_doubt() {
 
         stopped_outside: false,
         address: None,
+        started_at: None,
+        pool: None,
         id: "c1".into(),
         name: "n".into(),
         key: None,

@@ -90,6 +90,20 @@ async fn run<E: Engine>(
             Ok(Some(target.id.clone()))
         }
         Op::Create { desired } => create_and_start(engine, instance, desired).await,
+        Op::Claim {
+            member, desired, ..
+        } => {
+            // By name: a member claimed already (or gone) is not found, and is never taken
+            // twice. Then the Session is made cold, as without a pool.
+            let name = desired.key.container_name(instance);
+            match engine.rename(&member.name, &name).await {
+                Ok(()) => Ok(Some(member.id.clone())),
+                Err(EngineError::NotFound { .. }) => {
+                    create_and_start(engine, instance, desired).await
+                }
+                Err(e) => Err(e),
+            }
+        }
         Op::Recreate {
             target,
             grace_secs,

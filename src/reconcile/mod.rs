@@ -14,4 +14,4 @@ pub mod record;
 mod wait;
 
 pub use execute::{execute, run_action, Outcome};
-pub use wait::{wait_ready, NotReady};
+pub use wait::{wait_ready, NotReady, Readiness, DEFAULT_SETTLE};

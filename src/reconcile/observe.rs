@@ -97,7 +97,7 @@ pub fn apply_overrides(
 /// Sessions beyond the Policy's quotas are held: nothing is created for them until there
 /// is room. Counted first and always kept: Sessions with a container, being created
 /// (`busy`) or idle; never counted: Sessions past their TTL. The others get the places
-/// left in name order.
+/// left in name order, then pool members; a member with no place is no longer declared.
 pub fn hold_over_quota(
     desired: &mut DesiredSet,
     quotas: &Quotas,
@@ -119,13 +119,28 @@ pub fn hold_over_quota(
     let sessions = desired.objects.values().filter(|w| {
         w.key.kind == crate::model::Kind::Session && !runtime.get(&w.key).is_some_and(|r| r.expired)
     });
-    let (kept, candidates): (Vec<_>, Vec<_>) =
+    let (kept, mut candidates): (Vec<_>, Vec<_>) =
         sessions.partition(|w| have.contains(&w.key) || busy.contains(&w.key) || w.operator.idle);
+    // Pool members count like Sessions of their template, after every Session: a pool
+    // never takes a Session's place, and one past the quota is not kept (its container goes).
+    let sessions_wanted = candidates.len();
+    candidates.extend(
+        desired
+            .objects
+            .values()
+            .filter(|w| w.key.kind == crate::model::Kind::Pool),
+    );
     let refused = quota::admit(
         quotas,
         kept.iter().map(|w| counted(w)),
         &candidates.iter().map(|w| counted(w)).collect::<Vec<_>>(),
     );
+    let (refused, members): (Vec<_>, Vec<_>) =
+        refused.into_iter().partition(|(i, _)| *i < sessions_wanted);
+    let members: Vec<ObjectKey> = members
+        .into_iter()
+        .map(|(i, _)| candidates[i].key.clone())
+        .collect();
     let refused: Vec<(ObjectKey, String, String)> = refused
         .into_iter()
         .map(|(i, why)| {
@@ -133,6 +148,9 @@ pub fn hold_over_quota(
             (w.key.clone(), w.source.clone(), why.0)
         })
         .collect();
+    for key in members {
+        desired.objects.remove(&key);
+    }
     refused
         .into_iter()
         .map(|(key, source, why)| {

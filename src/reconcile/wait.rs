@@ -1,7 +1,10 @@
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::engine::{Engine, EngineError};
+use futures_util::{FutureExt, StreamExt};
+
+use crate::engine::{Engine, EngineError, EngineEvent, EventKind};
+pub use crate::model::DEFAULT_SETTLE;
 use crate::model::{DesiredSet, Health, ObjectKey, Observed, Phase, RunState};
 
 /// An object that did not reach its desired state, and what it was doing instead.
@@ -13,34 +16,58 @@ pub struct NotReady {
     pub failed: bool,
 }
 
-/// Polls the engine until every desired object runs its current spec and, where it has a
-/// health check, is healthy. A container is ready only when two polls in a row see the same
-/// container ready, so one that crashes right after its start is not taken for running.
-/// Returns what is still not ready when `timeout` passes, or as soon as one object has
-/// failed for good. An object in `failed` (its action failed just before) has failed for
-/// good unless the engine already shows it ready: waiting cannot repair it.
+/// How `apply --wait` decides that the objects are ready.
+#[derive(Debug, Clone, Copy)]
+pub struct Readiness {
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// A container counts as running once it has run this long without exiting.
+    pub settle: Duration,
+    /// When the command began, before its first action: the engine's record of starts
+    /// since then says how long each container has been running.
+    pub began: SystemTime,
+}
+
+/// Between listings when the engine gives no events (a socket proxy without EVENTS).
+const POLL: Duration = Duration::from_millis(500);
+
+/// Waits until every desired object runs its current spec, has run for `settle` without
+/// exiting and, where it has a health check, is healthy. Decided from the engine's own
+/// record: each round lists the containers, then reads the start events up to that listing
+/// (so every start the listing reflects is known, with the engine's time), and waits for the
+/// next event or the end of the nearest settle window; no fixed polls. Without events it
+/// polls, and a container must be seen running `settle` apart. Returns what is still not
+/// ready when `timeout` passes, or as soon as one object has failed for good. An object in
+/// `failed` (its action failed just before) has failed for good unless the engine already
+/// shows it ready: waiting cannot repair it.
 pub async fn wait_ready<E: Engine>(
     engine: &E,
     instance: &str,
     desired: &DesiredSet,
     failed: &HashSet<ObjectKey>,
-    timeout: Duration,
-    poll: Duration,
+    r: Readiness,
 ) -> Result<Vec<NotReady>, EngineError> {
-    let deadline = Instant::now() + timeout;
-    let mut ready_before: HashSet<String> = HashSet::new();
+    let deadline = Instant::now() + r.timeout;
+    // A start before this instant is settled by the time anything is looked at.
+    let from = r.began.checked_sub(r.settle).unwrap_or(r.began);
+    let mut starts = Starts::new(from);
     let mut checks: HashMap<String, (Instant, Option<Health>)> = HashMap::new();
+    let mut live = Some(engine.events(instance, Some(stamp(SystemTime::now())), None));
     loop {
-        let mut ready_now = HashSet::new();
         let mut observed = engine.list(instance).await?;
+        let listed_at = SystemTime::now();
         if !engine.runs_health_checks() {
             run_checks(engine, desired, &mut observed, &mut checks).await;
         }
+        starts
+            .catch_up(engine, instance, &observed, listed_at)
+            .await?;
         let mut pending = Vec::new();
+        let mut next_settled: Option<SystemTime> = None;
         for (key, want) in &desired.objects {
-            let have = observed.iter().find(|o| {
-                o.key.as_ref() == Some(key) && o.spec_hash.as_deref() == Some(&want.hash)
-            });
+            let have = observed
+                .iter()
+                .find(|o| o.key.as_ref() == Some(key) && want.is_current(o));
             let phase = have.map(|o| Phase::of_container(o.state, o.health));
             let (reason, failed) = match have {
                 _ if failed.contains(key)
@@ -52,11 +79,12 @@ pub async fn wait_ready<E: Engine>(
                 None => ("no container with the current spec".to_string(), false),
                 Some(o) => match Phase::of_container(o.state, o.health) {
                     Phase::Running => {
-                        ready_now.insert(o.id.clone());
-                        if ready_before.contains(&o.id) {
+                        let settled_at = starts.started(&o.id) + r.settle;
+                        if listed_at >= settled_at {
                             continue;
                         }
-                        ("running, confirming".to_string(), false)
+                        next_settled = Some(next_settled.map_or(settled_at, |t| t.min(settled_at)));
+                        ("running, settling".to_string(), false)
                     }
                     Phase::Starting => ("running, health check starting".to_string(), false),
                     Phase::Unhealthy => ("running but unhealthy".to_string(), false),
@@ -82,9 +110,94 @@ pub async fn wait_ready<E: Engine>(
         if pending.is_empty() || pending.iter().any(|p| p.failed) || Instant::now() >= deadline {
             return Ok(pending);
         }
-        ready_before = ready_now;
-        tokio::time::sleep(poll.min(deadline.saturating_duration_since(Instant::now()))).await;
+        // Look again at the next event, at the end of the nearest settle window, or (without
+        // events, or for a health check run here) after a poll interval.
+        let mut wake = deadline;
+        if let Some(t) = next_settled {
+            let after = t.duration_since(SystemTime::now()).unwrap_or_default();
+            wake = wake.min(Instant::now() + after + Duration::from_millis(1));
+        }
+        if starts.polling || live.is_none() || !engine.runs_health_checks() {
+            wake = wake.min(Instant::now() + POLL);
+        }
+        match live.as_mut() {
+            Some(stream) => match tokio::time::timeout_at(wake.into(), stream.next()).await {
+                Ok(Some(Ok(_))) => drain(stream),
+                Ok(Some(Err(_)) | None) => live = None, // no live events: timers and polls
+                Err(_) => {}
+            },
+            None => tokio::time::sleep_until(wake.into()).await,
+        }
     }
+}
+
+/// Takes whatever else the live stream has ready, without waiting: one look serves a burst.
+fn drain(stream: &mut futures_util::stream::BoxStream<'static, Result<EngineEvent, EngineError>>) {
+    while let Some(Some(Ok(_))) = stream.next().now_or_never() {}
+}
+
+/// When each container last started, from the engine's events; or, when the engine gives
+/// none, from when it was first seen running.
+struct Starts {
+    known_to: SystemTime,
+    at: HashMap<String, SystemTime>,
+    polling: bool,
+}
+
+impl Starts {
+    fn new(from: SystemTime) -> Self {
+        Starts {
+            known_to: from,
+            at: HashMap::new(),
+            polling: false,
+        }
+    }
+
+    /// Reads the start events between the last look and `listed_at`.
+    async fn catch_up<E: Engine>(
+        &mut self,
+        engine: &E,
+        instance: &str,
+        observed: &[Observed],
+        listed_at: SystemTime,
+    ) -> Result<(), EngineError> {
+        if self.polling {
+            for o in observed.iter().filter(|o| o.state == RunState::Running) {
+                self.at.entry(o.id.clone()).or_insert(listed_at);
+            }
+            return Ok(());
+        }
+        let mut replay =
+            engine.events(instance, Some(stamp(self.known_to)), Some(stamp(listed_at)));
+        while let Some(ev) = replay.next().await {
+            match ev {
+                Ok(e) if e.kind == EventKind::Start => {
+                    let t = UNIX_EPOCH + Duration::from_nanos(e.time_nano.max(0) as u64);
+                    self.at.insert(e.container_id, t);
+                }
+                Ok(_) => {}
+                Err(EngineError::Forbidden { .. } | EngineError::NotFound { .. }) => {
+                    self.polling = true;
+                    return Box::pin(self.catch_up(engine, instance, observed, listed_at)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.known_to = listed_at;
+        Ok(())
+    }
+
+    /// When `id` started; a container with no start since the command began had started
+    /// before it, and counts as settled.
+    fn started(&self, id: &str) -> SystemTime {
+        self.at.get(id).copied().unwrap_or(UNIX_EPOCH)
+    }
+}
+
+/// A Unix time as the engine's `since` and `until` take it.
+fn stamp(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:09}", d.as_secs(), d.subsec_nanos())
 }
 
 /// On an engine that runs no health checks (Podman without systemd), runs each running

@@ -35,6 +35,9 @@ pub(super) fn check_document(d: &Document) -> Vec<Diagnostic> {
             }
         }
     }
+    if let Body::Template(t) = &d.body {
+        super::pool::check_template(&mut out, d, t);
+    }
     let c = match &d.body {
         Body::Template(t) => &t.container,
         Body::Agent(a) => &a.container,

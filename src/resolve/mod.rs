@@ -24,6 +24,7 @@
 //! - [`policy_compile`]: a Policy document → the rules of a [`crate::policy::Policy`].
 //! - `admission`: the host paths a container reaches, and the rules each object breaks
 //!   (class Policy), at the field that sets them.
+//! - `pool`: a Template's warm pool → its members, and whether each Session fits it.
 //! - [`cache`]: skips re-reading on a resync when no input changed.
 
 mod admission;
@@ -37,6 +38,7 @@ mod normalize;
 pub mod pipeline;
 pub mod policy_compile;
 pub mod policy_source;
+mod pool;
 mod privileges;
 
 pub use pipeline::Loaded;

@@ -107,6 +107,13 @@ pub fn resolve(read: Read, policy: PolicyLoad, reader: &mut Reader) -> Loaded {
         }
         results.push((resolved, diags));
     }
+    let (bases, pools) = super::pool::pools(
+        &templates,
+        &admission,
+        reader,
+        &mut loaded.inputs,
+        &mut loaded.diagnostics,
+    );
     drop(admission);
     let mut objects = BTreeMap::new();
     let mut ports = HostPorts::default();
@@ -144,6 +151,24 @@ pub fn resolve(read: Read, policy: PolicyLoad, reader: &mut Reader) -> Loaded {
             if let Some(kind) = object_kind(kind) {
                 loaded.desired.held_keys.insert(ObjectKey::new(kind, name));
             }
+        }
+    }
+    // Pools of templates in valid files; a failed file's members are kept by its source.
+    let failed_sources: BTreeSet<&str> = failed
+        .iter()
+        .map(|fi| files[*fi].file.canonical.as_str())
+        .collect();
+    let pools: BTreeMap<String, super::pool::Pool> = pools
+        .into_iter()
+        .filter(|(_, p)| !failed_sources.contains(p.member.source.as_str()))
+        .collect();
+    for m in super::pool::members(&pools) {
+        objects.insert(m.key.clone(), m);
+    }
+    for obj in objects.values_mut() {
+        if obj.key.kind == Kind::Session {
+            obj.pool = super::pool::fit(obj, &pools);
+            obj.claimed_hash = super::pool::claimed_hash(obj, &bases);
         }
     }
     for k in &loaded.desired.held_keys {
@@ -266,7 +291,7 @@ fn template_of(d: &Document) -> Option<&str> {
 
 /// Resolves an Agent or Session into a desired container; `Ok(None)` for other kinds and
 /// for an object whose template is missing (reported already).
-fn resolve_object(
+pub(super) fn resolve_object(
     d: &Document,
     templates: &HashMap<&str, &Document>,
     admission: &Admission<'_>,

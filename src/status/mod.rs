@@ -168,6 +168,9 @@ pub struct ObservedSummary {
     pub spec_hash: Option<String>,
     /// When the engine created the container, Unix milliseconds.
     pub created_at_ms: u64,
+    /// When it last started, Unix milliseconds, if berth saw the start (`berth run`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at_ms: Option<u64>,
 }
 
 /// An error with its class.
@@ -254,6 +257,7 @@ pub fn object_status(
             status: o.status.clone(),
             spec_hash: o.spec_hash.clone(),
             created_at_ms: (o.created.max(0) as u64) * 1000,
+            started_at_ms: o.started_at.as_ref().map(crate::model::unix_ms),
         }),
         restarts: rt.map_or(0, |r| r.restarts),
         backoff_ms: rt.and_then(|r| r.backoff).map(|b| b.as_millis() as u64),

@@ -129,6 +129,7 @@ mod tests {
                 status: "Up 3 seconds".into(),
                 spec_hash: None,
                 created_at_ms: 1_700_000_000_000,
+                started_at_ms: None,
             }),
             restarts: 2,
             backoff_ms: None,

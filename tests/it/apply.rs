@@ -200,12 +200,53 @@ fn wait_reports_a_crashing_container() {
             "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: crasher }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, \"exit 3\"]\n  restart: {{ policy: Never }}\n"
         ),
     );
-    let apply = inst.run("apply", &["--wait", "--timeout", "60s"]);
+    // A window far beyond the exit's few milliseconds, so that a loaded machine cannot
+    // make it pass for running (the default is measured in docs/loop.md).
+    let apply = inst.run("apply", &["--wait", "--timeout", "60s", "--settle", "2s"]);
     assert_exit(&apply, 1);
     assert!(
         stdout(&apply).contains("agent/crasher: exited with code 3"),
         "{}",
         stdout(&apply)
+    );
+}
+
+#[test]
+fn a_container_that_dies_inside_the_settle_window_is_not_ready() {
+    let inst = Instance::new("settle-die");
+    inst.write(
+        "a.yaml",
+        &format!(
+            "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: late }}\nspec:\n  image: {IMAGE}\n  command: [sh, -c, \"sleep 1; exit 4\"]\n  restart: {{ policy: Never }}\n  stopGracePeriod: 0s\n"
+        ),
+    );
+    let apply = inst.run("apply", &["--wait", "--timeout", "60s", "--settle", "20s"]);
+    assert_exit(&apply, 1);
+    assert!(
+        stdout(&apply).contains("agent/late: exited with code 4"),
+        "{}",
+        stdout(&apply)
+    );
+}
+
+#[test]
+fn a_container_that_runs_is_ready_once_it_has_run_the_settle_window() {
+    let inst = Instance::new("settle-run");
+    inst.write("a.yaml", &agent("steady", ""));
+    let apply = inst.run(
+        "apply",
+        &["--wait", "--timeout", "60s", "--settle", "1s", "-o", "json"],
+    );
+    assert_exit(&apply, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&apply)).unwrap();
+    assert_eq!(report["notReady"], serde_json::json!([]), "{report:#}");
+    // Up to date and running for longer than the window: ready at once on the next apply.
+    let again = inst.run("apply", &["--wait", "--timeout", "60s", "--settle", "1s"]);
+    assert_exit(&again, 0);
+    assert!(
+        stdout(&again).contains("ready: 1 object(s) running"),
+        "{}",
+        stdout(&again)
     );
 }
 

@@ -27,6 +27,7 @@ mod network;
 mod operator;
 mod podman;
 mod policy;
+mod pools;
 mod portainer;
 mod portainer_tls;
 mod ports;

@@ -60,6 +60,9 @@ fn parse_targets(args: &Args) -> Result<Option<Filter>, CliError> {
             "sessions" | "session" => {
                 filter.kinds.insert(Kind::Session);
             }
+            "pools" | "pool" => {
+                filter.kinds.insert(Kind::Pool);
+            }
             _ => {
                 let key = super::parse::parse_object_ref(t).map_err(CliError::Setup)?;
                 filter.objects.insert(key);
@@ -123,7 +126,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
     }
     // -w: wake on the instance's engine events, and every two seconds for what only the
     // state file says (phases, restart counts); print the rows that changed.
-    let mut events = engine.events(&ctx.instance, None);
+    let mut events = engine.events(&ctx.instance, None, None);
     loop {
         tokio::select! {
             _ = events.next() => {}

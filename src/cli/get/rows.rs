@@ -237,6 +237,8 @@ mod tests {
                 source: "/m/a.yaml".into(),
                 ttl_ms: None,
                 url: None,
+                pool: None,
+                claimed_hash: None,
             }),
         }
     }

@@ -32,9 +32,26 @@ pub struct TemplateSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub session_env: Option<Vec<String>>,
+    /// Keep `size` containers of this template made and started, for Sessions that name it
+    /// to claim instead of starting their own (docs/pools.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolSpec>,
     #[serde(flatten)]
     pub container: ContainerSpec,
 }
+
+/// `pool` of a Template: warm containers waiting to be claimed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
+pub struct PoolSpec {
+    /// How many ready members to keep (0 to 100; 0 drains the pool).
+    #[schemars(range(max = 100))]
+    pub size: u32,
+}
+
+/// The largest pool a Template may keep.
+pub const MAX_POOL_SIZE: u32 = 100;
 
 /// `spec` of an Agent: an always-on container.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]

@@ -31,8 +31,17 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             {
                 continue; // a container still mounts it, or one may be about to: next pass
             }
+            if action
+                .also_holds()
+                .is_some_and(|k| self.in_flight.contains(k))
+            {
+                continue; // a pool member being changed is not claimed meanwhile
+            }
             if !self.in_flight.insert(action.key.clone()) {
                 continue; // never two actions at once on one object
+            }
+            if let Some(k) = action.also_holds() {
+                self.in_flight.insert(k.clone());
             }
             // berth's own reaction time: from the event to this action's first engine call,
             // less the restart backoff the object is configured to wait.
@@ -95,6 +104,9 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
     pub(super) fn finish(&mut self, o: Outcome) {
         let a = &o.action;
         self.in_flight.remove(&a.key);
+        if let Some(k) = a.also_holds() {
+            self.in_flight.remove(k);
+        }
         let now = self.clock.now();
         let (result, res_for_memory) = match &o.result {
             Ok(_) => ("ok".to_string(), Ok(())),

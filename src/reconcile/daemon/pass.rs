@@ -309,7 +309,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 .desired
                 .objects
                 .get(key)
-                .is_some_and(|w| o.spec_hash.as_deref() == Some(w.hash.as_str()));
+                .is_some_and(|w| w.is_current(o));
             if !current || self.in_flight.contains(key) {
                 continue;
             }

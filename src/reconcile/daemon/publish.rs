@@ -42,12 +42,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 .into_iter()
                 .flatten()
                 .copied()
-                .max_by_key(|o| {
-                    (
-                        want.is_some_and(|w| o.spec_hash.as_deref() == Some(w.hash.as_str())),
-                        o.created,
-                    )
-                });
+                .max_by_key(|o| (want.is_some_and(|w| w.is_current(o)), o.created));
             let held = want.is_none()
                 && desired.is_held(Some(key), have.and_then(|h| h.source.as_deref()));
             let waits: Vec<_> = p.waits.iter().filter(|w| &w.key == key).collect();

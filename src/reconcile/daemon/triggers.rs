@@ -54,7 +54,7 @@ pub(super) async fn watch_events<E: Engine>(
     let mut delay = EVENTS_BACKOFF.initial;
     let mut attempts = 0u32;
     loop {
-        let mut stream = engine.events(&instance, since.clone());
+        let mut stream = engine.events(&instance, since.clone(), None);
         let mut got_any = false;
         while let Some(item) = stream.next().await {
             match item {

@@ -49,6 +49,14 @@ struct State {
 }
 
 impl State {
+    /// An id, or the name of a container (the engine takes either).
+    fn resolve(&self, id_or_name: &str) -> String {
+        self.containers
+            .iter()
+            .find(|(_, (_, o))| o.name == id_or_name)
+            .map_or(id_or_name.to_string(), |(id, _)| id.clone())
+    }
+
     /// The ids of the object's containers.
     fn ids_of(&self, key: &ObjectKey) -> Vec<String> {
         self.containers
@@ -233,9 +241,16 @@ impl Engine for FakeEngine {
                 s.next_id += 1;
                 let id = format!("c{:04}", s.next_id);
                 let o = Observed {
-                    labels: Default::default(),
+                    pool: (want.key.kind == crate::model::Kind::Pool)
+                        .then(|| want.template.clone().unwrap_or_default()),
+                    labels: [(
+                        crate::model::labels::NAME.to_string(),
+                        want.key.name.clone(),
+                    )]
+                    .into(),
                     stopped_outside: false,
                     address: None,
+                    started_at: None,
                     id: id.clone(),
                     name,
                     key: Some(want.key.clone()),
@@ -259,6 +274,7 @@ impl Engine for FakeEngine {
         let id = id.to_string();
         async move {
             self.call("start_container", &id).await?;
+            let id = self.with(|s| s.resolve(&id));
             let started = self.with(|s| {
                 s.containers.get_mut(&id).map(|(_, o)| {
                     o.state = RunState::Running;
@@ -282,6 +298,7 @@ impl Engine for FakeEngine {
         let id = id.to_string();
         async move {
             self.call("stop_container", &id).await?;
+            let id = self.with(|s| s.resolve(&id));
             let stopped = self.with(|s| {
                 s.containers.get_mut(&id).and_then(|(_, o)| {
                     (o.state == RunState::Running).then(|| {
@@ -302,6 +319,7 @@ impl Engine for FakeEngine {
         let id = id.to_string();
         async move {
             self.call("remove_container", &id).await?;
+            let id = self.with(|s| s.resolve(&id));
             let removed = self.with(|s| s.containers.remove(&id));
             if let Some((_, o)) = removed {
                 self.emit(EventKind::Destroy, &o, None, None);
@@ -310,12 +328,41 @@ impl Engine for FakeEngine {
         }
     }
 
+    fn rename(&self, from: &str, to: &str) -> impl Future<Output = Result<(), EngineError>> + Send {
+        let (from, to) = (from.to_string(), to.to_string());
+        async move {
+            self.call("rename_container", &from).await?;
+            self.with(|s| {
+                if s.containers.values().any(|(_, o)| o.name == to) {
+                    return Err(EngineError::Conflict {
+                        operation: "POST /containers/{id}/rename".into(),
+                        message: format!("the name {to} is in use"),
+                    });
+                }
+                let Some((instance, o)) = s.containers.values_mut().find(|(_, o)| o.name == from)
+                else {
+                    return Err(EngineError::NotFound {
+                        operation: "POST /containers/{id}/rename".into(),
+                        message: format!("no container named {from}"),
+                    });
+                };
+                o.name = to.clone();
+                o.key = crate::model::owner_of(instance, &from_label(o), &to);
+                Ok(())
+            })
+        }
+    }
+
     fn events(
         &self,
         instance: &str,
         _since: Option<String>,
+        until: Option<String>,
     ) -> BoxStream<'static, Result<EngineEvent, EngineError>> {
         let _ = instance;
+        if until.is_some() {
+            return stream::empty().boxed(); // the fake keeps no history to replay
+        }
         let away = self.with(|s| s.away);
         if away {
             return stream::once(async { Err(unreachable("GET /events")) }).boxed();
@@ -384,4 +431,12 @@ impl Engine for FakeEngine {
         self.call("usage", id).await?;
         Ok(self.with(|s| s.usage.get(id).copied()))
     }
+}
+
+/// The name label a fake container was made with.
+fn from_label(o: &Observed) -> String {
+    o.labels
+        .get(crate::model::labels::NAME)
+        .cloned()
+        .unwrap_or_default()
 }

@@ -1,0 +1,40 @@
+//! Claims: which ready pool members a Session without a container may take, each at most
+//! once per plan. A member is ready when it runs its template's current spec and is healthy
+//! (or has no check); the oldest goes first.
+
+use std::collections::HashMap;
+
+use crate::model::{DesiredSet, Health, Kind, Observed, RunState};
+
+/// The ready members of each pool, oldest last (taken from the end).
+pub(super) struct Claimable<'a> {
+    by_template: HashMap<&'a str, Vec<&'a Observed>>,
+}
+
+impl<'a> Claimable<'a> {
+    pub(super) fn new(desired: &DesiredSet, observed: &'a [Observed]) -> Self {
+        let mut by_template: HashMap<&str, Vec<&Observed>> = HashMap::new();
+        for o in observed {
+            let (Some(key), Some(template)) = (&o.key, &o.pool) else {
+                continue;
+            };
+            let current = desired
+                .objects
+                .get(key)
+                .is_some_and(|w| w.hash.as_str() == o.spec_hash.as_deref().unwrap_or(""));
+            let healthy = matches!(o.health, None | Some(Health::Healthy));
+            if key.kind == Kind::Pool && current && healthy && o.state == RunState::Running {
+                by_template.entry(template).or_default().push(o);
+            }
+        }
+        for members in by_template.values_mut() {
+            members.sort_by_key(|o| (std::cmp::Reverse(o.created), o.name.clone()));
+        }
+        Claimable { by_template }
+    }
+
+    /// A ready member of `template`'s pool, never the same one twice.
+    pub(super) fn take(&mut self, template: &str) -> Option<&'a Observed> {
+        self.by_template.get_mut(template)?.pop()
+    }
+}
