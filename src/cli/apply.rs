@@ -65,18 +65,31 @@ pub async fn run(ctx: &Context, sources: &Sources, opts: Options) -> Result<Exit
             );
         }
     }
-    let outcomes = reconcile::execute(
+    let report = |o: &Outcome| {
+        if text {
+            print_outcome(o)
+        }
+    };
+    let mut outcomes = reconcile::execute(
         &engine,
         instance,
         p.actions.clone(),
         opts.concurrency,
-        |o| {
-            if text {
-                print_outcome(o)
-            }
-        },
+        report,
     )
     .await;
+    // A claim frees its member's slot: fill it now, as the next pass of `berth run` would.
+    let claimed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.result.is_ok())
+        .filter_map(|o| o.action.also_holds())
+        .cloned()
+        .collect();
+    if !claimed.is_empty() {
+        let refill = crate::plan::pools::refill(&loaded.desired, &claimed);
+        outcomes
+            .extend(reconcile::execute(&engine, instance, refill, opts.concurrency, report).await);
+    }
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if text && !outcomes.is_empty() {
         outln!("{} action(s), {failed} failed", outcomes.len());

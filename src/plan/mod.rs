@@ -23,7 +23,7 @@ mod action;
 use action::{grace_of, remove, target};
 pub mod alerts;
 pub mod host;
-mod pools;
+pub mod pools;
 pub mod ports;
 pub mod routes;
 pub mod runtime;

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::{DesiredSet, Health, Kind, Observed, RunState};
+use crate::model::{DesiredSet, Health, Kind, ObjectKey, Observed, RunState};
+
+use super::{Action, Cause, Op};
 
 /// The ready members of each pool, oldest last (taken from the end).
 pub(super) struct Claimable<'a> {
@@ -37,4 +39,24 @@ impl<'a> Claimable<'a> {
     pub(super) fn take(&mut self, template: &str) -> Option<&'a Observed> {
         self.by_template.get_mut(template)?.pop()
     }
+}
+
+/// Creates for the members `claimed` took (their slots are free now): what a one-shot
+/// `apply` runs after its claims, where `berth run` would simply plan again.
+pub fn refill<'a>(
+    desired: &DesiredSet,
+    claimed: impl IntoIterator<Item = &'a ObjectKey>,
+) -> Vec<Action> {
+    claimed
+        .into_iter()
+        .filter_map(|k| desired.objects.get(k))
+        .map(|w| Action {
+            key: w.key.clone(),
+            cause: Cause::Missing,
+            reason: "refills the pool after a claim".into(),
+            op: Op::Create {
+                desired: Box::new(w.clone()),
+            },
+        })
+        .collect()
 }

@@ -151,7 +151,7 @@ pub(super) fn fit(session: &DesiredContainer, pools: &BTreeMap<String, Pool>) ->
     if own != *member {
         let changes = differences(member, &own);
         return cold(format!(
-            "it sets what a running container cannot be given ({changes})"
+            "it sets what a running container cannot be given: {changes}"
         ));
     }
     if session.volumes.iter().any(|v| !v.source.shared) {
@@ -174,11 +174,19 @@ pub(super) fn claimed_hash(
     Some(own.hash())
 }
 
+/// The fields that differ, without their values (an env value may be a secret).
 fn differences(member: &Spec, own: &Spec) -> String {
+    let mut fields: Vec<&str> = Vec::new();
     let changes = own.changes_from(member);
-    if changes.is_empty() {
+    for c in &changes {
+        let field = c.split_once(' ').map_or(c.as_str(), |(f, _)| f);
+        if !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    if fields.is_empty() {
         "its spec differs".into()
     } else {
-        changes.join("; ")
+        fields.join(", ")
     }
 }

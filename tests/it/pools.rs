@@ -132,12 +132,16 @@ fn a_session_that_sets_env_is_made_cold_and_says_why() {
     let u2 = session_container(&inst, "u2").unwrap();
     assert_ne!(u2.id, warm[0].id);
     assert!(u2.env.contains(&"PROJECT=p1".to_string()), "{u2:#?}");
+    assert!(
+        !stdout(&inst.berth("describe", &["session/u2"])).contains("p1"),
+        "no env value"
+    );
     assert_eq!(label(&u2.id, "berth.pool"), None);
     assert_eq!(members(&inst)[0].id, warm[0].id, "the member is untouched");
     let text = stdout(&inst.berth("describe", &["session/u2"]));
     assert!(
         text.contains(
-            "not from the pool of box: it sets what a running container cannot be given (env"
+            "not from the pool of box: it sets what a running container cannot be given: env.PROJECT\n"
         ),
         "{text}"
     );
