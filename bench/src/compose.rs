@@ -114,11 +114,21 @@ pub fn write_file(
 }
 
 impl Compose {
-    /// `up -d` (with `-t 0` when `zero_grace`), timed from spawn to exit.
-    pub async fn up(&self, project: &str, file: &Path, zero_grace: bool) -> Result<Duration> {
+    /// `up -d` (with `-t 0` when `zero_grace`, `--wait` when `wait`: until every container
+    /// runs, like `berth apply --wait`), timed from spawn to exit.
+    pub async fn up(
+        &self,
+        project: &str,
+        file: &Path,
+        zero_grace: bool,
+        wait: bool,
+    ) -> Result<Duration> {
         let mut args = vec!["up", "-d"];
         if zero_grace {
             args.extend(["-t", "0"]);
+        }
+        if wait {
+            args.push("--wait");
         }
         self.timed(project, file, &args).await
     }

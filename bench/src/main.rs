@@ -71,7 +71,7 @@ fn settings(a: &Args) -> Settings {
         repetitions: if q { 1 } else { 3 },
         trials: if q { 5 } else { 20 },
         concurrency: 8,
-        cold_sizes: if q { vec![3, 10] } else { vec![10, 50, 200] },
+        cold_sizes: if q { vec![3, 10] } else { vec![20, 200] },
         noop_size: if q { 10 } else { 50 },
         footprint_sizes: if q {
             vec![0, 10, 30]

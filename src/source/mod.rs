@@ -1,6 +1,8 @@
 //! Sources only signal "something changed"; the loader re-reads the paths. A debouncer folds
 //! a burst of file events (a `git checkout` swapping hundreds of files) into one signal, and
-//! the controller's periodic resync covers the events inotify can miss.
+//! the controller's periodic resync covers the events inotify can miss. An event that says a
+//! file is complete (closed after writing, renamed into place, removed) signals at once as
+//! well: a program that writes a Session file atomically does not wait out the debounce.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +28,8 @@ pub enum WatchError {
 /// Watches manifest paths; dropping it stops the watch.
 pub struct Watcher {
     _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
+    /// The undebounced watch of complete files, where there is one.
+    _complete: Option<notify::RecommendedWatcher>,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -44,6 +48,7 @@ pub fn watch(
 ) -> Result<Watcher, WatchError> {
     let targets: Vec<PathBuf> = paths.iter().map(|p| watch_target(p)).collect();
     let roots = targets.clone();
+    let changed_now = changed.clone();
     let mut debouncer = new_debouncer(debounce, None, move |res: DebounceEventResult| {
         let relevant = match res {
             Ok(events) => events
@@ -60,9 +65,9 @@ pub fn watch(
     .map_err(|e| WatchError::Start {
         message: e.to_string(),
     })?;
-    for target in targets {
+    for target in &targets {
         debouncer
-            .watch(&target, RecursiveMode::Recursive)
+            .watch(target, RecursiveMode::Recursive)
             .map_err(|e| WatchError::Path {
                 path: target.display().to_string(),
                 message: e.to_string(),
@@ -70,7 +75,36 @@ pub fn watch(
     }
     Ok(Watcher {
         _debouncer: debouncer,
+        _complete: complete_files(&targets, changed_now),
     })
+}
+
+/// A second, undebounced watch that signals only when a file is complete. Best effort: when
+/// it cannot be set up (the inotify limits), the debounced watch still sees everything.
+fn complete_files(
+    targets: &[PathBuf],
+    changed: mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+    use notify::{EventKind, Watcher as _};
+    let roots = targets.to_vec();
+    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        let Ok(e) = res else { return };
+        let complete = matches!(
+            e.kind,
+            EventKind::Access(AccessKind::Close(AccessMode::Write))
+                | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+                | EventKind::Remove(_)
+        );
+        if complete && e.paths.iter().any(|p| relevant_path(&roots, p)) {
+            let _ = changed.try_send(());
+        }
+    })
+    .ok()?;
+    for target in targets {
+        w.watch(target, RecursiveMode::Recursive).ok()?;
+    }
+    Some(w)
 }
 
 /// Watches one file (through its directory, which must exist: writers replace the file by
@@ -106,6 +140,7 @@ pub fn watch_file(
         })?;
     Ok(Watcher {
         _debouncer: debouncer,
+        _complete: None,
     })
 }
 

@@ -78,7 +78,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Vec<String>> {
     let project = "bench-cal-compose";
     let file = compose_file(&dir);
     crate::compose::write_file(&file, &template, project, 1, 0)?;
-    ctx.compose.up(project, &file, false).await?;
+    ctx.compose.up(project, &file, false, false).await?;
     let compose = inspect_compose(&ctx.docker, project).await?;
 
     let as_json = |c| serde_json::to_value(c).expect("inspect serializes");

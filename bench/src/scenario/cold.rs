@@ -57,7 +57,7 @@ async fn one(ctx: &Ctx, tool: Tool, n: usize, rep: usize, timeout: Duration) -> 
             let dir = ctx.dir(&project)?;
             let file = compose_file(&dir);
             crate::compose::write_file(&file, ctx.template()?, &project, n, 0)?;
-            let took = ctx.compose.up(&project, &file, false).await?;
+            let took = ctx.compose.up(&project, &file, false, true).await?;
             ctx.expect_running("com.docker.compose.project", &project, n)
                 .await?;
             Ok(secs(took))

@@ -26,10 +26,10 @@ pub async fn run(ctx: &Ctx, n: usize, noop: &mut Versus, recreate: &mut Versus) 
     crate::compose::write_file(&file, ctx.template()?, PROJECT, n, 0)?;
     eprintln!("berth-bench: no-op: converging {n} agents with berth and with Compose (not timed)");
     ctx.berth.apply(INSTANCE, &dir, true, timeout).await?;
-    ctx.compose.up(PROJECT, &file, false).await?;
+    ctx.compose.up(PROJECT, &file, false, false).await?;
     // One untimed no-op each: both start from warm caches.
     ctx.berth.apply(INSTANCE, &dir, false, timeout).await?;
-    ctx.compose.up(PROJECT, &file, false).await?;
+    ctx.compose.up(PROJECT, &file, false, false).await?;
 
     for rep in 0..ctx.repetitions {
         eprintln!("berth-bench: no-op n={n} rep={rep}");
@@ -40,7 +40,7 @@ pub async fn run(ctx: &Ctx, n: usize, noop: &mut Versus, recreate: &mut Versus) 
                     .push(secs(ctx.berth.apply(INSTANCE, &dir, false, timeout).await?)),
                 _ => noop
                     .compose_s
-                    .push(secs(ctx.compose.up(PROJECT, &file, false).await?)),
+                    .push(secs(ctx.compose.up(PROJECT, &file, false, false).await?)),
             }
         }
     }
@@ -63,7 +63,7 @@ pub async fn run(ctx: &Ctx, n: usize, noop: &mut Versus, recreate: &mut Versus) 
                 }
                 _ => {
                     crate::compose::write_file(&file, ctx.template()?, PROJECT, n, generation)?;
-                    let took = ctx.compose.up(PROJECT, &file, true).await?;
+                    let took = ctx.compose.up(PROJECT, &file, true, true).await?;
                     recreate.compose_s.push(secs(took));
                     ctx.expect_running("com.docker.compose.project", PROJECT, n)
                         .await?;
