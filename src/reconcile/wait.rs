@@ -31,6 +31,10 @@ pub struct Readiness {
 /// Between listings when the engine gives no events (a socket proxy without EVENTS).
 const POLL: Duration = Duration::from_millis(500);
 
+/// The longest a bounded replay of events may take before the engine counts as one that
+/// gives none.
+const REPLAY_LIMIT: Duration = Duration::from_secs(5);
+
 /// Waits until every desired object runs its current spec, has run for `settle` without
 /// exiting and, where it has a health check, is healthy. Decided from the engine's own
 /// record: each round lists the containers, then reads the start events up to that listing
@@ -61,7 +65,7 @@ pub async fn wait_ready<E: Engine>(
         }
         starts
             .catch_up(engine, instance, &observed, listed_at)
-            .await?;
+            .await;
         let mut pending = Vec::new();
         let mut next_settled: Option<SystemTime> = None;
         for (key, want) in &desired.objects {
@@ -153,38 +157,47 @@ impl Starts {
         }
     }
 
-    /// Reads the start events between the last look and `listed_at`.
+    /// Reads the start events between the last look and `listed_at`. An engine that refuses
+    /// the bounded replay, fails it, or does not end it at `until` is polled from then on:
+    /// waiting is never worse than two polls a window apart.
     async fn catch_up<E: Engine>(
         &mut self,
         engine: &E,
         instance: &str,
         observed: &[Observed],
         listed_at: SystemTime,
-    ) -> Result<(), EngineError> {
-        if self.polling {
-            for o in observed.iter().filter(|o| o.state == RunState::Running) {
-                self.at.entry(o.id.clone()).or_insert(listed_at);
-            }
-            return Ok(());
-        }
-        let mut replay =
-            engine.events(instance, Some(stamp(self.known_to)), Some(stamp(listed_at)));
-        while let Some(ev) = replay.next().await {
-            match ev {
-                Ok(e) if e.kind == EventKind::Start => {
-                    let t = UNIX_EPOCH + Duration::from_nanos(e.time_nano.max(0) as u64);
-                    self.at.insert(e.container_id, t);
+    ) {
+        if !self.polling {
+            let mut replay =
+                engine.events(instance, Some(stamp(self.known_to)), Some(stamp(listed_at)));
+            let mut starts = Vec::new();
+            let read = async {
+                while let Some(ev) = replay.next().await {
+                    match ev {
+                        Ok(e) if e.kind == EventKind::Start => starts.push(e),
+                        Ok(_) => {}
+                        Err(e) => return Err(e),
+                    }
                 }
-                Ok(_) => {}
-                Err(EngineError::Forbidden { .. } | EngineError::NotFound { .. }) => {
-                    self.polling = true;
-                    return Box::pin(self.catch_up(engine, instance, observed, listed_at)).await;
+                Ok(())
+            };
+            match tokio::time::timeout(REPLAY_LIMIT, read).await {
+                Ok(Ok(())) => {
+                    for e in starts {
+                        let t = UNIX_EPOCH + Duration::from_nanos(e.time_nano.max(0) as u64);
+                        self.at.insert(e.container_id, t);
+                    }
+                    self.known_to = listed_at;
+                    return;
                 }
-                Err(e) => return Err(e),
+                Ok(Err(e)) => tracing::debug!(error = %e, "no event replay; polling"),
+                Err(_) => tracing::debug!("the event replay did not end; polling"),
             }
+            self.polling = true;
         }
-        self.known_to = listed_at;
-        Ok(())
+        for o in observed.iter().filter(|o| o.state == RunState::Running) {
+            self.at.entry(o.id.clone()).or_insert(listed_at);
+        }
     }
 
     /// When `id` started; a container with no start since the command began had started

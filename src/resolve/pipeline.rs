@@ -109,9 +109,7 @@ pub fn resolve(read: Read, policy: PolicyLoad, reader: &mut Reader) -> Loaded {
     }
     let (bases, pools) = super::pool::pools(
         &templates,
-        &admission,
-        reader,
-        &mut loaded.inputs,
+        |d| resolve_object(d, &templates, &admission, reader, &mut loaded.inputs),
         &mut loaded.diagnostics,
     );
     drop(admission);
@@ -291,7 +289,7 @@ fn template_of(d: &Document) -> Option<&str> {
 
 /// Resolves an Agent or Session into a desired container; `Ok(None)` for other kinds and
 /// for an object whose template is missing (reported already).
-pub(super) fn resolve_object(
+fn resolve_object(
     d: &Document,
     templates: &HashMap<&str, &Document>,
     admission: &Admission<'_>,

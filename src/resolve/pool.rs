@@ -9,12 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::manifest::diagnostic::Diagnostic;
-use crate::manifest::files::Reader;
 use crate::manifest::load::{Body, Document};
 use crate::manifest::types::{AgentSpec, TemplateSpec, MAX_POOL_SIZE};
 use crate::model::{member_key, DesiredContainer, Kind, ObjectKey, PoolFit, Spec};
-
-use super::admission::Admission;
 
 /// What a Template's `pool` may not be combined with, each at its field.
 pub(super) fn check_template(out: &mut Vec<Diagnostic>, d: &Document, t: &TemplateSpec) {
@@ -67,15 +64,13 @@ pub(super) struct Pool {
     pub member: DesiredContainer,
 }
 
-/// Every template of `templates` (trusted templates) resolved as an Agent of the template
-/// alone would be (so the Policy admits pool members like any container), and the pools
-/// among them. A pool whose members are refused makes a diagnostic at the template's
-/// `pool`; any other template that does not resolve alone is simply left out.
+/// Every template of `templates` (trusted templates) resolved by `resolve` as an Agent of
+/// the template alone would be (so the Policy admits pool members like any container), and
+/// the pools among them. A pool whose members are refused makes a diagnostic at the
+/// template's `pool`; any other template that does not resolve alone is simply left out.
 pub(super) fn pools(
     templates: &HashMap<&str, &Document>,
-    admission: &Admission<'_>,
-    reader: &mut Reader,
-    inputs: &mut Vec<String>,
+    mut resolve: impl FnMut(&Document) -> Result<Option<DesiredContainer>, Vec<Diagnostic>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (BTreeMap<String, DesiredContainer>, BTreeMap<String, Pool>) {
     let mut bases = BTreeMap::new();
@@ -91,7 +86,7 @@ pub(super) fn pools(
             ..AgentSpec::default()
         });
         as_agent.spec_fields = vec!["template".into()];
-        match super::pipeline::resolve_object(&as_agent, templates, admission, reader, inputs) {
+        match resolve(&as_agent) {
             Ok(Some(mut member)) => {
                 member.key = ObjectKey::new(Kind::Pool, name.to_string());
                 member.expose = None;
