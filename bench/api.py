@@ -150,12 +150,23 @@ def main():
     os.chmod(tokens, 0o600)
     os.makedirs(OUT, exist_ok=True)
     listen, api = free_port(), free_port()
-    log = open(os.path.join(OUT, "berth.log"), "w")
-    daemon = subprocess.Popen(
-        [BERTH, "run", "--instance", INST, "--state-dir", state, "--listen", f"127.0.0.1:{listen}",
-         "--api", f"127.0.0.1:{api}", "--api-tokens", tokens, "--sessions", sessions,
-         "--allow-empty", manifests],
-        stdout=log, stderr=log, env={**os.environ, "BERTH_LOG": "berth=warn"})
+    args = ["--instance", INST, "--state-dir", state, "--listen", f"127.0.0.1:{listen}",
+            "--api", f"127.0.0.1:{api}", "--api-tokens", tokens, "--sessions", sessions,
+            "--allow-empty", manifests]
+
+    def measure():
+        latency(results, api, listen, sessions)
+        throughput(results, api, listen, sessions)
+    run_daemon(results, OUT, args, state, work, listen, measure)
+
+
+def run_daemon(results, out, args, state, work, listen, measure):
+    """Starts `berth run ARGS`, waits for its /readyz on `listen` and runs `measure()`; then,
+    whatever happened, writes `results` first (the cleanup can hang on a wedged engine),
+    stops the daemon and removes everything of the instance."""
+    log = open(os.path.join(out, "berth.log"), "w")
+    daemon = subprocess.Popen([BERTH, "run", *args], stdout=log, stderr=log,
+                              env={**os.environ, "BERTH_LOG": "berth=warn"})
     try:
         while True:
             try:
@@ -166,16 +177,14 @@ def main():
             except OSError:
                 pass
             time.sleep(0.1)
-        latency(results, api, listen, sessions)
-        throughput(results, api, listen, sessions)
+        measure()
         results["outcome"] = "complete"
         results["load_after"] = os.getloadavg()[0]
     except Stalled as e:
         results["outcome"] = f"stopped: the engine looks wedged: {e}"
         print(f"error: the engine looks wedged: {e}; keeping what was measured", file=sys.stderr)
     finally:
-        # What was measured is written first: the cleanup below can hang on a wedged engine.
-        with open(os.path.join(OUT, "results.json"), "w") as f:
+        with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=2)
         print(json.dumps(results, indent=2), flush=True)
         daemon.send_signal(signal.SIGTERM)

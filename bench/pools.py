@@ -20,8 +20,6 @@ Writes OUT/results.json and OUT/berth.log; removes everything it created, pass o
 import http.client
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -159,44 +157,11 @@ def main():
     os.chmod(tokens, 0o600)
     os.makedirs(OUT, exist_ok=True)
     listen, api = base.free_port(), base.free_port()
-    log = open(os.path.join(OUT, "berth.log"), "w")
-    daemon = subprocess.Popen(
-        [BERTH, "run", "--instance", INST, "--state-dir", state, "--listen", f"127.0.0.1:{listen}",
-         "--api", f"127.0.0.1:{api}", "--api-tokens", tokens, "--sessions", sessions,
-         "--stats-interval", "0s", manifests],
-        stdout=log, stderr=log, env={**os.environ, "BERTH_LOG": "berth=warn"})
-    try:
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", listen, timeout=5)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        measure(results, api, listen, sessions)
-        results["outcome"] = "complete"
-        results["load_after"] = os.getloadavg()[0]
-    except base.Stalled as e:
-        results["outcome"] = f"stopped: the engine looks wedged: {e}"
-        print(f"error: the engine looks wedged: {e}; keeping what was measured", file=sys.stderr)
-    finally:
-        with open(os.path.join(OUT, "results.json"), "w") as f:
-            json.dump(results, f, indent=2)
-        print(json.dumps(results, indent=2), flush=True)
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-        try:
-            subprocess.run([BERTH, "down", "--instance", INST, "--state-dir", state, "--volumes"],
-                           capture_output=True, timeout=600)
-        except subprocess.TimeoutExpired:
-            print(f"error: `berth down --instance {INST}` did not finish within 600 s; the engine "
-                  "may need a restart (see docs/benchmarks.md)", file=sys.stderr)
-        shutil.rmtree(work, ignore_errors=True)
+    args = ["--instance", INST, "--state-dir", state, "--listen", f"127.0.0.1:{listen}",
+            "--api", f"127.0.0.1:{api}", "--api-tokens", tokens, "--sessions", sessions,
+            "--stats-interval", "0s", manifests]
+    base.run_daemon(results, OUT, args, state, work, listen,
+                    lambda: measure(results, api, listen, sessions))
 
 
 if __name__ == "__main__":

