@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::model::{
     Backoff, DesiredContainer, DesiredSet, Health, Kind, ObjectKey, ObjectRuntime, Observed,
-    PoolFit, RunState, Runtime,
+    RunState, Runtime,
 };
 
 mod action;
@@ -137,21 +137,8 @@ pub fn plan(
             if idle_removes(want) {
                 continue; // removed for being idle: made again when woken
             }
-            let member = match &want.pool {
-                PoolFit::Fits { template, .. } if !want.keep_stopped() => claimable.take(template),
-                _ => None,
-            };
-            if let Some((m, from)) = member.and_then(|m| Some((m, m.key.clone()?))) {
-                plan.actions.push(Action {
-                    key: key.clone(),
-                    cause: Cause::Missing,
-                    reason: format!("not on the engine: claims {} from the pool", m.name),
-                    op: Op::Claim {
-                        member: target(m),
-                        from,
-                        desired: Box::new(want.clone()),
-                    },
-                });
+            if let Some(claim) = claimable.claim_for(want) {
+                plan.actions.push(claim);
                 continue;
             }
             plan.actions.push(Action {

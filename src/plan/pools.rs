@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
-use crate::model::{DesiredSet, Health, Kind, ObjectKey, Observed, RunState};
+use crate::model::{
+    DesiredContainer, DesiredSet, Health, Kind, ObjectKey, Observed, PoolFit, RunState,
+};
 
-use super::{Action, Cause, Op};
+use super::{action::target, Action, Cause, Op};
 
 /// The ready members of each pool, oldest last (taken from the end).
 pub(super) struct Claimable<'a> {
@@ -36,8 +38,30 @@ impl<'a> Claimable<'a> {
     }
 
     /// A ready member of `template`'s pool, never the same one twice.
-    pub(super) fn take(&mut self, template: &str) -> Option<&'a Observed> {
+    fn take(&mut self, template: &str) -> Option<&'a Observed> {
         self.by_template.get_mut(template)?.pop()
+    }
+
+    /// The claim of a ready member for `want`, a Session without a container, when it fits
+    /// its template's pool and is not kept stopped.
+    pub(super) fn claim_for(&mut self, want: &DesiredContainer) -> Option<Action> {
+        let PoolFit::Fits { template } = &want.pool else {
+            return None;
+        };
+        if want.keep_stopped() {
+            return None;
+        }
+        let m = self.take(template)?;
+        Some(Action {
+            key: want.key.clone(),
+            cause: Cause::Missing,
+            reason: format!("not on the engine: claims {} from the pool", m.name),
+            op: Op::Claim {
+                member: target(m),
+                from: m.key.clone()?,
+                desired: Box::new(want.clone()),
+            },
+        })
     }
 }
 
