@@ -144,22 +144,30 @@ fn drain(stream: &mut futures_util::stream::BoxStream<'static, Result<EngineEven
 /// none, from when it was first seen running.
 struct Starts {
     known_to: SystemTime,
+    /// `from` in the listing's whole seconds: a container created since then started since.
+    from_secs: i64,
     at: HashMap<String, SystemTime>,
     polling: bool,
 }
 
 impl Starts {
     fn new(from: SystemTime) -> Self {
+        let secs = from
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         Starts {
             known_to: from,
+            from_secs: i64::try_from(secs).unwrap_or(i64::MAX),
             at: HashMap::new(),
             polling: false,
         }
     }
 
     /// Reads the start events between the last look and `listed_at`. An engine that refuses
-    /// the bounded replay, fails it, or does not end it at `until` is polled from then on:
-    /// waiting is never worse than two polls a window apart.
+    /// the bounded replay, fails it, does not end it at `until`, or leaves out a start it
+    /// must have recorded is polled from then on: waiting is never worse than two polls a
+    /// window apart.
     async fn catch_up<E: Engine>(
         &mut self,
         engine: &E,
@@ -187,8 +195,18 @@ impl Starts {
                         let t = UNIX_EPOCH + Duration::from_nanos(e.time_nano.max(0) as u64);
                         self.at.insert(e.container_id, t);
                     }
-                    self.known_to = listed_at;
-                    return;
+                    // A running container created since `from` must have a start in the
+                    // replay; one that has none says the replay cannot be trusted.
+                    let missed = observed.iter().any(|o| {
+                        o.state == RunState::Running
+                            && o.created >= self.from_secs
+                            && !self.at.contains_key(&o.id)
+                    });
+                    if !missed {
+                        self.known_to = listed_at;
+                        return;
+                    }
+                    tracing::debug!("the event replay misses a start; polling");
                 }
                 Ok(Err(e)) => tracing::debug!(error = %e, "no event replay; polling"),
                 Err(_) => tracing::debug!("the event replay did not end; polling"),
