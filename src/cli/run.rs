@@ -188,7 +188,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<ExitCode, CliError> {
         .chain(&sources.policy)
         .cloned()
         .collect();
-    let _watcher = crate::source::watch(&watched, args.debounce, file_tx)?;
+    let _watcher = crate::source::watch(&watched, &sources.sessions, args.debounce, file_tx)?;
     let state_dir = ctx.state_dir.clone();
     // `berth stop`, `start` and `restart` write the overrides file: wake the loop at once.
     let (override_tx, override_rx) = tokio::sync::mpsc::channel(1);

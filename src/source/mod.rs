@@ -1,8 +1,10 @@
 //! Sources only signal "something changed"; the loader re-reads the paths. A debouncer folds
 //! a burst of file events (a `git checkout` swapping hundreds of files) into one signal, and
-//! the controller's periodic resync covers the events inotify can miss. An event that says a
-//! file is complete (closed after writing, renamed into place, removed) signals at once as
-//! well: a program that writes a Session file atomically does not wait out the debounce.
+//! the controller's periodic resync covers the events inotify can miss. In the drop-in
+//! directories, a file renamed into place signals at once as well: a program that writes a
+//! Session file atomically does not wait out the debounce. Nothing else skips it: a removal
+//! or a file closed after writing may be one of a burst (`rm *`, a checkout), whose middle
+//! must not be acted on (an emptied directory reaps nothing only if it is seen emptied).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,10 +41,12 @@ impl std::fmt::Debug for Watcher {
 }
 
 /// Watches `paths` (directories recursively; for a file, its directory) and sends `()` on
-/// `changed` after each debounced batch that touches a relevant file. A path that does not
-/// exist yet is watched through its nearest existing parent.
+/// `changed` after each debounced batch that touches a relevant file, and at once when a
+/// file is renamed into one of the `drop_ins` directories. A path that does not exist yet
+/// is watched through its nearest existing parent.
 pub fn watch(
     paths: &[PathBuf],
+    drop_ins: &[PathBuf],
     debounce: Duration,
     changed: mpsc::Sender<()>,
 ) -> Result<Watcher, WatchError> {
@@ -75,33 +79,34 @@ pub fn watch(
     }
     Ok(Watcher {
         _debouncer: debouncer,
-        _complete: complete_files(&targets, changed_now),
+        _complete: renamed_in(drop_ins, changed_now),
     })
 }
 
-/// A second, undebounced watch that signals only when a file is complete. Best effort: when
-/// it cannot be set up (the inotify limits), the debounced watch still sees everything.
-fn complete_files(
-    targets: &[PathBuf],
-    changed: mpsc::Sender<()>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+/// A second, undebounced watch of the drop-in directories that signals only when a file
+/// is renamed into place (complete, as atomic writers make it). Best effort: when it cannot
+/// be set up (the inotify limits), the debounced watch still sees everything.
+fn renamed_in(dirs: &[PathBuf], changed: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    use notify::event::{ModifyKind, RenameMode};
     use notify::{EventKind, Watcher as _};
-    let roots = targets.to_vec();
+    if dirs.is_empty() {
+        return None;
+    }
+    let targets: Vec<PathBuf> = dirs.iter().map(|p| watch_target(p)).collect();
+    let roots = targets.clone();
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         let Ok(e) = res else { return };
-        let complete = matches!(
+        let renamed_in = matches!(
             e.kind,
-            EventKind::Access(AccessKind::Close(AccessMode::Write))
-                | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
-                | EventKind::Remove(_)
+            EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
         );
-        if complete && e.paths.iter().any(|p| relevant_path(&roots, p)) {
+        // `Both` carries the old name first: the new one must be a manifest.
+        if renamed_in && e.paths.last().is_some_and(|p| relevant_path(&roots, p)) {
             let _ = changed.try_send(());
         }
     })
     .ok()?;
-    for target in targets {
+    for target in &targets {
         w.watch(target, RecursiveMode::Recursive).ok()?;
     }
     Some(w)
