@@ -275,3 +275,21 @@ pub enum GetFormat {
     Json,
     Yaml,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    /// The flag's default is written as text for clap; it must be the one the docs and the
+    /// API use.
+    #[test]
+    fn the_settle_default_is_the_models() {
+        let cli = Cli::try_parse_from(["berth", "apply", "m/"]).unwrap();
+        match cli.command {
+            Command::Apply { settle, .. } => assert_eq!(settle, crate::model::DEFAULT_SETTLE),
+            _ => unreachable!("parsed as apply"),
+        }
+    }
+}

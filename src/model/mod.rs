@@ -33,7 +33,7 @@ pub use network::NetworkMode;
 pub use observed::{by_key, Health, Observed, RunState};
 pub use operator::{Intent, Overrides, OverridesFile, RestartRequest, RESTART_REQUEST_TTL};
 pub use phase::{Phase, DEFAULT_SETTLE};
-pub use pool::{member_key, member_slot, owner_of, PoolFit};
+pub use pool::{member_key, owner_of, PoolFit};
 pub use privileges::{Device, HostNamespace, Privileges};
 pub use quantity::{format_bytes, parse_quantity, QuantityError};
 pub use runtime::{

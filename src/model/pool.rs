@@ -42,12 +42,6 @@ pub fn member_key(template: &str, slot: usize) -> ObjectKey {
     ObjectKey::new(Kind::Pool, format!("{template}-{slot}"))
 }
 
-/// The template and slot of a pool member's key name (`<template>-<slot>`).
-pub fn member_slot(name: &str) -> Option<(&str, usize)> {
-    let (template, slot) = name.rsplit_once('-')?;
-    Some((template, slot.parse().ok()?))
-}
-
 /// Who a container labelled as a member of a pool is, from its name: still the member its
 /// labels name, or the Session that claimed it. `None` for any other name.
 pub fn owner_of(instance: &str, labelled: &str, container_name: &str) -> Option<ObjectKey> {
@@ -76,7 +70,5 @@ mod tests {
         assert_eq!(owner_of("i", "web-0", "berth_i_agent_a"), None);
         assert_eq!(owner_of("i", "web-0", "berth_j_pool_web-0"), None);
         assert_eq!(owner_of("i", "web-0", "berth_i_session_"), None);
-        assert_eq!(member_slot("my-web-12"), Some(("my-web", 12)));
-        assert_eq!(member_slot("web"), None);
     }
 }

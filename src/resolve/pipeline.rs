@@ -111,6 +111,7 @@ pub fn resolve(read: Read, policy: PolicyLoad, reader: &mut Reader) -> Loaded {
         &templates,
         |d| resolve_object(d, &templates, &admission, reader, &mut loaded.inputs),
         &mut loaded.diagnostics,
+        &mut loaded.desired.held_keys,
     );
     drop(admission);
     let mut objects = BTreeMap::new();

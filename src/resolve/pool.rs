@@ -67,11 +67,13 @@ pub(super) struct Pool {
 /// Every template of `templates` (trusted templates) resolved by `resolve` as an Agent of
 /// the template alone would be (so the Policy admits pool members like any container), and
 /// the pools among them. A pool whose members are refused makes a diagnostic at the
-/// template's `pool`; any other template that does not resolve alone is simply left out.
+/// template's `pool` and its members are held; any other template that does not resolve
+/// alone is simply left out.
 pub(super) fn pools(
     templates: &HashMap<&str, &Document>,
     mut resolve: impl FnMut(&Document) -> Result<Option<DesiredContainer>, Vec<Diagnostic>>,
     diagnostics: &mut Vec<Diagnostic>,
+    held: &mut std::collections::BTreeSet<ObjectKey>,
 ) -> (BTreeMap<String, DesiredContainer>, BTreeMap<String, Pool>) {
     let mut bases = BTreeMap::new();
     let mut out = BTreeMap::new();
@@ -106,6 +108,10 @@ pub(super) fn pools(
                         format!("the pool's members are not admitted: {}", e.message),
                     ));
                 }
+                // Held like any refused object: members made before are kept, not reaped,
+                // and never claimed (only a declared member is).
+                let size = pool.map_or(0, |p| p.size as usize);
+                held.extend((0..size).map(|slot| member_key(name, slot)));
             }
             Err(_) => {}
         }

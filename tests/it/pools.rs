@@ -320,3 +320,62 @@ fn the_api_creates_a_ready_session_from_the_pool() {
     assert_eq!(a.body["ready"], Value::Bool(true), "{:#}", a.body);
     assert_eq!(session_container(&inst, "api1").unwrap().id, warm[0].id);
 }
+
+#[test]
+fn a_pool_the_policy_comes_to_refuse_keeps_its_members_and_lends_none() {
+    let inst = Instance::new("pool-refused");
+    inst.write("t.yaml", &template(1, 32));
+    let policy = inst.write_policy("  allowedImages: [\"berth-runtime:*\"]\n");
+    let d = Daemon::start(
+        &inst,
+        &["--sessions", &inst.sessions_str(), "--policy", &policy],
+    );
+    let warm = full_pool(&inst, 1);
+    // The Policy tightens: the member is no longer admitted.
+    inst.write_policy("  allowedImages: [\"berth-runtime:*\"]\n  maxResources: { memory: 16Mi }\n");
+    wait_for("the pool refused", || {
+        let diags = d.status()["diagnostics"].to_string();
+        match diags.contains("spec.pool: the pool's members are not admitted") {
+            true => Ok(()),
+            false => Err(diags),
+        }
+    });
+    inst.write_session(
+        "r1.yaml",
+        &session("r1", "hank", "  resources: { memory: 16Mi }\n"),
+    );
+    inst.wait_until("r1 runs, made cold", |_| {
+        session_container(&inst, "r1").is_some_and(|c| c.running)
+    });
+    assert_ne!(session_container(&inst, "r1").unwrap().id, warm[0].id);
+    assert_eq!(
+        members(&inst)[0].id,
+        warm[0].id,
+        "the member is kept as it runs"
+    );
+}
+
+#[test]
+fn a_session_file_renamed_into_the_sessions_directory_skips_the_debounce() {
+    let inst = Instance::new("pool-rename");
+    inst.write("t.yaml", &template(0, 32));
+    // Neither the debounce nor a resync comes within the test: only the rename can wake
+    // the loop.
+    let _d = Daemon::start(
+        &inst,
+        &[
+            "--sessions",
+            &inst.sessions_str(),
+            "--debounce",
+            "10m",
+            "--resync",
+            "10m",
+        ],
+    );
+    let tmp = inst.sessions.path().join(".q.yaml.tmp");
+    std::fs::write(&tmp, session("q", "ivy", "")).unwrap();
+    std::fs::rename(&tmp, inst.sessions.path().join("q.yaml")).unwrap();
+    inst.wait_until("q runs", |_| {
+        session_container(&inst, "q").is_some_and(|c| c.running)
+    });
+}

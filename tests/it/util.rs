@@ -455,11 +455,13 @@ impl Daemon {
             &state,
             "--listen",
             &listen,
-            "--debounce",
-            "50ms",
             "--log-format",
             "json",
         ];
+        // A short debounce, unless the test gives its own.
+        if !extra.contains(&"--debounce") {
+            args.extend_from_slice(&["--debounce", "50ms"]);
+        }
         args.extend_from_slice(extra);
         args.push(&dir);
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
