@@ -187,6 +187,9 @@ def main():
         for n in SIZES:
             print(f"bench/scale.py: {n} objects", file=sys.stderr, flush=True)
             results["points"].append(one_size(n, work))
+            # Written after every size: an outer timeout or a wedged engine keeps the rest.
+            with open(os.path.join(OUT, "results.json"), "w") as f:
+                json.dump(results, f, indent=2)
         results["outcome"] = "complete"
     except Stalled as e:
         results["outcome"] = f"stopped: {e}"
