@@ -85,7 +85,7 @@ pub async fn run(ctx: &Context, key: &ObjectKey, format: PlanFormat) -> Result<E
         .filter(|v| v.owner.as_ref().is_some_and(|o| o.is(key)))
         .map(|v| v.name)
         .collect();
-    let declared = entry.and_then(|e| e.declared.as_ref());
+    let declared = entry.and_then(|e| e.declared.as_deref());
     let d = Description {
         object: key.to_string(),
         instance: &ctx.instance,

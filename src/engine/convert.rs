@@ -15,7 +15,7 @@ use crate::model::{
 /// Reads a listed container. Exit code and health come from the one-line status
 /// ("Exited (137) 3 seconds ago", "Up 2 minutes (healthy)"), so one list call is enough.
 pub(super) fn observed(c: ContainerSummary) -> Observed {
-    let l = c.labels.unwrap_or_default();
+    let mut l = c.labels.unwrap_or_default();
     let name = c
         .names
         .and_then(|n| n.into_iter().next())
@@ -37,7 +37,7 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
             }
         }
     };
-    let spec_label = l.get(labels::SPEC).cloned();
+    let spec_label = l.remove(labels::SPEC);
     // Podman shows a short name it resolved locally as `localhost/NAME:TAG`: show the
     // image as the manifest names it.
     let mut image = c.image.unwrap_or_default();
@@ -49,28 +49,27 @@ pub(super) fn observed(c: ContainerSummary) -> Observed {
             image = short.to_string();
         }
     }
-    let labels = l
-        .iter()
-        .filter(|(k, _)| k.as_str() != labels::SPEC)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let pool = l.get(labels::POOL).cloned();
+    let spec_hash = l.get(labels::SPEC_HASH).cloned();
+    let source = l.get(labels::SOURCE).cloned();
     let address = c.network_settings.and_then(|n| n.networks).and_then(|n| {
         n.into_values()
             .filter_map(|e| e.ip_address)
             .find(|ip| !ip.is_empty())
     });
     Observed {
-        labels,
+        // Moved, not copied: the spec label is out already.
+        labels: l.into_iter().collect(),
         stopped_outside: false,
         address,
         id: c.id.unwrap_or_default(),
-        pool: l.get(labels::POOL).cloned(),
+        pool,
         started_at: None,
         name,
         key,
-        spec_hash: l.get(labels::SPEC_HASH).cloned(),
+        spec_hash,
         spec_label,
-        source: l.get(labels::SOURCE).cloned(),
+        source,
         image,
         state,
         health: health(&status),

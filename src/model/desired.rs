@@ -211,12 +211,84 @@ impl From<&DesiredContainer> for Declared {
             stopped: d.stopped,
             labels: d.spec.labels.clone(),
             source: d.source.clone(),
-            ttl_ms: d
-                .ttl
-                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            ttl_ms: ttl_ms(d),
             url: d.expose.as_ref().map(super::Exposure::url),
             pool: d.pool.describe(),
             claimed_hash: d.claimed_hash.clone(),
         }
+    }
+}
+
+fn ttl_ms(d: &DesiredContainer) -> Option<u64> {
+    d.ttl
+        .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Declared {
+    /// Whether `d` declares what this says, without building it again (the loop checks
+    /// every object after every pass; a manifest seldom changes between two).
+    pub fn matches(&self, d: &DesiredContainer) -> bool {
+        // Every field, so a new one cannot be forgotten here.
+        let Declared {
+            image,
+            spec_hash,
+            stopped,
+            labels,
+            source,
+            ttl_ms: ttl,
+            url,
+            pool,
+            claimed_hash,
+        } = self;
+        *image == d.spec.image
+            && *spec_hash == d.hash
+            && *stopped == d.stopped
+            && *labels == d.spec.labels
+            && *source == d.source
+            && *ttl == ttl_ms(d)
+            && *url == d.expose.as_ref().map(super::Exposure::url)
+            && *pool == d.pool.describe()
+            && *claimed_hash == d.claimed_hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::{Kind, RestartSpec};
+
+    #[test]
+    fn a_declared_matches_what_it_was_built_from_and_nothing_else() {
+        let d = DesiredContainer::new(
+            ObjectKey::new(Kind::Session, "s"),
+            crate::model::sample_spec(),
+            RestartSpec {
+                policy: crate::model::RestartPolicy::Always,
+                backoff_initial: Duration::from_secs(1),
+                backoff_max: Duration::from_secs(300),
+                reset_after: Duration::from_secs(600),
+                on_unhealthy_restart: true,
+                unhealthy_max_restarts: 2,
+                unhealthy_window: Duration::from_secs(600),
+            },
+            Some(Duration::from_secs(60)),
+            "/m/s.yaml".into(),
+        );
+        let declared = Declared::from(&d);
+        assert!(declared.matches(&d));
+        let mut stopped = d.clone();
+        stopped.stopped = true;
+        assert!(!declared.matches(&stopped));
+        let mut moved = d.clone();
+        moved.source = "/m/t.yaml".into();
+        assert!(!declared.matches(&moved));
+        let mut longer = d.clone();
+        longer.ttl = Some(Duration::from_secs(61));
+        assert!(!declared.matches(&longer));
+        let mut relabelled = d;
+        relabelled.spec.labels.insert("user".into(), "u2".into());
+        assert!(!declared.matches(&relabelled));
     }
 }

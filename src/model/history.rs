@@ -4,6 +4,7 @@
 //! last ones, `berth events` all of them.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -90,26 +91,28 @@ impl Record {
     }
 }
 
-/// The bounded history.
+/// The bounded history. Shared on clone (the loop snapshots it after every pass; it
+/// changes only when something happens), copied on the first push after.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct History {
-    records: VecDeque<Record>,
+    records: Arc<VecDeque<Record>>,
 }
 
 impl History {
     /// Appends a record, dropping the oldest beyond [`HISTORY_CAP`].
     pub fn push(&mut self, at: SystemTime, object: ObjectKey, by: Actor, what: Happening) {
         let seq = self.records.back().map_or(1, |r| r.seq + 1);
-        self.records.push_back(Record {
+        let records = Arc::make_mut(&mut self.records);
+        records.push_back(Record {
             seq,
             at,
             object,
             by,
             what,
         });
-        while self.records.len() > HISTORY_CAP {
-            self.records.pop_front();
+        while records.len() > HISTORY_CAP {
+            records.pop_front();
         }
     }
 

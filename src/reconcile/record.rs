@@ -76,7 +76,7 @@ pub fn applied(
     }
     for (key, want) in &desired.objects {
         let entry = file.objects.entry(key.to_string()).or_default();
-        entry.declared = Some(Declared::from(want));
+        entry.declared = Some(std::sync::Arc::new(Declared::from(want)));
         let held_for = held.iter().find(|h| &h.key == key);
         (entry.phase, entry.message) = if let Some(h) = held_for {
             (Some(Phase::Failed), Some(h.message.clone()))

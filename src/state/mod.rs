@@ -10,6 +10,7 @@ mod overrides;
 mod store;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -61,9 +62,10 @@ pub struct Entry {
     /// When the next action is due (backoff, retry), Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_retry_ms: Option<u64>,
-    /// What its manifest declared, last time one was read.
+    /// What its manifest declared, last time one was read (shared with the loop's memory,
+    /// which keeps it while the manifest stays as it is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub declared: Option<Declared>,
+    pub declared: Option<Arc<Declared>>,
     /// Its firing alerts, as `rule: message`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
@@ -136,7 +138,7 @@ pub struct Published {
     pub phase: Option<Phase>,
     pub message: Option<String>,
     pub next_retry_ms: Option<u64>,
-    pub declared: Option<Declared>,
+    pub declared: Option<Arc<Declared>>,
     pub alerts: Vec<String>,
 }
 
@@ -145,15 +147,15 @@ pub struct Published {
 pub fn snapshot(
     instance: &str,
     runtime: &Runtime,
-    published: &BTreeMap<ObjectKey, Published>,
+    mut published: BTreeMap<ObjectKey, Published>,
     volumes: &BTreeMap<String, VolumeMemory>,
     history: &History,
 ) -> StateFile {
     let mut objects = BTreeMap::new();
-    let keys: std::collections::BTreeSet<&ObjectKey> =
-        runtime.keys().chain(published.keys()).collect();
-    for key in keys {
-        let p = published.get(key).cloned().unwrap_or_default();
+    let keys: std::collections::BTreeSet<ObjectKey> =
+        runtime.keys().chain(published.keys()).cloned().collect();
+    for key in &keys {
+        let p = published.remove(key).unwrap_or_default();
         objects.insert(
             key.to_string(),
             Entry {

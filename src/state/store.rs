@@ -281,7 +281,7 @@ mod tests {
             },
         )]
         .into();
-        let file = snapshot("t", &rt, &published, &BTreeMap::new(), &History::default());
+        let file = snapshot("t", &rt, published, &BTreeMap::new(), &History::default());
         store.save(&file).unwrap();
         let (back, warning) = store.load().unwrap();
         assert!(warning.is_none());

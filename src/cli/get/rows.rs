@@ -226,7 +226,7 @@ mod tests {
             message: message.map(String::from),
             next_retry_ms: None,
             alerts: Vec::new(),
-            declared: Some(Declared {
+            declared: Some(std::sync::Arc::new(Declared {
                 image: "img:1".into(),
                 spec_hash: "h".into(),
                 stopped: false,
@@ -239,7 +239,7 @@ mod tests {
                 url: None,
                 pool: None,
                 claimed_hash: None,
-            }),
+            })),
         }
     }
 

@@ -373,7 +373,7 @@ struct Controller<E: Engine, M: Manifests> {
     /// The recent actions and failures (saved in the state file).
     history: History,
     /// What the manifests last declared per object, kept while an object is held.
-    declared: BTreeMap<ObjectKey, Declared>,
+    declared: BTreeMap<ObjectKey, Arc<Declared>>,
     /// The operator's overrides as last read.
     overrides: Overrides,
     /// Runs health checks where the engine does not (Podman without systemd).

@@ -2,6 +2,7 @@
 //! file (written only when it changed).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use tracing::error;
@@ -67,7 +68,10 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             }
             *counts.entry(s.phase).or_default() += 1;
             if let Some(w) = want {
-                self.declared.insert(key.clone(), Declared::from(w));
+                if !self.declared.get(key).is_some_and(|d| d.matches(w)) {
+                    self.declared
+                        .insert(key.clone(), Arc::new(Declared::from(w)));
+                }
             }
             published.insert(
                 key.clone(),
@@ -119,7 +123,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
         let mut snapshot = state::snapshot(
             &self.config.instance,
             &self.runtime,
-            &published,
+            published,
             &self.volume_memory,
             &self.history,
         );
@@ -136,7 +140,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             (None, _) => state::snapshot(
                 &self.config.instance,
                 &self.runtime,
-                &BTreeMap::new(),
+                BTreeMap::new(),
                 &self.volume_memory,
                 &self.history,
             ),
