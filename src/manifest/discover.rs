@@ -55,6 +55,11 @@ pub struct Discovery {
     /// Canonical paths of the files named directly (not found in a directory): one of them
     /// gone is doubt, where a file gone from a directory is a deletion.
     pub named: Vec<String>,
+    /// What decides the list besides the files: every directory walked (canonical) and
+    /// every source path as given (a symbolic link swapped to another release changes what
+    /// it leads to, not what it was canonicalised to). While none of them changes, a walk
+    /// finds the same files.
+    pub walked: Vec<String>,
 }
 
 /// Expands the manifest paths of `sources` into files.
@@ -66,6 +71,10 @@ pub fn discover(sources: &Sources) -> Discovery {
     let mut trusted_excluded = policy.clone();
     trusted_excluded.extend(dropins.iter().cloned());
     let mut count = 0usize;
+    out.walked = sources
+        .manifest_paths()
+        .map(|p| p.display().to_string())
+        .collect();
     out.named = sources
         .manifest_paths()
         .filter(|p| p.is_file())
@@ -196,6 +205,7 @@ impl Walk<'_> {
         // Canonical form of each directory visited, so a file's canonical path is its
         // directory's plus its name, without a system call per file.
         let mut dirs: HashMap<PathBuf, PathBuf> = HashMap::new();
+        self.out.walked.push(top_canonical.display().to_string());
         dirs.insert(top.to_path_buf(), top_canonical);
         let mut it = WalkDir::new(top)
             .follow_links(true)
@@ -236,6 +246,7 @@ impl Walk<'_> {
                     it.skip_current_dir();
                     continue;
                 }
+                self.out.walked.push(canonical.display().to_string());
                 dirs.insert(path.to_path_buf(), canonical);
                 continue;
             }

@@ -7,6 +7,10 @@
 //! been modified well before that read (so a second write within the same timestamp tick
 //! cannot go unseen). A new, removed or renamed manifest or Policy file changes the
 //! discovered list. Any unreadable path forces a read.
+//!
+//! The directories are not walked again either while none of them changed: an entry
+//! added, removed or renamed changes its directory's times, and every directory walked is
+//! stamped like a file, with the source paths as given (a link swapped to another tree).
 
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, SystemTime};
@@ -32,6 +36,23 @@ struct Snapshot {
     manifests: Vec<SourceFile>,
     policy: Vec<SourceFile>,
     inputs: Vec<(String, Stamp)>,
+    /// The directories and source paths walked; `None` when one had changed too recently
+    /// to be trusted (the next load walks again).
+    walked: Option<Vec<(String, Stamp)>>,
+}
+
+/// Whether every path still has the stamp it had.
+fn same(stamps: &[(String, Stamp)], now: SystemTime) -> bool {
+    stamps
+        .iter()
+        .all(|(path, stamp)| Stamp::of(path, now).as_ref() == Some(stamp))
+}
+
+fn stamps(paths: &[String], now: SystemTime) -> Option<Vec<(String, Stamp)>> {
+    paths
+        .iter()
+        .map(|p| Stamp::of(p, now).map(|s| (p.clone(), s)))
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,23 +84,34 @@ impl Cache {
     /// changed since the last call that returned a result.
     pub fn load(&mut self, sources: &Sources) -> Option<Loaded> {
         let now = SystemTime::now();
-        let found = discover(sources);
         let policy = match &sources.policy {
             Some(p) => policy_source::files(p).ok(),
             None => Some(Vec::new()),
         };
+        let quiet = self.last.as_ref().is_some_and(|last| {
+            policy.as_ref() == Some(&last.policy)
+                && last.walked.as_ref().is_some_and(|w| same(w, now))
+                && same(&last.inputs, now)
+        });
+        if quiet {
+            return None; // no directory and no file changed: the walk would find the same
+        }
+        let found = discover(sources);
         let unchanged = found.unreadable.is_empty()
             && self.last.as_ref().is_some_and(|last| {
                 last.manifests == found.files
                     && policy.as_ref() == Some(&last.policy)
-                    && last
-                        .inputs
-                        .iter()
-                        .all(|(path, stamp)| Stamp::of(path, now).as_ref() == Some(stamp))
+                    && same(&last.inputs, now)
             });
         if unchanged {
+            // A directory changed and changed back (an editor's temporary file): the same
+            // files. Trust the directories again once they settle.
+            if let Some(last) = self.last.as_mut() {
+                last.walked = stamps(&found.walked, now);
+            }
             return None;
         }
+        let walked = found.walked.clone();
         let manifests = found.files.clone();
         let clean = found.unreadable.is_empty();
         let mut reader = Reader::new(sources.limits);
@@ -89,16 +121,13 @@ impl Cache {
         if sources.traefik {
             super::traefik(&mut loaded.desired);
         }
-        let inputs: Option<Vec<(String, Stamp)>> = loaded
-            .inputs
-            .iter()
-            .map(|p| Stamp::of(p, now).map(|s| (p.clone(), s)))
-            .collect();
+        let inputs = stamps(&loaded.inputs, now);
         self.last = match (clean, policy, inputs) {
             (true, Some(policy), Some(inputs)) => Some(Snapshot {
                 manifests,
                 policy,
                 inputs,
+                walked: stamps(&walked, now),
             }),
             _ => None,
         };
@@ -216,6 +245,80 @@ mod tests {
             .load(&sources)
             .expect("the Policy changed")
             .has_errors());
+    }
+
+    /// Ages a directory's own times, as [`age`] does a file's.
+    fn age_dir(path: &std::path::Path) {
+        let old = SystemTime::now() - Duration::from_secs(60);
+        fs::File::open(path).unwrap().set_modified(old).unwrap();
+    }
+
+    #[test]
+    fn a_quiet_resync_walks_nothing_and_a_change_in_a_settled_directory_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let f = sub.join("a.yaml");
+        fs::write(&f, AGENT).unwrap();
+        age(&f);
+        age_dir(&sub);
+        age_dir(dir.path());
+        let paths = Sources::trusted(&[dir.path().to_path_buf()]);
+        let mut cache = Cache::default();
+        assert!(cache.load(&paths).is_some());
+        let walked = cache
+            .last
+            .as_ref()
+            .unwrap()
+            .walked
+            .as_ref()
+            .expect("settled");
+        assert_eq!(
+            walked.len(),
+            3,
+            "the source as given, its directory and sub/"
+        );
+        assert!(cache.load(&paths).is_none());
+
+        // A file added deep down changes only its own directory's times.
+        let g = sub.join("g.yaml");
+        fs::write(&g, AGENT.replace("name: a", "name: g")).unwrap();
+        age(&g);
+        assert_eq!(cache.load(&paths).unwrap().desired.objects.len(), 2);
+
+        // An editor's temporary file, gone again: the same files, not read again.
+        age_dir(&sub);
+        assert!(cache.load(&paths).is_none(), "settled again: same files");
+        let tmp = sub.join(".a.yaml.swp");
+        fs::write(&tmp, "x").unwrap();
+        fs::remove_file(&tmp).unwrap();
+        assert!(cache.load(&paths).is_none(), "walked again, the same files");
+    }
+
+    #[test]
+    fn a_source_link_swapped_to_another_tree_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        for (release, name) in [("v1", "a"), ("v2", "b")] {
+            let d = dir.path().join(release);
+            fs::create_dir(&d).unwrap();
+            let f = d.join("m.yaml");
+            fs::write(&f, AGENT.replace("name: a", &format!("name: {name}"))).unwrap();
+            age(&f);
+            age_dir(&d);
+        }
+        let current = dir.path().join("current");
+        std::os::unix::fs::symlink("v1", &current).unwrap();
+        let paths = Sources::trusted(std::slice::from_ref(&current));
+        let mut cache = Cache::default();
+        let first = cache.load(&paths).unwrap();
+        assert_eq!(first.desired.objects.keys().next().unwrap().name, "a");
+        assert!(cache.load(&paths).is_none());
+        // Swapped atomically, as a deploy does: a new link renamed over the old one.
+        let next = dir.path().join("next");
+        std::os::unix::fs::symlink("v2", &next).unwrap();
+        fs::rename(&next, &current).unwrap();
+        let again = cache.load(&paths).expect("the link leads elsewhere");
+        assert_eq!(again.desired.objects.keys().next().unwrap().name, "b");
     }
 
     #[test]
