@@ -44,6 +44,10 @@ struct Args {
     /// Only these scenarios (comma-separated): cold, noop, reaction, footprint.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// With --only: measure those scenarios again and put their rows into the --json of an
+    /// earlier run (the report says which rows come from which run).
+    #[arg(long, requires = "only")]
+    merge: bool,
     /// Override the number of repetitions.
     #[arg(long)]
     repetitions: Option<usize>,
@@ -173,6 +177,15 @@ async fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     cleaned?;
+    let r = if args.merge {
+        let text = std::fs::read_to_string(&args.json)
+            .with_context(|| format!("reading {} to merge into", args.json.display()))?;
+        let mut base: Results = serde_json::from_str(&text)?;
+        base.merge(r, &args.only);
+        base
+    } else {
+        r
+    };
     publish(&args, &r)?;
     if r.errors.is_empty() {
         Ok(ExitCode::SUCCESS)

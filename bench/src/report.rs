@@ -166,6 +166,16 @@ fn machine(w: &mut String, r: &Results) {
         }
         let _ = writeln!(w);
     }
+    for re in &r.reruns {
+        let _ = writeln!(
+            w,
+            "Measured again later (`--merge`): **{}** on {}, {} at commit {}; those rows              are from that run, the rest from the run above.\n",
+            re.scenarios.join(", "),
+            re.system.date,
+            re.system.berth_version,
+            re.system.berth_commit
+        );
+    }
     let st = &r.settings;
     let _ = writeln!(
         w,

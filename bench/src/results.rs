@@ -24,6 +24,55 @@ pub struct Results {
     /// The 1-minute load average when each scenario started.
     pub loads: Vec<Load>,
     pub errors: Vec<ScenarioError>,
+    /// Scenarios measured again later (`--merge`): their rows are from that run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reruns: Vec<Rerun>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rerun {
+    pub scenarios: Vec<String>,
+    pub system: SystemInfo,
+}
+
+impl Results {
+    /// `later`'s rows of `scenarios` in place of these, with a note of the run they come
+    /// from. The settings stay this run's but for those scenarios' own.
+    pub fn merge(&mut self, later: Results, scenarios: &[String]) {
+        let has = |s: &str| scenarios.iter().any(|x| x == s);
+        if has("cold") {
+            self.cold = later.cold;
+            self.settings.cold_sizes = later.settings.cold_sizes;
+        }
+        if has("noop") {
+            self.noop = later.noop;
+            self.recreate = later.recreate;
+        }
+        if has("reaction") {
+            self.reaction = later.reaction;
+        }
+        if has("footprint") {
+            self.resync = later.resync;
+            self.rss = later.rss;
+            self.idle = later.idle;
+            self.settings.footprint_sizes = later.settings.footprint_sizes;
+        }
+        let redone = |name: &str| {
+            scenarios
+                .iter()
+                .any(|s| name == s || name.starts_with(&format!("{s}-")))
+        };
+        self.loads.retain(|l| !redone(&l.scenario));
+        self.loads.extend(later.loads);
+        self.errors.retain(|e| !redone(&e.scenario));
+        self.errors.extend(later.errors);
+        if let Some(system) = later.system {
+            self.reruns.push(Rerun {
+                scenarios: scenarios.to_vec(),
+                system,
+            });
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
