@@ -169,11 +169,11 @@ fn machine(w: &mut String, r: &Results) {
     for re in &r.reruns {
         let _ = writeln!(
             w,
-            "Measured again later (`--merge`): **{}** on {}, {} at commit {}; those rows              are from that run, the rest from the run above.\n",
+            "Measured again later (`--merge`): **{}** on {}, {}; those rows are from that \
+             run, the rest from the run above.\n",
             re.scenarios.join(", "),
             re.system.date,
-            re.system.berth_version,
-            re.system.berth_commit
+            re.system.berth_version
         );
     }
     let st = &r.settings;
