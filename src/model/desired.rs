@@ -257,22 +257,14 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::model::{Kind, RestartSpec};
+    use crate::model::Kind;
 
     #[test]
     fn a_declared_matches_what_it_was_built_from_and_nothing_else() {
         let d = DesiredContainer::new(
             ObjectKey::new(Kind::Session, "s"),
             crate::model::sample_spec(),
-            RestartSpec {
-                policy: crate::model::RestartPolicy::Always,
-                backoff_initial: Duration::from_secs(1),
-                backoff_max: Duration::from_secs(300),
-                reset_after: Duration::from_secs(600),
-                on_unhealthy_restart: true,
-                unhealthy_max_restarts: 2,
-                unhealthy_window: Duration::from_secs(600),
-            },
+            crate::model::sample_restart(),
             Some(Duration::from_secs(60)),
             "/m/s.yaml".into(),
         );
