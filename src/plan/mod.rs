@@ -197,7 +197,7 @@ pub fn plan(
                 refused += 1;
             } else {
                 plan.actions
-                    .push(remove(key, o, Cause::Gone, "manifest gone".into()));
+                    .push(remove(key, o, Cause::Gone, pools::gone_reason(key)));
             }
         }
     }

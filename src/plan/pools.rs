@@ -84,3 +84,13 @@ pub fn refill<'a>(
         })
         .collect()
 }
+
+/// Why a container whose object is no longer declared goes. A pool member has no manifest
+/// of its own: it goes because the pool is smaller now (or gone), or the quotas leave its
+/// slot no room.
+pub(super) fn gone_reason(key: &ObjectKey) -> String {
+    match key.kind {
+        Kind::Pool => "beyond its pool: the pool's size, or the quotas, leave no room".into(),
+        _ => "manifest gone".into(),
+    }
+}

@@ -143,5 +143,8 @@ fn a_member_past_the_pool_size_goes() {
         o
     };
     let p = plan_of(&set, &[member(&set, 0, 1), extra]);
-    assert_eq!(lines(&p), ["- pool/web-1 remove: manifest gone"]);
+    assert_eq!(
+        lines(&p),
+        ["- pool/web-1 remove: beyond its pool: the pool's size, or the quotas, leave no room"]
+    );
 }
