@@ -183,6 +183,7 @@ pub async fn run<E: Engine, M: Manifests>(
         idle: None,
         usage: None,
         oom_seen: HashMap::new(),
+        exits: Default::default(),
         routing: None,
         last_routes: Vec::new(),
         override_store,
@@ -385,6 +386,9 @@ struct Controller<E: Engine, M: Manifests> {
     /// Containers (by id) the engine reported an `oom` event for: when, and whether their
     /// exit was taken for the OOM kill (counted once, said as long as the container stays).
     oom_seen: HashMap<String, (Instant, bool)>,
+    /// Exits the event stream has told (`die`, until the container starts again or goes),
+    /// and exits with code 137 a listing showed before their `die` arrived (since when).
+    exits: pass::Exits,
     /// Keeps the routers in step (with `--router`).
     routing: Option<routing::Driver>,
     /// The routes last handed to the route task.

@@ -32,13 +32,35 @@ pub(super) const OOM_WINDOW: Duration = Duration::from_secs(60);
 /// How often an engine that does not tell every exit is listed while containers run.
 const EXIT_LISTING: Duration = Duration::from_secs(1);
 
+/// How long an exit with code 137 that a listing shows waits for its `die` event before it
+/// is called a kill: the engine sends `oom` just before `die`, and a listing taken while
+/// they are on their way would otherwise call an OOM kill "SIGKILL or out of memory".
+const DIE_GRACE: Duration = Duration::from_secs(2);
+
+/// See the controller's `exits`.
+#[derive(Debug, Default)]
+pub(super) struct Exits {
+    told: HashSet<String>,
+    untold: std::collections::HashMap<String, Instant>,
+}
+
 impl<E: Engine, M: Manifests> Controller<E, M> {
     /// An engine event: the overlay learns from it, and a death or failing health check
     /// starts the clock of the event-to-action metric.
     pub(super) fn note_event(&mut self, at: Instant, ev: Option<EngineEvent>) {
         if let Some(e) = &ev {
-            if e.kind == EventKind::Oom {
-                self.oom_seen.insert(e.container_id.clone(), (at, false));
+            match e.kind {
+                EventKind::Oom => {
+                    self.oom_seen.insert(e.container_id.clone(), (at, false));
+                }
+                EventKind::Die => {
+                    self.exits.told.insert(e.container_id.clone());
+                }
+                EventKind::Start | EventKind::Destroy => {
+                    self.exits.told.remove(&e.container_id);
+                    self.exits.untold.remove(&e.container_id);
+                }
+                _ => {}
             }
             let calls_for_action = e.kind == EventKind::Die
                 || (e.kind == EventKind::Health && e.health == Some(Health::Unhealthy));
@@ -177,7 +199,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             warnings.insert(msg);
         }
         self.port_warnings = warnings;
-        self.note_workload_failures(&observed, now);
+        let recheck = self.note_workload_failures(&observed, now);
         let desired = &self.desired.desired;
         let wanted = plan::volumes::wanted(&self.config.instance, desired, &self.runtime);
         plan::volumes::observe(
@@ -233,10 +255,7 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
         let running = observed.iter().any(|o| o.state == RunState::Running);
         let listing =
             (!self.engine.tells_exits() && running).then(|| Instant::now() + EXIT_LISTING);
-        match (planned, listing) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [planned, listing, recheck].into_iter().flatten().min()
     }
 
     /// The engine did not answer the listing: no plan at all, and the next try after a
@@ -297,11 +316,22 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
         Ok(volumes)
     }
 
-    /// Exits and failing health checks become the object's last (workload) error.
-    fn note_workload_failures(&mut self, observed: &[Observed], now: std::time::SystemTime) {
+    /// Exits and failing health checks become the object's last (workload) error. Returns
+    /// when to look again at an exit that waits for its `die` event.
+    fn note_workload_failures(
+        &mut self,
+        observed: &[Observed],
+        now: std::time::SystemTime,
+    ) -> Option<Instant> {
+        let mut recheck: Option<Instant> = None;
         self.oom_seen.retain(|id, (at, counted)| {
             observed.iter().any(|o| &o.id == id) && (*counted || at.elapsed() < OOM_WINDOW)
         });
+        let listed: HashSet<&str> = observed.iter().map(|o| o.id.as_str()).collect();
+        self.exits.told.retain(|id| listed.contains(id.as_str()));
+        self.exits
+            .untold
+            .retain(|id, _| listed.contains(id.as_str()));
         for o in observed {
             let Some(key) = &o.key else { continue };
             let current = self
@@ -320,6 +350,24 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
                 (RunState::Exited { code: Some(c) }, _)
                     if c != 0 && !rt.stopped_by_berth && !o.stopped_outside =>
                 {
+                    // Its `die` (and an `oom` before it) may still be on the way: wait for
+                    // it, a little, on an engine that tells exits.
+                    let unexplained = c == 137
+                        && self.engine.tells_exits()
+                        && !self.exits.told.contains(&o.id)
+                        && !self.oom_seen.contains_key(&o.id);
+                    if unexplained {
+                        let since = *self
+                            .exits
+                            .untold
+                            .entry(o.id.clone())
+                            .or_insert_with(Instant::now);
+                        if since.elapsed() < DIE_GRACE {
+                            let at = since + DIE_GRACE;
+                            recheck = Some(recheck.map_or(at, |r| r.min(at)));
+                            continue;
+                        }
+                    }
                     // An exit within the window after an `oom` event is the OOM kill; one
                     // taken for it stays one while the container is there.
                     let oom = match self.oom_seen.get_mut(&o.id) {
@@ -366,5 +414,6 @@ impl<E: Engine, M: Manifests> Controller<E, M> {
             }
             memory::note_workload(rt, msg, now);
         }
+        recheck
     }
 }

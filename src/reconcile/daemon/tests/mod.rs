@@ -421,3 +421,40 @@ async fn the_heartbeat_turns_an_idle_loop_without_a_pass_and_stops_with_a_stuck_
     assert!(!h.shared.liveness.pulse().alive(Instant::now(), beat * 2));
     h.stop().await; // the paused clock runs the hung call out
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_exit_137_listed_before_its_die_event_waits_for_it_before_it_is_called_a_kill() {
+    let never = AGENT.replace(
+        "restart: { backoff: { initial: 1s, max: 8s, resetAfter: 60s } }",
+        "restart: { policy: Never }",
+    );
+    let h = Harness::start(FakeEngine::default(), &never, Duration::from_secs(30));
+    until("a runs", Duration::from_secs(5), || h.engine.runs(&a())).await;
+    let error = || {
+        h.shared.report.read().unwrap().objects[0]
+            .last_error
+            .as_ref()
+            .map(|e| e.message.clone())
+    };
+    // The listing shows the exit; its `die` (and an `oom` before it) are still on the way.
+    h.engine.kill(&a(), 137, false);
+    let passes = h.shared.metrics.reconciles.get();
+    h.write(&never).await;
+    until("a pass that lists the exit", Duration::from_secs(1), || {
+        h.shared.metrics.reconciles.get() > passes
+    })
+    .await;
+    assert_eq!(error(), None, "not called anything before its die event");
+    // No event comes: after the grace it is a kill, without another trigger.
+    let waited = Instant::now();
+    until("called a kill", Duration::from_secs(5), || {
+        error().is_some()
+    })
+    .await;
+    assert!(Instant::now() - waited >= Duration::from_secs(1));
+    assert_eq!(
+        error().unwrap(),
+        "exited with code 137 (killed: SIGKILL or out of memory)"
+    );
+    h.stop().await;
+}
