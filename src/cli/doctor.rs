@@ -68,7 +68,7 @@ pub async fn run(
             .desired
             .objects
             .values()
-            .any(|o| o.spec.network.is_own());
+            .any(|o| o.spec.network.is_berths());
     let started = Instant::now();
     // Over HTTPS, a handshake of doctor's own shows the certificate, even one berth refuses.
     let certificate = match Client::peer_certificate(&ctx.target).await {

@@ -22,6 +22,8 @@ pub struct Client {
     calls: CallObserver,
     /// What `GET /info` said, asked once per connection.
     facts: Arc<tokio::sync::OnceCell<HostFacts>>,
+    /// Held while a network is looked up and created (see `make_network`).
+    networks: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Told the name of every engine call (the bollard operation, e.g. `list_containers`) just
@@ -68,6 +70,7 @@ impl Client {
             info: EngineInfo::from_version(&version),
             calls: CallObserver::default(),
             facts: Arc::default(),
+            networks: Arc::default(),
         })
     }
 
@@ -93,6 +96,11 @@ impl Client {
             observe(operation);
         }
         &self.docker
+    }
+
+    /// Held while a network is looked up and created.
+    pub(super) fn network_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.networks
     }
 
     /// What the engine said about itself at connect.

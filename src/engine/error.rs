@@ -77,6 +77,11 @@ impl EngineError {
                     500 if message.contains("is already in use") => {
                         EngineError::Conflict { operation, message }
                     }
+                    // Docker refuses to remove a network still in use with 403: it is in
+                    // use, not forbidden.
+                    403 if !by_proxy && message.contains("has active endpoints") => {
+                        EngineError::Conflict { operation, message }
+                    }
                     401 => EngineError::Unauthorized {
                         operation,
                         endpoint: endpoint.to_string(),
@@ -267,6 +272,13 @@ mod tests {
         );
         assert!(matches!(
             e(500, "container create: creating container storage: the container name \"x\" is already in use by abc"),
+            EngineError::Conflict { .. }
+        ));
+        assert!(matches!(
+            e(
+                403,
+                "error while removing network: network n id 1 has active endpoints"
+            ),
             EngineError::Conflict { .. }
         ));
         assert!(matches!(

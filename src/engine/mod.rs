@@ -205,7 +205,7 @@ impl Engine for Client {
         instance: &str,
         want: &DesiredContainer,
     ) -> impl Future<Output = Result<(), EngineError>> + Send {
-        self.own_network(instance, want)
+        self.make_network(instance, want)
     }
     fn create(
         &self,

@@ -1,6 +1,9 @@
-//! Networks of an object's own (`network: isolated` or `internal`): created before its
-//! container, named like it, labelled with the instance, and removed with it. Only objects
-//! that declare one cause network calls, so a socket proxy needs `NETWORKS=1` only then.
+//! Networks berth makes: an object's own (`network: isolated` or `internal`), created before
+//! its container, named like it, and removed with it; and the instance's shared ones
+//! (`network: { shared: NAME }`), created before the first container that names one and
+//! removed after the last (the engine refuses to remove a network still in use, which is how
+//! "the last" is known). All carry the instance's label. Only objects that declare one
+//! cause network calls, so a socket proxy needs `NETWORKS=1` only then.
 
 use std::collections::HashMap;
 
@@ -9,28 +12,40 @@ use bollard::models::{HostConfig, NetworkCreateRequest};
 use super::{Client, EngineError};
 use crate::model::{labels, DesiredContainer, NetworkMode, ObjectKey};
 
-/// The network name of `key` in `instance` (the container's name).
-pub fn network_name(instance: &str, key: &ObjectKey) -> String {
-    key.container_name(instance)
+/// The engine's name of the network berth makes for `key` in `instance`: its own network is
+/// named like its container (`berth_<instance>_<kind>_<name>`), a shared one
+/// `berth_<instance>_net_<name>` (a shared name has no `_`, so it cannot meet a container's
+/// name); `None` on the default bridge.
+pub fn network_name(instance: &str, key: &ObjectKey, mode: &NetworkMode) -> Option<String> {
+    match mode {
+        NetworkMode::Default => None,
+        NetworkMode::Isolated | NetworkMode::Internal => Some(key.container_name(instance)),
+        NetworkMode::Shared(name) => Some(format!("berth_{instance}_net_{name}")),
+    }
 }
 
-/// Puts the container on its own network when it has one.
+/// Puts the container on berth's network when it has one.
 pub(super) fn apply(instance: &str, want: &DesiredContainer, host: &mut HostConfig) {
-    if want.spec.network.is_own() {
-        host.network_mode = Some(network_name(instance, &want.key));
+    if let Some(name) = network_name(instance, &want.key, &want.spec.network) {
+        host.network_mode = Some(name);
     }
 }
 
 impl Client {
-    /// Makes sure `want`'s own network exists with the right `internal` setting. A network
-    /// of that name that this instance does not own is never touched: that is an error.
-    pub(super) async fn own_network(
+    /// Makes sure `want`'s network exists with the right `internal` setting. A network of
+    /// that name that this instance does not own is never touched: that is an error.
+    pub(super) async fn make_network(
         &self,
         instance: &str,
         want: &DesiredContainer,
     ) -> Result<(), EngineError> {
-        let name = network_name(instance, &want.key);
-        let internal = want.spec.network == NetworkMode::Internal;
+        let Some(name) = network_name(instance, &want.key, &want.spec.network) else {
+            return Ok(());
+        };
+        let internal = want.spec.network.is_internal();
+        // The engine takes two networks of one name: two objects making one shared network
+        // at once would each create one. Held over the look and the create.
+        let _one_at_a_time = self.network_lock().lock().await;
         match self
             .api("inspect_network")
             .inspect_network(&name, None)
@@ -54,7 +69,8 @@ impl Client {
                     return Ok(());
                 }
                 // The setting changed: the old network has no container left (its container
-                // was removed first), so it is replaced.
+                // was removed first), so it is replaced. (A shared network is never
+                // internal, so this is an object's own.)
                 self.remove_network(&name).await?;
             }
             Err(e) => match self.err("GET /networks/{id}", e) {
@@ -64,8 +80,11 @@ impl Client {
         }
         let mut l = HashMap::new();
         l.insert(labels::INSTANCE.to_string(), instance.to_string());
-        l.insert(labels::KIND.to_string(), want.key.kind.as_str().to_string());
-        l.insert(labels::NAME.to_string(), want.key.name.clone());
+        // An object's own network says whose it is; a shared one belongs to no one object.
+        if !matches!(want.spec.network, NetworkMode::Shared(_)) {
+            l.insert(labels::KIND.to_string(), want.key.kind.as_str().to_string());
+            l.insert(labels::NAME.to_string(), want.key.name.clone());
+        }
         let req = NetworkCreateRequest {
             name: name.clone(),
             driver: Some("bridge".into()),

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// The network of an object's container.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
     /// The engine's default bridge, shared with other containers.
@@ -15,6 +15,9 @@ pub enum NetworkMode {
     Isolated,
     /// A network of its own without egress: no route out of the host.
     Internal,
+    /// A bridge network of the instance (with egress) that every object naming it joins:
+    /// created with the first of their containers, removed with the last.
+    Shared(String),
 }
 
 impl NetworkMode {
@@ -22,22 +25,24 @@ impl NetworkMode {
         *self == NetworkMode::Default
     }
 
-    /// Whether the object gets a network of its own.
-    pub fn is_own(&self) -> bool {
+    /// Whether berth makes a network for the object: its own, or a shared one.
+    pub fn is_berths(&self) -> bool {
         !self.is_default()
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NetworkMode::Default => "default",
-            NetworkMode::Isolated => "isolated",
-            NetworkMode::Internal => "internal",
-        }
+    /// Whether the engine's network has `internal` set (no egress).
+    pub fn is_internal(&self) -> bool {
+        *self == NetworkMode::Internal
     }
 }
 
 impl fmt::Display for NetworkMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            NetworkMode::Default => f.write_str("default"),
+            NetworkMode::Isolated => f.write_str("isolated"),
+            NetworkMode::Internal => f.write_str("internal"),
+            NetworkMode::Shared(name) => write!(f, "shared {name}"),
+        }
     }
 }

@@ -63,8 +63,8 @@ pub struct Spec {
     /// for none of it is what it was before these settings existed.
     #[serde(flatten)]
     pub privileges: Privileges,
-    /// `isolated` or `internal`: a network of the object's own. Left out of the JSON when
-    /// default, like `privileges`.
+    /// `isolated` or `internal` (a network of the object's own) or a shared network of the
+    /// instance. Left out of the JSON when default, like `privileges`.
     #[serde(default, skip_serializing_if = "NetworkMode::is_default")]
     pub network: NetworkMode,
     /// `--router traefik`: the exposure Traefik reads from the container's labels. Part of
@@ -257,8 +257,8 @@ impl Spec {
         scalar_change(
             &mut out,
             "network",
-            old.network.as_str(),
-            self.network.as_str(),
+            &old.network.to_string(),
+            &self.network.to_string(),
         );
         if old.traefik != self.traefik {
             let url = |e: &Option<super::Exposure>| e.as_ref().map_or("-".into(), |e| e.url());

@@ -130,7 +130,7 @@ async fn create_and_start<E: Engine>(
             .create_volume(instance, &name, &owner, claim.cleanup.as_ref())
             .await?;
     }
-    if want.spec.network.is_own() {
+    if want.spec.network.is_berths() {
         engine.ensure_network(instance, want).await?;
     }
     // A 409 here means a container with this name appeared since the listing: it is not

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::manifest::diagnostic::Diagnostic;
 use crate::manifest::load::{Body, Document};
-use crate::manifest::types::{AgentSpec, TemplateSpec, MAX_POOL_SIZE};
+use crate::manifest::types::{AgentSpec, NetworkName, TemplateSpec, MAX_POOL_SIZE};
 use crate::model::{member_key, DesiredContainer, Kind, ObjectKey, PoolFit, Spec};
 
 /// What a Template's `pool` may not be combined with, each at its field.
@@ -36,15 +36,23 @@ pub(super) fn check_template(out: &mut Vec<Diagnostic>, d: &Document, t: &Templa
             ),
         );
     }
-    if c.network.is_some() {
-        out.push(
+    match &c.network {
+        None | Some(NetworkName::Default) => {}
+        Some(NetworkName::Shared(_)) => out.push(
+            d.error_at(
+                "/spec/pool",
+                "a pooled template cannot name a shared network (pools keep to the default bridge)"
+                    .into(),
+            ),
+        ),
+        Some(_) => out.push(
             d.error_at(
                 "/spec/pool",
                 "a pooled template cannot have a network of its own: a member's network is named \
              after the member, not after the Session that claims it"
                     .into(),
             ),
-        );
+        ),
     }
     if c.volumes.iter().flatten().any(|v| v.shared != Some(true)) {
         out.push(

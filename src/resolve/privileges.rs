@@ -36,7 +36,19 @@ pub(super) fn check(d: &Document, c: &ContainerSpec) -> Vec<Diagnostic> {
         .as_ref()
         .and_then(|h| h.network)
         .unwrap_or(false);
-    if host_net && c.network.is_some_and(|n| n != NetworkName::Default) {
+    if let Some(NetworkName::Shared(name)) = &c.network {
+        if !valid_shared_network(name) {
+            out.push(d.error_at(
+                "/spec/network/shared",
+                format!("{name:?} is not a shared network name: 1 to 32 lowercase letters, digits and '-', starting and ending with a letter or digit"),
+            ));
+        }
+    }
+    if host_net
+        && c.network
+            .as_ref()
+            .is_some_and(|n| *n != NetworkName::Default)
+    {
         out.push(d.error_at(
             "/spec/network",
             "a container on the host network (hostNamespaces.network) cannot have a network of its own".into(),
@@ -49,6 +61,18 @@ pub(super) fn check(d: &Document, c: &ContainerSpec) -> Vec<Diagnostic> {
         ));
     }
     out
+}
+
+/// A shared network's name: it ends up in the engine's network name after the instance, so
+/// no `_` (which separates the parts of berth's names) and nothing a path or a label would
+/// mind.
+fn valid_shared_network(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 fn valid_sysctl(name: &str) -> bool {
@@ -68,10 +92,11 @@ fn valid_sysctl(name: &str) -> bool {
 
 /// The network of the object's container.
 pub(super) fn network(c: &ContainerSpec) -> NetworkMode {
-    match c.network {
+    match &c.network {
         None | Some(NetworkName::Default) => NetworkMode::Default,
         Some(NetworkName::Isolated) => NetworkMode::Isolated,
         Some(NetworkName::Internal) => NetworkMode::Internal,
+        Some(NetworkName::Shared(name)) => NetworkMode::Shared(name.clone()),
     }
 }
 
@@ -138,6 +163,16 @@ mod tests {
             "net.x y",
         ] {
             assert!(!super::valid_sysctl(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn shared_network_names() {
+        for ok in ["backend", "a", "team-7", &"x".repeat(32)] {
+            assert!(super::valid_shared_network(ok), "{ok}");
+        }
+        for bad in ["", "Back", "a_b", "-a", "a-", "a.b", "a/b", &"x".repeat(33)] {
+            assert!(!super::valid_shared_network(bad), "{bad}");
         }
     }
 }

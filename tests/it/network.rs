@@ -1,6 +1,8 @@
 //! `network: isolated | internal`: a network of the object's own, created with its container
-//! under the instance's labels, replaced when the setting changes, removed with it. Through
-//! the socket proxy only NETWORKS is added to the minimal flags.
+//! under the instance's labels, replaced when the setting changes, removed with it; and
+//! `network: { shared: NAME }`, one network of the instance for every object naming it,
+//! removed with the last. Through the socket proxy only NETWORKS is added to the minimal
+//! flags.
 
 use crate::haproxy::*;
 use crate::util::*;
@@ -67,6 +69,106 @@ fn an_isolated_network_lives_and_dies_with_its_object() {
     let down = berth_env(&inst, "down", &[], &env);
     assert_exit(&down, 0);
     assert!(network_json(&net_b).is_none());
+}
+
+#[test]
+fn a_shared_network_is_joined_by_every_object_naming_it_and_goes_with_the_last() {
+    let mut flags = MINIMAL.to_vec();
+    flags.push("NETWORKS");
+    let proxy = Haproxy::socket_proxy(&flags);
+    let host = proxy.docker_host();
+    let env = [("DOCKER_HOST", host.as_str())];
+    let inst = Instance::new("net-shared");
+    let net = format!("berth_{}_net_backend", inst.name);
+    let shared = "  network: { shared: backend }\n";
+    inst.write("a.yaml", &agent("a", shared));
+    inst.write(
+        "b.yaml",
+        &format!(
+            "apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: b }}\nspec:\n  image: {IMAGE}\n  command: [httpd, -f, -p, \"8080\", -h, /www]\n  stopGracePeriod: 1s\n{shared}"
+        ),
+    );
+    inst.write("c.yaml", &agent("c", ""));
+    assert_exit(
+        &berth_env(&inst, "apply", &["--wait", "--timeout", "60s"], &env),
+        0,
+    );
+
+    let n = network_json(&net).expect("the shared network exists");
+    assert_eq!(n["Internal"], false);
+    assert_eq!(n["Labels"]["berth.instance"], inst.name.as_str());
+    assert!(
+        n["Labels"].get("berth.name").is_none(),
+        "a shared network belongs to no one object: {n}"
+    );
+    let mode = |name: &str| {
+        let c = inst.container(name);
+        let o = docker(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", &c.id]);
+        stdout(&o).trim().to_string()
+    };
+    assert_eq!(mode("a"), net);
+    assert_eq!(mode("b"), net);
+    assert_eq!(mode("c"), "default");
+    // a reaches b by its container's name, as on any user-defined network.
+    let b_name = format!("berth_{}_agent_b", inst.name);
+    let a = inst.container("a");
+    let fetch = docker(&[
+        "exec",
+        &a.id,
+        "wget",
+        "-q",
+        "-O",
+        "/dev/null",
+        &format!("http://{b_name}:8080/"),
+    ]);
+    let err = String::from_utf8_lossy(&fetch.stderr);
+    assert!(
+        fetch.status.success() || err.contains("404"),
+        "a cannot reach b on the shared network: {err}"
+    );
+
+    // Moving c onto it is a recreate the diff names.
+    inst.write("c.yaml", &agent("c", shared));
+    assert_eq!(
+        stdout(&berth_env(&inst, "diff", &[], &env)),
+        "~ agent/c: recreate: network default → shared backend\n"
+    );
+    // One object goes: the network stays for the others; the last goes: so does it.
+    inst.write("c.yaml", &agent("c", ""));
+    inst.remove("a.yaml");
+    assert_exit(&berth_env(&inst, "apply", &[], &env), 0);
+    assert!(network_json(&net).is_some(), "b still uses the network");
+    inst.remove("b.yaml");
+    assert_exit(&berth_env(&inst, "apply", &[], &env), 0);
+    assert!(
+        network_json(&net).is_none(),
+        "the network goes with its last container"
+    );
+    assert_exit(&berth_env(&inst, "down", &[], &env), 0);
+}
+
+#[test]
+fn a_shared_network_name_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, bad) in ["Back_end", "-x", "a_b", "\"\""].iter().enumerate() {
+        std::fs::write(
+            dir.path().join(format!("a{i}.yaml")),
+            agent(
+                &format!("a{i}"),
+                &format!("  network: {{ shared: {bad} }}\n"),
+            ),
+        )
+        .unwrap();
+    }
+    let o = berth(&["validate", &dir.path().display().to_string()]);
+    assert_exit(&o, 1);
+    let out = stdout(&o);
+    for bad in ["Back_end", "-x", "a_b", ""] {
+        assert!(
+            out.contains(&format!("spec.network.shared: {bad:?} is not a shared network name: 1 to 32 lowercase letters, digits and '-'")),
+            "{bad}: {out}"
+        );
+    }
 }
 
 #[test]

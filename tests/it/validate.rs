@@ -103,7 +103,7 @@ fn valid_examples_pass() {
     assert_exit(&o, 0);
     assert_eq!(stdout(&o), "");
     assert!(
-        stderr(&o).starts_with("valid: 8 file(s), 13 document(s), 10 container object(s)"),
+        stderr(&o).starts_with("valid: 9 file(s), 15 document(s), 12 container object(s)"),
         "{}",
         stderr(&o)
     );

@@ -88,7 +88,9 @@ pub struct ContainerSpec {
     #[schemars(extend("maxProperties" = 1024))]
     pub sysctls: Option<BTreeMap<String, String>>,
     /// `default` (the engine's shared bridge), `isolated` (a network of the object's own,
-    /// created and removed with its container) or `internal` (the same, without egress).
+    /// created and removed with its container), `internal` (the same, without egress) or
+    /// `{ shared: NAME }` (a bridge network of the instance that every object naming it
+    /// joins, created with the first of their containers and removed with the last).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkName>,
     /// An HTTP port reachable through the reverse proxy (`berth run --router`).
@@ -101,7 +103,7 @@ pub struct ContainerSpec {
 }
 
 /// Network choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkName {
     /// The engine's default bridge.
@@ -110,6 +112,9 @@ pub enum NetworkName {
     Isolated,
     /// A network of the object's own, without egress.
     Internal,
+    /// A bridge network of the instance, with egress, shared by every object that names it:
+    /// 1 to 32 lowercase letters, digits and `-` (checked by berth, which says why).
+    Shared(String),
 }
 
 /// Host namespaces a container joins (each `false` unless set).
