@@ -189,7 +189,9 @@ async fn run<E: Engine>(
         let now = clock.now();
         let transitions = {
             let mut map = usage.write().expect("not poisoned");
-            map.retain(|k, _| watches.iter().any(|w| &w.key == k));
+            let watched: std::collections::HashSet<&ObjectKey> =
+                watches.iter().map(|w| &w.key).collect();
+            map.retain(|k, _| watched.contains(k));
             for w in &watches {
                 let m = map.entry(w.key.clone()).or_default();
                 m.labels = w.labels.clone();
