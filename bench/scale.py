@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/scale.py: how berth's costs grow with the number of objects, one point per size.
 
-For each N in SIZES (default 10,100,1000), on the real engine, with a release build:
+For each N in SIZES (default 10,100,1000,2000), on the real engine, with a release build:
 
   1. cold converge: `berth apply --wait` of N agents that do not exist yet (whole process);
   2. `berth run --resync 2s --stats-interval 0s` over them: RSS once converged, and the CPU of
@@ -10,9 +10,11 @@ For each N in SIZES (default 10,100,1000), on the real engine, with a release bu
      `start` event (TRIALS trials, each removed again);
   4. everything removed (`berth down`), not timed.
 
-Writes OUT/results.json and, with matplotlib (target/bench-venv), OUT/scale.png. A size
-beyond one bridge's 1023 containers is refused: berth's agents share the default bridge.
-A stalled engine (nothing moves for STALL s) stops the run with what was measured.
+Writes OUT/results.json and, with matplotlib (target/bench-venv), OUT/scale.png. A bridge
+holds at most 1023 containers, so at every size the agents are spread over shared networks
+of the instance (`network: { shared: pK }`), PER_NETWORK (500) to a network: one network up
+to 500, four at 2000. A stalled engine (nothing moves for STALL s) stops the run with what
+was measured.
 
 Usage: python3 bench/scale.py     Env: BERTH, SIZES, ROUNDS (5), TRIALS (5), STALL (120),
 OUT (target/bench-scale), PYTHON (target/bench-venv/bin/python, for the plot).
@@ -34,7 +36,8 @@ from api import free_port  # noqa: E402  (bench/api.py's helper)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BERTH = os.environ.get("BERTH", os.path.join(ROOT, "target/release/berth"))
-SIZES = [int(s) for s in os.environ.get("SIZES", "10,100,1000").split(",")]
+SIZES = [int(s) for s in os.environ.get("SIZES", "10,100,1000,2000").split(",")]
+PER_NETWORK = int(os.environ.get("PER_NETWORK", "500"))
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
 TRIALS = int(os.environ.get("TRIALS", "5"))
 STALL = float(os.environ.get("STALL", "120"))
@@ -47,17 +50,38 @@ class Stalled(Exception):
     pass
 
 
-def agent(name):
+def agent(name, network):
     return (f"apiVersion: berth/v1\nkind: Agent\nmetadata: {{ name: {name} }}\nspec:\n"
             "  image: berth-runtime:1\n  command: [sleep, \"86400\"]\n"
-            "  resources: { memory: 32Mi }\n  stopGracePeriod: 0s\n")
+            "  resources: { memory: 32Mi }\n  stopGracePeriod: 0s\n"
+            f"  network: {{ shared: p{network} }}\n")
 
 
 def berth(*args, timeout):
-    try:
-        return subprocess.run([BERTH, *args], capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise Stalled(f"`berth {' '.join(args[:2])}` did not finish within {timeout} s")
+    """Runs berth; while it runs, the engine must keep answering `docker version` (a wedged
+    engine stops the run within STALL s instead of at the command's own timeout)."""
+    what = f"`berth {' '.join(args[:2])}`"
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([BERTH, *args], stdout=out, stderr=err, text=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                proc.wait(timeout=15)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                subprocess.run(["docker", "version"], capture_output=True, timeout=STALL)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise Stalled(f"the engine did not answer `docker version` within {STALL:.0f} s "
+                              f"during {what}: it looks wedged")
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise Stalled(f"{what} did not finish within {timeout} s")
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
 
 
 def metric(port, name):
@@ -96,7 +120,7 @@ def one_size(n, work):
     os.makedirs(d)
     for i in range(n):
         with open(os.path.join(d, f"a{i:04}.yaml"), "w") as f:
-            f.write(agent(f"a{i:04}"))
+            f.write(agent(f"a{i:04}", i // PER_NETWORK))
     t = time.monotonic()
     out = berth("apply", "--instance", INST, "--state-dir", os.path.join(work, "state"),
                 "--wait", "--timeout", f"{120 + n}s", d, timeout=300 + 2 * n)
@@ -132,7 +156,7 @@ def one_size(n, work):
             name = f"z{i}"
             tmp = os.path.join(work, f".{name}.yaml")
             with open(tmp, "w") as f:
-                f.write(agent(name))
+                f.write(agent(name, 0))
             wall = time.time()
             os.rename(tmp, os.path.join(d, f"{name}.yaml"))
             container = f"berth_{INST}_agent_{name}"
@@ -178,11 +202,11 @@ fig.tight_layout(); fig.savefig({json.dumps(os.path.join(OUT, "scale.png"))}, dp
 
 
 def main():
-    if any(n > 1000 for n in SIZES):
-        sys.exit("bench/scale.py: sizes above 1000 need more than one bridge (1023 ports); "
-                 "berth's agents share the default bridge")
+    if not 0 < PER_NETWORK <= 1000:
+        sys.exit("bench/scale.py: PER_NETWORK must be 1 to 1000 (a bridge holds 1023)")
     os.makedirs(OUT, exist_ok=True)
     results = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "berth": BERTH,
+               "per_network": PER_NETWORK,
                "load_before": os.getloadavg()[0], "points": []}
     work = tempfile.mkdtemp(prefix="bench-scale.")
     try:
