@@ -296,7 +296,7 @@ fn health_checked_template_becomes_healthy() {
     );
     assert_exit(&apply, 0);
     assert!(
-        stdout(&apply).contains("ready: 10 object(s) running and healthy"),
+        stdout(&apply).contains("ready: 12 object(s) running and healthy"),
         "{}",
         stdout(&apply)
     );
