@@ -535,8 +535,19 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// SIGTERM and wait for the exit, so that the daemon finishes the engine calls it has in
+    /// flight before the instance's cleanup lists what to remove (a create forwarded by a
+    /// proxy after a SIGKILL could land after that listing and be left behind). One that
+    /// is still there after a minute is killed.
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while matches!(c.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
